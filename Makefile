@@ -1,0 +1,51 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Everything else is plumbing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OAV    := .tools/oav/node_modules/.bin/oav
+OAV_VERSION := 4.0.3
+
+.PHONY: help venv tools demo test lint typecheck pytest bench clean
+
+help:
+	@echo "make demo   - run a real migration end to end on the local emulator and devhost"
+	@echo "make test   - ruff, mypy and the whole pytest suite (unit, conformance, end to end)"
+	@echo "make bench  - benchmarks (ARM-call economy, history size, scale)"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Microsoft's OpenAPI traffic validator, used by the emulator conformance tests.
+$(OAV):
+	@command -v npm >/dev/null || { echo "npm is required for the oav conformance checks"; exit 1; }
+	mkdir -p .tools/oav
+	cd .tools/oav && { test -f package.json || npm init -y >/dev/null; } && npm install --silent --no-audit --no-fund oav@$(OAV_VERSION)
+
+tools: $(OAV)
+
+demo: $(STAMP)
+	$(BIN)/python -m localrun demo $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) $(OAV)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+	@echo "make test: ruff, mypy and pytest all passed"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis
