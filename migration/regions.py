@@ -1,0 +1,141 @@
+"""Azure regions and target-region lists for an image version.
+
+Region names are normalized the way ARM does (``"West US 2"`` -> ``westus2``) and checked against the public
+Azure regions below, so a typo fails before anything is created. Sovereign clouds or regions newer than this
+list are allowed through the ``ALLOWED_REGIONS`` setting, which replaces the list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from migration.errors import InvalidRequest
+
+PUBLIC_REGIONS: frozenset[str] = frozenset(
+    """
+    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral brazilsouth
+    brazilsoutheast canadacentral canadaeast centralindia centralus centraluseuap chilecentral eastasia eastus
+    eastus2 eastus2euap francecentral francesouth germanynorth germanywestcentral indonesiacentral israelcentral
+    italynorth japaneast japanwest jioindiacentral jioindiawest koreacentral koreasouth malaysiawest
+    mexicocentral newzealandnorth northcentralus northeurope norwayeast norwaywest polandcentral qatarcentral
+    southafricanorth southafricawest southcentralus southeastasia southindia spaincentral swedencentral
+    swedensouth switzerlandnorth switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus westeurope
+    westindia westus westus2 westus3
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+_REGION_RE = re.compile(r"^[a-z][a-z0-9]{2,39}$", re.ASCII)
+MAX_REPLICAS_PER_REGION = 100
+
+
+class StorageAccountType(StrEnum):
+    """Storage for a version's replicas (the gallery's own enum, not the managed disk one)."""
+
+    STANDARD_LRS = "Standard_LRS"
+    STANDARD_ZRS = "Standard_ZRS"
+    PREMIUM_LRS = "Premium_LRS"
+
+
+class TargetRegion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str
+    replica_count: int = Field(default=1, ge=1, le=MAX_REPLICAS_PER_REGION, alias="replicaCount")
+    storage_account_type: StorageAccountType | None = Field(default=None, alias="storageAccountType")
+
+
+def normalize_region(name: object, *, allowed: Iterable[str] | None = None) -> str:
+    """``"West US 2"`` -> ``"westus2"``; refuse names that are not Azure regions."""
+    if not isinstance(name, str):
+        raise InvalidRequest(f"a region must be a string, got {type(name).__name__}")
+    normalized = name.replace(" ", "").lower()
+    if not _REGION_RE.fullmatch(normalized):
+        raise InvalidRequest(f"'{name[:64]}' is not a valid Azure region name")
+    known = frozenset(a.replace(" ", "").lower() for a in allowed) if allowed else PUBLIC_REGIONS
+    if normalized not in known:
+        raise InvalidRequest(f"'{name[:64]}' is not a known Azure region")
+    return normalized
+
+
+def normalize_target_regions(
+    regions: Iterable[TargetRegion],
+    *,
+    source_region: str,
+    default_replica_count: int = 1,
+    allowed: Iterable[str] | None = None,
+) -> list[TargetRegion]:
+    """Normalize names, merge duplicates (highest replica count wins) and make sure the source region is in.
+
+    The source region comes first, as Azure builds the version there before replicating elsewhere; the rest
+    keep the order the user gave.
+    """
+    allowed_list = list(allowed) if allowed else None
+    merged: dict[str, TargetRegion] = {}
+    for region in regions:
+        name = normalize_region(region.name, allowed=allowed_list)
+        previous = merged.get(name)
+        if previous is None:
+            merged[name] = region.model_copy(update={"name": name})
+            continue
+        if (
+            previous.storage_account_type
+            and region.storage_account_type
+            and previous.storage_account_type != region.storage_account_type
+        ):
+            raise InvalidRequest(
+                f"region '{name}' is listed twice with different storage types "
+                f"({previous.storage_account_type}, {region.storage_account_type})"
+            )
+        merged[name] = previous.model_copy(
+            update={
+                "replica_count": max(previous.replica_count, region.replica_count),
+                "storage_account_type": previous.storage_account_type or region.storage_account_type,
+            }
+        )
+    source = normalize_region(source_region, allowed=allowed_list)
+    if source not in merged:
+        merged[source] = TargetRegion(name=source, replica_count=default_replica_count)
+    return [merged[source], *(r for n, r in merged.items() if n != source)]
+
+
+def parse_regions_tag(value: str, *, allowed: Iterable[str] | None = None) -> list[TargetRegion]:
+    """Parse the ``migrate-regions`` tag: ``westus2=2;eastus=1`` or ``eastus=1:Standard_ZRS`` or ``eastus``."""
+    regions: list[TargetRegion] = []
+    for item in re.split(r"[;,]", value):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, spec = item.partition("=")
+        count_text, _, storage = spec.partition(":")
+        try:
+            count = int(count_text) if count_text.strip() else 1
+        except ValueError:
+            raise InvalidRequest(
+                f"replica count '{count_text[:16]}' for region '{name[:64]}' is not a number"
+            ) from None
+        if not 1 <= count <= MAX_REPLICAS_PER_REGION:
+            raise InvalidRequest(f"replica count for region '{name[:64]}' must be 1..{MAX_REPLICAS_PER_REGION}")
+        storage_type = parse_storage_account_type(storage) if storage.strip() else None
+        regions.append(
+            TargetRegion(
+                name=normalize_region(name.strip(), allowed=allowed),
+                replica_count=count,
+                storage_account_type=storage_type,
+            )
+        )
+    if not regions:
+        raise InvalidRequest("the regions tag is empty; use e.g. 'westus2=2;eastus=1'")
+    return regions
+
+
+def parse_storage_account_type(value: object) -> StorageAccountType:
+    text = str(value).strip()
+    for member in StorageAccountType:
+        if member.value.lower() == text.lower():
+            return member
+    allowed = ", ".join(m.value for m in StorageAccountType)
+    raise InvalidRequest(f"'{text[:32]}' is not a storage account type; use one of {allowed}")

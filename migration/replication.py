@@ -1,0 +1,122 @@
+"""Replication status of an image version, and when to look at it next.
+
+The wait is the one place where the app spends ARM requests and Durable history for nothing but time, so the
+schedule predicts completion from the progress Azure reports instead of polling at a fixed interval:
+
+1. look soon after submission (fast failures surface quickly), then double the wait while no progress shows;
+2. once two reads show progress, estimate the slowest region's completion from the rate between them and
+   sleep until then, never shorter than ``poll_min_seconds`` and never longer than ``poll_max_seconds``;
+3. never sleep past the deadline, so the deadline check happens on time.
+
+Detection latency is then bounded by the prediction error (about one progress percent of the replication
+time) or ``poll_min_seconds``, whichever is larger. Everything here is pure: the orchestrator owns the clock.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from migration.settings import Settings
+
+TERMINAL_OK = "completed"
+TERMINAL_FAILED = "failed"
+
+
+class RegionReplication(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    region: str
+    state: str  # Unknown | Queued | Replicating | Completed | Failed
+    progress: int = 0
+    details: str = ""
+
+
+class ReplicationSnapshot(BaseModel):
+    """One read of ``GET version?$expand=ReplicationStatus``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version_id: str
+    provisioning_state: str
+    aggregated_state: str = "Unknown"
+    regions: list[RegionReplication] = Field(default_factory=list)
+
+    @property
+    def failed_regions(self) -> list[RegionReplication]:
+        return [r for r in self.regions if r.state.lower() == TERMINAL_FAILED]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failed_regions) or self.provisioning_state.lower() == TERMINAL_FAILED
+
+    @property
+    def completed(self) -> bool:
+        return (
+            self.provisioning_state.lower() == "succeeded"
+            and bool(self.regions)
+            and all(r.state.lower() == TERMINAL_OK for r in self.regions)
+        )
+
+    @property
+    def slowest_progress(self) -> int:
+        """Progress of the region furthest behind (a Completed region counts as 100)."""
+        if not self.regions:
+            return 0
+        return min(100 if r.state.lower() == TERMINAL_OK else max(0, min(100, r.progress)) for r in self.regions)
+
+    def failure_reason(self) -> str:
+        parts = [f"{r.region}: {r.details or 'replication failed'}" for r in self.failed_regions]
+        if not parts:
+            parts.append(f"the version's provisioning state is {self.provisioning_state}")
+        return "replication failed in " + "; ".join(parts)
+
+
+class Observation(BaseModel):
+    """Seconds since submission and the slowest region's progress at that moment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    elapsed: float
+    progress: int
+
+
+def next_poll_delay(observations: list[Observation], *, elapsed: float, settings: Settings) -> float:
+    """Seconds to wait before the next status read. ``observations`` are oldest first (the last two matter)."""
+    deadline_left = settings.replication_deadline_seconds - elapsed
+    if observations:
+        delay = min(_predicted_delay(observations, elapsed=elapsed, settings=settings), settings.poll_max_seconds)
+    else:
+        delay = float(settings.poll_first_seconds)
+    return max(1.0, min(delay, deadline_left)) if deadline_left > 0 else 0.0
+
+
+def _predicted_delay(observations: list[Observation], *, elapsed: float, settings: Settings) -> float:
+    last = observations[-1]
+    # Looking more often than the accepted detection delay (a fraction of the time waited so far) buys nothing.
+    floor = max(float(settings.poll_min_seconds), settings.poll_latency_fraction * elapsed)
+    doubling = max(floor, elapsed)
+    anchor = next((o for o in observations[:-1] if o.progress > 0), None)
+    if anchor is None or last.progress <= anchor.progress:
+        # Nothing measurable yet (queued, or below one percent so far): back off geometrically.
+        return doubling
+    # Azure reports whole percents (truncated), so the fastest rate consistent with two reads is
+    # (delta + 1) / dt; predicting with it errs towards looking early rather than late. The anchor is the
+    # first read that showed progress, so queued time before replication started does not skew the rate.
+    rate = (last.progress + 1 - anchor.progress) / max(1.0, last.elapsed - anchor.elapsed)
+    remaining = (99 - last.progress) / rate - (elapsed - last.elapsed)
+    delay = max(floor, remaining)
+    if last.progress - anchor.progress < 10:
+        return min(delay, doubling)  # too little progress between the reads to trust the rate yet
+    return delay
+
+
+def remember(observations: list[Observation], new: Observation) -> list[Observation]:
+    """What the orchestrator keeps between reads: the first read that showed progress, and the latest."""
+    anchor = next((o for o in observations if o.progress > 0), None)
+    kept = [anchor] if anchor is not None else []
+    return [*kept, new] if new != anchor else kept
+
+
+def progress_view(snapshot: ReplicationSnapshot) -> dict[str, dict[str, object]]:
+    """Per-region state for custom status and the summary API."""
+    return {r.region: {"state": r.state, "progress": r.progress} for r in snapshot.regions}

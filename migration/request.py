@@ -1,0 +1,251 @@
+"""The migration request: one validated type, whatever the entry point (HTTP body, tags, batch).
+
+``MigrationRequestBody`` is what a caller may send (camelCase JSON, every option optional, unknown fields
+refused). :func:`resolve_request` applies the app-settings defaults and returns a complete
+:class:`MigrationRequest`, the only type the orchestrator ever sees.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from migration.errors import InvalidRequest
+from migration.regions import StorageAccountType, TargetRegion, parse_regions_tag
+from migration.resource_ids import DEFINITION_NAME_RE, GalleryId, ImageId
+from migration.settings import DeletionMode, Settings
+from migration.versions import parse_version
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._\-]{0,126}[A-Za-z0-9])?$", re.ASCII)
+SECURITY_TYPES = (
+    "Standard",
+    "TrustedLaunch",
+    "TrustedLaunchSupported",
+    "ConfidentialVM",
+    "ConfidentialVMSupported",
+    "TrustedLaunchAndConfidentialVmSupported",
+)
+
+
+def _plain_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER_RE.fullmatch(value):
+        raise ValueError("use 1-128 letters, digits, '.', '-' or '_', starting and ending with a letter or digit")
+    return value
+
+
+PlainText = Annotated[str, Field(max_length=2048), AfterValidator(_plain_text)]
+Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True
+    )
+
+
+class Architecture(StrEnum):
+    X64 = "x64"
+    ARM64 = "Arm64"
+
+
+class ReplicationMode(StrEnum):
+    FULL = "Full"
+    SHALLOW = "Shallow"
+
+
+class PurchasePlan(_Model):
+    name: Identifier
+    publisher: Identifier
+    product: Identifier
+
+
+class DefinitionSpec(_Model):
+    """What the caller says about the image definition; gaps are filled from the source and settings."""
+
+    name: str | None = None
+    publisher: Identifier | None = None
+    offer: Identifier | None = None
+    sku: Identifier | None = None
+    description: PlainText | None = None
+    eula: PlainText | None = None
+    release_note_uri: PlainText | None = None
+    privacy_statement_uri: PlainText | None = None
+    purchase_plan: PurchasePlan | None = None
+    features: dict[str, PlainText] = Field(default_factory=dict, max_length=20)
+    architecture: Architecture | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not DEFINITION_NAME_RE.fullmatch(value):
+            raise ValueError(
+                "image definition names use 1-80 letters, digits, '.', '-' or '_' and start/end with a letter or digit"
+            )
+        return value
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            _identifier(key)
+        security = value.get("SecurityType")
+        if security is not None and security not in SECURITY_TYPES:
+            raise ValueError(f"SecurityType must be one of {', '.join(SECURITY_TYPES)}")
+        return value
+
+
+class MigrationRequestBody(_Model):
+    """The JSON body of ``POST /api/migrations`` (and each image's options in a batch)."""
+
+    source_image_id: str
+    gallery_id: str | None = None
+    definition: DefinitionSpec = Field(default_factory=DefinitionSpec)
+    version: str | None = None  # None or "auto": next free version
+    target_regions: list[TargetRegion] | None = Field(default=None, max_length=50)
+    storage_account_type: StorageAccountType | None = None
+    end_of_life: datetime | None = None
+    exclude_from_latest: bool | None = None
+    deletion_mode: DeletionMode | None = None
+    boot_test: bool | None = None
+    replication_mode: ReplicationMode = ReplicationMode.FULL
+
+
+class MigrationRequest(_Model):
+    """A complete request: every field resolved, IDs normalized. Input of the ``migrate_image`` orchestrator."""
+
+    source_image_id: str
+    gallery_id: str
+    definition: DefinitionSpec
+    version: str | None  # None = next free version, decided in preflight
+    target_regions: list[TargetRegion]  # the source region is added in preflight, once its location is known
+    storage_account_type: StorageAccountType
+    end_of_life: datetime | None
+    exclude_from_latest: bool
+    deletion_mode: DeletionMode
+    boot_test: bool
+    replication_mode: ReplicationMode = ReplicationMode.FULL
+    origin: str = "http"
+    request_hash: str = ""
+
+    @property
+    def image(self) -> ImageId:
+        return ImageId.parse(self.source_image_id)
+
+    @property
+    def gallery(self) -> GalleryId:
+        return GalleryId.parse(self.gallery_id)
+
+
+def default_definition_name(image_name: str) -> str:
+    """A definition name from a managed image name (which may end with '_', definitions may not)."""
+    name = image_name.rstrip("_.-")[:80]
+    return name if DEFINITION_NAME_RE.fullmatch(name) else "image-" + re.sub(r"[^A-Za-z0-9]", "", image_name)[:70]
+
+
+def resolve_request(
+    body: MigrationRequestBody, settings: Settings, *, now: datetime, origin: str = "http"
+) -> MigrationRequest:
+    """Apply defaults from settings; validate IDs, version and regions. Raise :class:`InvalidRequest`."""
+    errors: list[dict[str, str]] = []
+
+    def check(field: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except InvalidRequest as exc:
+            errors.append({"field": field, "message": exc.message})
+            return None
+
+    image = check("sourceImageId", ImageId.parse, body.source_image_id)
+    gallery_text = body.gallery_id or settings.default_gallery_id
+    gallery = None
+    if not gallery_text:
+        errors.append({"field": "galleryId", "message": "no gallery given and DEFAULT_GALLERY_ID is not set"})
+    else:
+        gallery = check("galleryId", GalleryId.parse, gallery_text)
+    version = body.version if body.version not in (None, "", "auto") else None
+    if version is not None:
+        check("version", parse_version, version)
+    regions = body.target_regions
+    if regions is None:
+        regions = (
+            check(
+                "targetRegions",
+                lambda text: parse_regions_tag(text, allowed=settings.allowed_region_list),
+                settings.default_target_regions,
+            )
+            if settings.default_target_regions
+            else []
+        )
+    end_of_life = body.end_of_life
+    if end_of_life is not None and end_of_life.tzinfo is None:
+        end_of_life = end_of_life.replace(tzinfo=UTC)
+    if end_of_life is None and settings.default_end_of_life_days > 0:
+        end_of_life = now + timedelta(days=settings.default_end_of_life_days)
+    if end_of_life is not None and end_of_life <= now:
+        errors.append({"field": "endOfLife", "message": "end of life must be in the future"})
+    if errors or image is None or gallery is None:
+        raise InvalidRequest("the migration request is invalid", errors)
+
+    spec = body.definition
+    name = spec.name or default_definition_name(image.name)
+    definition = spec.model_copy(
+        update={
+            "name": name,
+            "publisher": spec.publisher or settings.default_publisher,
+            "offer": spec.offer or settings.default_offer,
+            "sku": spec.sku or name,
+        }
+    )
+    return MigrationRequest(
+        source_image_id=str(image),
+        gallery_id=str(gallery),
+        definition=definition,
+        version=version,
+        target_regions=list(regions or []),
+        storage_account_type=body.storage_account_type or settings.default_storage_account_type,
+        end_of_life=end_of_life,
+        exclude_from_latest=(body.exclude_from_latest if body.exclude_from_latest is not None else False),
+        deletion_mode=body.deletion_mode or settings.default_deletion_mode,
+        boot_test=body.boot_test if body.boot_test is not None else settings.boot_test_default,
+        replication_mode=body.replication_mode,
+        origin=origin,
+    )
+
+
+def parse_request_body(payload: Any) -> MigrationRequestBody:
+    """Validate a JSON value as a request body; field errors name the camelCase path."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    try:
+        return MigrationRequestBody.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidRequest("the migration request is invalid", field_errors(exc)) from None
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as ``[{"field": "targetRegions[0].replicaCount", "message": ...}]``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        path = ""
+        for part in err["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            else:
+                path += ("." if path else "") + str(part)
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        out.append({"field": path or "(body)", "message": message})
+    return out

@@ -1,0 +1,187 @@
+"""Every app setting the product reads, in one place: name, default, meaning.
+
+Settings are environment variables (Functions app settings; ``local.settings.json`` locally). The README's
+settings table, ``local.settings.json.example`` and the deployment template are checked against this model
+by tests, so a setting cannot be added in one place and forgotten in another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from migration.errors import InvalidRequest
+from migration.regions import StorageAccountType
+
+
+class DeletionMode(StrEnum):
+    AFTER_VALIDATION = "after-validation"
+    NEVER = "never"
+    AFTER_APPROVAL = "after-approval"
+
+
+class AzureCloud(StrEnum):
+    PUBLIC = "AzureCloud"
+    CHINA = "AzureChinaCloud"
+    US_GOVERNMENT = "AzureUSGovernment"
+
+
+CLOUD_ENDPOINTS: dict[AzureCloud, str] = {
+    AzureCloud.PUBLIC: "https://management.azure.com",
+    AzureCloud.CHINA: "https://management.chinacloudapi.cn",
+    AzureCloud.US_GOVERNMENT: "https://management.usgovcloudapi.net",
+}
+
+
+def _setting(default: Any, env: str, doc: str) -> Any:
+    return Field(default=default, alias=env, description=doc)
+
+
+class Settings(BaseModel):
+    """App settings. Field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    # --- Azure Resource Manager access -------------------------------------------------------------------
+    azure_cloud: AzureCloud = _setting(AzureCloud.PUBLIC, "AZURE_CLOUD", "Cloud whose ARM endpoint is used.")
+    arm_endpoint: str = _setting("", "ARM_ENDPOINT", "ARM endpoint override (the local emulator); empty = cloud's.")
+    azure_client_id: str = _setting(
+        "", "AZURE_CLIENT_ID", "Client ID of the user-assigned managed identity; empty = system-assigned."
+    )
+    arm_retry_total: int = _setting(6, "ARM_RETRY_TOTAL", "SDK retries per ARM call for 429/5xx/timeouts.")
+    arm_retry_backoff_seconds: float = _setting(
+        0.8, "ARM_RETRY_BACKOFF_SECONDS", "SDK retry backoff factor (Retry-After wins when ARM sends one)."
+    )
+    arm_retry_backoff_max_seconds: float = _setting(60.0, "ARM_RETRY_BACKOFF_MAX_SECONDS", "Longest SDK retry wait.")
+
+    # --- Tag contract --------------------------------------------------------------------------------------
+    tag_trigger: str = _setting(
+        "migrate-to-gallery", "TAG_TRIGGER", "Tag that starts a migration: gallery ID, gallery name or 'true'."
+    )
+    tag_option_prefix: str = _setting(
+        "migrate-", "TAG_OPTION_PREFIX", "Prefix of option tags (migrate-definition, migrate-regions, ...)."
+    )
+    tag_status_prefix: str = _setting(
+        "migration-", "TAG_STATUS_PREFIX", "Prefix of the tags the app writes (migration-status, ...)."
+    )
+
+    # --- Defaults for a migration --------------------------------------------------------------------------
+    default_gallery_id: str = _setting("", "DEFAULT_GALLERY_ID", "Gallery used when the tag says 'true'.")
+    default_publisher: str = _setting("ImageMigration", "DEFAULT_PUBLISHER", "Definition publisher default.")
+    default_offer: str = _setting("managed-images", "DEFAULT_OFFER", "Definition offer default.")
+    default_target_regions: str = _setting(
+        "", "DEFAULT_TARGET_REGIONS", "Extra target regions, e.g. 'westus2=2;eastus=1'; the source is always in."
+    )
+    default_replica_count: int = _setting(1, "DEFAULT_REPLICA_COUNT", "Replicas per region when not given.")
+    default_storage_account_type: StorageAccountType = _setting(
+        StorageAccountType.STANDARD_LRS, "DEFAULT_STORAGE_ACCOUNT_TYPE", "Replica storage when not given."
+    )
+    default_deletion_mode: DeletionMode = _setting(
+        DeletionMode.AFTER_VALIDATION, "DEFAULT_DELETION_MODE", "after-validation | never | after-approval."
+    )
+    default_end_of_life_days: int = _setting(
+        0, "DEFAULT_END_OF_LIFE_DAYS", "End of life this many days after migration; 0 = none."
+    )
+    initial_version: str = _setting("1.0.0", "INITIAL_VERSION", "First version number in a new definition.")
+    allowed_regions: str = _setting(
+        "", "ALLOWED_REGIONS", "Comma list replacing the built-in list of public Azure regions."
+    )
+    max_data_disk_size_gb: int = _setting(
+        1024, "MAX_DATA_DISK_SIZE_GB", "Largest data disk accepted (the documented procedure's 1 TB)."
+    )
+
+    # --- Waiting for replication ---------------------------------------------------------------------------
+    poll_first_seconds: int = _setting(60, "REPLICATION_POLL_FIRST_SECONDS", "First status check after submit.")
+    poll_min_seconds: int = _setting(60, "REPLICATION_POLL_MIN_SECONDS", "Shortest wait between status checks.")
+    poll_max_seconds: int = _setting(3600, "REPLICATION_POLL_MAX_SECONDS", "Longest wait between status checks.")
+    poll_latency_fraction: float = _setting(
+        0.05, "REPLICATION_POLL_LATENCY_FRACTION", "Accepted detection delay as a fraction of time elapsed."
+    )
+    replication_deadline_seconds: int = _setting(
+        86400, "REPLICATION_DEADLINE_SECONDS", "Give up (source kept) if replication takes longer."
+    )
+    delete_failed_version: bool = _setting(
+        True, "DELETE_FAILED_VERSION", "Remove a version whose replication or validation failed."
+    )
+    transient_retry_attempts: int = _setting(
+        4, "TRANSIENT_RETRY_ATTEMPTS", "Durable retries of a step after the SDK's own retries gave up."
+    )
+    transient_retry_delay_seconds: int = _setting(
+        30, "TRANSIENT_RETRY_DELAY_SECONDS", "First wait before such a retry (doubles each time)."
+    )
+
+    # --- Approval and deletion ----------------------------------------------------------------------------
+    approval_timeout_seconds: int = _setting(
+        7 * 86400, "APPROVAL_TIMEOUT_SECONDS", "How long after-approval mode waits; on timeout the source is kept."
+    )
+    scale_set_scope: str = _setting(
+        "subscription",
+        "SCALE_SET_CHECK_SCOPE",
+        "Where to look for scale sets using the image: subscription | resource-group.",
+    )
+
+    # --- Optional boot test --------------------------------------------------------------------------------
+    boot_test_default: bool = _setting(False, "BOOT_TEST_DEFAULT", "Boot a VM from each new version by default.")
+    boot_test_subnet_id: str = _setting("", "BOOT_TEST_SUBNET_ID", "Subnet for boot-test VMs (required to boot).")
+    boot_test_vm_size: str = _setting("Standard_B2s", "BOOT_TEST_VM_SIZE", "Size of boot-test VMs.")
+    boot_test_resource_group_prefix: str = _setting(
+        "rg-imgmig-boottest-", "BOOT_TEST_RESOURCE_GROUP_PREFIX", "Scratch resource groups for boot tests."
+    )
+
+    # --- Fleet ---------------------------------------------------------------------------------------------
+    arm_read_budget_per_minute: int = _setting(
+        600, "ARM_READ_BUDGET_PER_MINUTE", "Cap on the app's replication polls per minute, across migrations."
+    )
+    batch_default_concurrency: int = _setting(10, "BATCH_DEFAULT_CONCURRENCY", "Migrations a batch runs at once.")
+
+    @field_validator("scale_set_scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        if value not in ("subscription", "resource-group"):
+            raise ValueError("must be 'subscription' or 'resource-group'")
+        return value
+
+    @property
+    def resolved_arm_endpoint(self) -> str:
+        return (self.arm_endpoint or CLOUD_ENDPOINTS[self.azure_cloud]).rstrip("/")
+
+    @property
+    def arm_scope(self) -> str:
+        """Token scope: the cloud's ARM audience (the emulator accepts the public one)."""
+        return CLOUD_ENDPOINTS[self.azure_cloud] + "/.default"
+
+    @property
+    def allowed_region_list(self) -> list[str] | None:
+        names = [r.strip() for r in self.allowed_regions.split(",") if r.strip()]
+        return names or None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read settings from an environment mapping; empty values mean "use the default"."""
+        values = {name: environ[name] for name in env_names() if environ.get(name, "") != ""}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{_env_of(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+            raise InvalidRequest(f"invalid app settings: {problems}") from None
+
+
+def env_names() -> list[str]:
+    """The environment variable names of every setting, in declaration order."""
+    return [field.alias for field in Settings.model_fields.values() if field.alias]
+
+
+def _env_of(loc: tuple[Any, ...]) -> str:
+    return str(loc[0]) if loc else "?"
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(name, default, description) rows for documentation."""
+    rows = []
+    for field in Settings.model_fields.values():
+        default = field.default.value if isinstance(field.default, StrEnum) else field.default
+        rows.append((field.alias or "", str(default), field.description or ""))
+    return rows

@@ -1,0 +1,122 @@
+"""The source managed image as the domain sees it, and the preflight rules it must pass."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OsType(StrEnum):
+    WINDOWS = "Windows"
+    LINUX = "Linux"
+
+
+class OsState(StrEnum):
+    GENERALIZED = "Generalized"
+    SPECIALIZED = "Specialized"
+
+
+class HyperVGeneration(StrEnum):
+    V1 = "V1"
+    V2 = "V2"
+
+
+class Check(BaseModel):
+    """One named rule with its outcome; plans, preflight and validation are lists of these."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    passed: bool
+    reason: str = ""
+
+
+class Disk(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    lun: int | None = None  # None for the OS disk
+    size_gb: int | None = None
+    source_id: str | None = None  # managed disk, snapshot or blob the image was captured from
+
+
+class SourceImage(BaseModel):
+    """What preflight reads from ARM about a managed image (a snapshot; compared again before deletion)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    location: str
+    provisioning_state: str
+    os_type: OsType
+    os_state: OsState
+    hyper_v_generation: HyperVGeneration | None = None  # optional on managed images
+    os_disk: Disk
+    data_disks: list[Disk] = Field(default_factory=list)
+    zone_resilient: bool = False
+    source_vm_id: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    fingerprint: str = ""
+
+    @property
+    def effective_generation(self) -> HyperVGeneration:
+        """Managed images without ``hyperVGeneration`` are Generation 1, as Azure treats them."""
+        return self.hyper_v_generation or HyperVGeneration.V1
+
+
+def image_fingerprint(properties: dict[str, object], location: str) -> str:
+    """A stable hash of what makes the image the image (location and properties; tags excluded).
+
+    Deletion compares it with the preflight value: if someone modified the image meanwhile, the version we
+    built is not a copy of what would be deleted.
+    """
+    relevant = {k: v for k, v in properties.items() if k not in ("provisioningState",)}
+    blob = json.dumps({"location": location.lower(), "properties": relevant}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_data_disk_gb: int) -> list[Check]:
+    """Rules the source must pass before anything is created. ``gallery_location`` None = gallery missing."""
+    checks = [
+        Check(
+            name="source-succeeded",
+            passed=source.provisioning_state.lower() == "succeeded",
+            reason=f"the managed image's provisioning state is {source.provisioning_state}, not Succeeded",
+        ),
+    ]
+    too_big = [d for d in source.data_disks if d.size_gb is not None and d.size_gb > max_data_disk_gb]
+    checks.append(
+        Check(
+            name="data-disk-size",
+            passed=not too_big,
+            reason="data disk(s) larger than the {} GB limit: {}".format(
+                max_data_disk_gb, ", ".join(f"LUN {d.lun} ({d.size_gb} GB)" for d in too_big)
+            ),
+        )
+    )
+    luns = [d.lun for d in source.data_disks]
+    checks.append(
+        Check(
+            name="data-disk-luns",
+            passed=len(luns) == len(set(luns)) and all(lun is not None and lun >= 0 for lun in luns),
+            reason=f"data disk LUNs must be distinct and non-negative, got {luns}",
+        )
+    )
+    if gallery_location is None:
+        checks.append(Check(name="gallery-exists", passed=False, reason="the target gallery does not exist"))
+    else:
+        same = gallery_location.replace(" ", "").lower() == source.location.replace(" ", "").lower()
+        checks.append(
+            Check(
+                name="same-region",
+                passed=same,
+                reason=(
+                    f"the image is in {source.location} but the gallery is in {gallery_location}: a version is "
+                    "built in the gallery's region from a source in that region (copy the image first)"
+                ),
+            )
+        )
+    return [c if not c.passed else c.model_copy(update={"reason": ""}) for c in checks]

@@ -1,0 +1,99 @@
+"""Validation of a built version against its source, before anything depends on it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from migration.plan import MigrationPlan, VersionFacts
+from migration.regions import normalize_region
+from migration.replication import ReplicationSnapshot
+from migration.resource_ids import VersionId, same_id
+from migration.source import Check, SourceImage
+
+
+class ValidationReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    checks: list[Check] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def failure_reason(self) -> str:
+        return "; ".join(f"{c.name}: {c.reason}" for c in self.checks if not c.passed)
+
+
+def _region_key(name: str) -> str:
+    try:
+        return normalize_region(name, allowed=[name.replace(" ", "")])
+    except Exception:
+        return name.lower()
+
+
+def validation_checks(
+    plan: MigrationPlan, version: VersionFacts | None, replication: ReplicationSnapshot | None
+) -> list[Check]:
+    """Every check the version must pass before it may be promoted and the source may be deleted."""
+    source: SourceImage | None = plan.source
+    if version is None or source is None:
+        return [Check(name="version-exists", passed=False, reason=f"{plan.version_id} was not found")]
+    checks = [
+        Check(
+            name="version-succeeded",
+            passed=version.provisioning_state.lower() == "succeeded",
+            reason=f"provisioning state is {version.provisioning_state}",
+        ),
+        Check(
+            name="built-from-source",
+            passed=same_id(version.source_id, source.id),
+            reason=f"the version's source is {version.source_id}, not {source.id}",
+        ),
+        Check(
+            name="in-definition",
+            passed=same_id(str(VersionId.parse(version.id).definition_id), plan.definition_id),
+            reason=f"the version is not in {plan.definition_id}",
+        ),
+    ]
+    wanted = {r.name for r in plan.target_regions}
+    completed = {
+        _region_key(r.region) for r in (replication.regions if replication else []) if r.state.lower() == "completed"
+    }
+    missing = sorted(wanted - completed)
+    checks.append(
+        Check(
+            name="replicated-everywhere",
+            passed=not missing,
+            reason=f"not Completed in: {', '.join(missing)}",
+        )
+    )
+    os_ok = version.os_disk is not None and (
+        source.os_disk.size_gb is None
+        or version.os_disk.size_gb is None
+        or version.os_disk.size_gb >= source.os_disk.size_gb
+    )
+    checks.append(
+        Check(
+            name="os-disk",
+            passed=os_ok,
+            reason=f"OS disk image {version.os_disk} does not match the source's {source.os_disk}",
+        )
+    )
+    source_disks = {d.lun or 0: d.size_gb for d in source.data_disks}
+    version_disks = {d.lun or 0: d.size_gb for d in version.data_disks}
+    size_mismatch = [
+        lun
+        for lun, size in source_disks.items()
+        if lun in version_disks and size is not None and version_disks[lun] is not None and version_disks[lun] != size
+    ]
+    checks.append(
+        Check(
+            name="data-disks",
+            passed=set(source_disks) == set(version_disks) and not size_mismatch,
+            reason=(
+                f"source data disk LUNs {sorted(source_disks)} vs version {sorted(version_disks)}"
+                + (f"; size differs at LUN {size_mismatch}" if size_mismatch else "")
+            ),
+        )
+    )
+    return [c if not c.passed else c.model_copy(update={"reason": ""}) for c in checks]

@@ -1,0 +1,144 @@
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from migration.errors import InvalidRequest
+from migration.request import default_definition_name, parse_request_body, resolve_request
+from migration.settings import DeletionMode
+from tests.migration.factories import GALLERY_ID, IMAGE_ID, NOW, settings
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"sourceImageId": IMAGE_ID, "galleryId": GALLERY_ID}
+    data.update(fields)
+    return data
+
+
+def test_defaults_come_from_settings() -> None:
+    cfg = settings(DEFAULT_PUBLISHER="Contoso", DEFAULT_TARGET_REGIONS="eastus=2", DEFAULT_END_OF_LIFE_DAYS="30")
+    request = resolve_request(parse_request_body(body()), cfg, now=NOW)
+    assert request.definition.name == "ubuntu-base"
+    assert (request.definition.publisher, request.definition.offer, request.definition.sku) == (
+        "Contoso",
+        "managed-images",
+        "ubuntu-base",
+    )
+    assert [(r.name, r.replica_count) for r in request.target_regions] == [("eastus", 2)]
+    assert request.end_of_life == NOW + timedelta(days=30)
+    assert request.deletion_mode == DeletionMode.AFTER_VALIDATION
+    assert request.version is None
+
+
+def test_camel_case_body_with_everything() -> None:
+    request = resolve_request(
+        parse_request_body(
+            body(
+                definition={
+                    "name": "ubuntu-22",
+                    "publisher": "Contoso",
+                    "offer": "Ubuntu",
+                    "sku": "22_04",
+                    "purchasePlan": {"name": "p", "publisher": "pub", "product": "prod"},
+                    "features": {"SecurityType": "TrustedLaunchSupported"},
+                    "architecture": "x64",
+                },
+                version="2.1.0",
+                targetRegions=[{"name": "East US", "replicaCount": 3, "storageAccountType": "Standard_ZRS"}],
+                storageAccountType="Premium_LRS",
+                endOfLife="2030-01-01T00:00:00Z",
+                excludeFromLatest=True,
+                deletionMode="after-approval",
+                bootTest=True,
+            )
+        ),
+        settings(),
+        now=NOW,
+    )
+    assert request.version == "2.1.0"
+    assert request.definition.purchase_plan is not None
+    assert request.target_regions[0].replica_count == 3
+    assert request.deletion_mode == DeletionMode.AFTER_APPROVAL
+    assert request.exclude_from_latest is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"sourceImageId": GALLERY_ID}, "sourceImageId", "not a managed image ID"),
+        ({"galleryId": IMAGE_ID}, "galleryId", "not a gallery ID"),
+        ({"version": "1.0"}, "version", "not a valid version"),
+        ({"endOfLife": "2000-01-01T00:00:00Z"}, "endOfLife", "in the future"),
+    ],
+)
+def test_semantic_errors_name_the_field(fields: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        resolve_request(parse_request_body(body(**fields)), settings(), now=NOW)
+    assert any(e["field"] == field and message in e["message"] for e in caught.value.errors), caught.value.errors
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"galleryId": GALLERY_ID}, "sourceImageId"),
+        (body(targetRegions=[{"name": "eastus", "replicaCount": 0}]), "targetRegions[0].replicaCount"),
+        (body(targetRegions="eastus"), "targetRegions"),
+        (body(storageAccountType="Ultra_LRS"), "storageAccountType"),
+        (body(deletionMode="always"), "deletionMode"),
+        (body(definition={"name": "bad name!"}), "definition.name"),
+        (body(definition={"publisher": "a\x00b"}), "definition.publisher"),
+        (body(definition={"features": {"SecurityType": "Bogus"}}), "definition.features"),
+        (body(unknownField=1), "unknownField"),
+        (body(excludeFromLatest="maybe"), "excludeFromLatest"),
+    ],
+)
+def test_shape_errors_name_the_field(payload: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request_body(payload)
+    assert field in [e["field"] for e in caught.value.errors], caught.value.errors
+
+
+def test_missing_gallery_without_default() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        resolve_request(parse_request_body({"sourceImageId": IMAGE_ID}), settings(), now=NOW)
+    assert caught.value.errors == [
+        {"field": "galleryId", "message": "no gallery given and DEFAULT_GALLERY_ID is not set"}
+    ]
+
+
+def test_body_must_be_an_object() -> None:
+    with pytest.raises(InvalidRequest, match="JSON object"):
+        parse_request_body([1, 2])
+
+
+def test_default_definition_name() -> None:
+    assert default_definition_name("img_") == "img"
+    assert default_definition_name("a.b-c_d") == "a.b-c_d"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["sourceImageId", "galleryId", "version", "targetRegions", "definition", "deletionMode", "endOfLife", "x"]
+        ),
+        json_values,
+        max_size=6,
+    )
+)
+def test_request_model_never_raises_anything_but_invalid_request(payload: dict[str, Any]) -> None:
+    try:
+        resolve_request(parse_request_body(payload), settings(), now=NOW)
+    except InvalidRequest as exc:
+        message = exc.message
+    else:
+        message = "accepted"
+    assert message
