@@ -3,4 +3,12 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+import activities
+import orchestrators
+from triggers import event_grid, http_api
+
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(orchestrators.bp)
+app.register_functions(activities.bp)
+app.register_functions(http_api.bp)
+app.register_functions(event_grid.bp)

@@ -1,0 +1,116 @@
+"""The one place that builds Azure SDK clients: credential, ARM endpoint, retry policy, error translation.
+
+Every activity gets its clients from here, so the same code reaches Azure or the local emulator depending
+only on app settings (``ARM_ENDPOINT``, ``AZURE_CLOUD``; ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER`` come from
+the platform). Clients and the credential are cached per process: token acquisition and connection pools are
+reused across activity invocations.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.identity import DefaultAzureCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from migration.errors import ArmRequestFailed, MigrationError, PermissionDenied, TransientArmError
+from migration.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+@functools.cache
+def credential() -> TokenCredential:
+    client_id = settings().azure_client_id or None
+    # Only the managed identity is used for ARM (locally the emulator serves the same managed-identity protocol):
+    # developer and environment credentials are excluded so a stray secret in app settings is never picked up.
+    return DefaultAzureCredential(
+        managed_identity_client_id=client_id,
+        exclude_environment_credential=True,
+        exclude_workload_identity_credential=True,
+        exclude_shared_token_cache_credential=True,
+        exclude_cli_credential=True,
+        exclude_developer_cli_credential=True,
+        exclude_powershell_credential=True,
+        exclude_visual_studio_code_credential=True,
+    )
+
+
+def _client_kwargs() -> dict[str, object]:
+    cfg = settings()
+    return {
+        "base_url": cfg.resolved_arm_endpoint,
+        "credential_scopes": [cfg.arm_scope],
+        "retry_total": cfg.arm_retry_total,
+        "retry_backoff_factor": cfg.arm_retry_backoff_seconds,
+        "retry_backoff_max": cfg.arm_retry_backoff_max_seconds,
+        "polling_interval": 5,
+    }
+
+
+@functools.cache
+def compute(subscription_id: str) -> ComputeManagementClient:
+    return ComputeManagementClient(credential(), subscription_id, **_client_kwargs())  # type: ignore[arg-type]
+
+
+@functools.cache
+def resources(subscription_id: str) -> ResourceManagementClient:
+    return ResourceManagementClient(credential(), subscription_id, **_client_kwargs())  # type: ignore[arg-type]
+
+
+def arm_error_code(exc: HttpResponseError) -> str:
+    error = getattr(exc, "error", None)
+    return str(getattr(error, "code", "") or "")
+
+
+@contextmanager
+def arm_errors(doing: str) -> Iterator[None]:
+    """Translate Azure SDK errors into domain errors, naming what we were doing.
+
+    404s pass through untouched (callers decide whether absence is fine); 403 becomes PermissionDenied (ARM's
+    message names the missing action); throttling/5xx/connection problems that outlived the SDK's own retries
+    become TransientArmError (the orchestrator retries those with durable timers); anything else is final.
+    """
+    try:
+        yield
+    except (ResourceNotFoundError, MigrationError):
+        raise
+    except ClientAuthenticationError as exc:
+        raise PermissionDenied(f"{doing}: authentication failed: {exc.message}") from exc
+    except HttpResponseError as exc:
+        status = exc.status_code or 0
+        code = arm_error_code(exc)
+        message = f"{doing}: {code or status}: {_clean(exc)}"
+        if status == 403 or code in ("AuthorizationFailed", "LinkedAuthorizationFailed"):
+            raise PermissionDenied(message) from exc
+        if status in TRANSIENT_STATUS:
+            raise TransientArmError(message) from exc
+        raise ArmRequestFailed(message) from exc
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise TransientArmError(f"{doing}: {type(exc).__name__}: {exc}") from exc
+
+
+def _clean(exc: HttpResponseError) -> str:
+    error = getattr(exc, "error", None)
+    text = str(getattr(error, "message", "") or exc.message or exc.reason or "")
+    return " ".join(text.split())[:500]

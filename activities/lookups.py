@@ -1,0 +1,35 @@
+"""ARM reads the triggers need before a migration exists (not activities: they run in the trigger itself)."""
+
+from __future__ import annotations
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from activities import _arm
+from migration.errors import InvalidRequest
+from migration.resource_ids import GalleryId, ImageId
+
+
+def read_image_tags(image: ImageId) -> dict[str, str] | None:
+    """The image's current tags (events do not carry them); None when the image does not exist."""
+    with _arm.arm_errors(f"reading managed image {image}"):
+        try:
+            found = _arm.compute(image.subscription_id).images.get(image.resource_group, image.name)
+        except ResourceNotFoundError:
+            return None
+    return dict(found.tags or {})
+
+
+def resolve_gallery_name(image: ImageId, name: str) -> GalleryId:
+    """A gallery named in a tag: first in the image's resource group, then anywhere in its subscription."""
+    client = _arm.compute(image.subscription_id).galleries
+    wanted = name.lower()
+    with _arm.arm_errors(f"looking for gallery '{name}'"):
+        local = [g for g in client.list_by_resource_group(image.resource_group) if (g.name or "").lower() == wanted]
+        if local:
+            return GalleryId.parse(local[0].id)
+        found = [g for g in client.list() if (g.name or "").lower() == wanted]
+    if not found:
+        raise InvalidRequest(f"gallery '{name}' was found neither in {image.resource_group_id} nor its subscription")
+    if len(found) > 1:
+        raise InvalidRequest(f"gallery name '{name}' is ambiguous in the subscription; tag with the gallery's ID")
+    return GalleryId.parse(found[0].id)

@@ -1,0 +1,106 @@
+"""Preflight: read the source, gallery, definition and versions, and decide what the migration will do."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from activities import _arm
+from activities.blueprint import bp
+from migration import arm_json
+from migration.definitions import DefinitionFacts
+from migration.plan import MigrationPlan, VersionFacts, build_plan
+from migration.request import MigrationRequest
+from migration.source import SourceImage
+from migration.tags import MigrationStatus, TagNames, status_tags
+
+logger = logging.getLogger(__name__)
+
+
+def read_source(request: MigrationRequest) -> SourceImage | None:
+    image = request.image
+    with _arm.arm_errors(f"reading managed image {image}"):
+        try:
+            found = _arm.compute(image.subscription_id).images.get(image.resource_group, image.name)
+        except ResourceNotFoundError:
+            return None
+    return arm_json.source_image(found.as_dict())
+
+
+def gather_plan(request: MigrationRequest) -> MigrationPlan:
+    """Reads only: image, gallery, definition, versions. Everything else is the domain's decision."""
+    gallery = request.gallery
+    client = _arm.compute(gallery.subscription_id)
+    source = read_source(request)
+    gallery_location: str | None = None
+    definition: DefinitionFacts | None = None
+    versions: list[VersionFacts] = []
+    with _arm.arm_errors(f"reading gallery {gallery}"):
+        try:
+            gallery_location = client.galleries.get(gallery.resource_group, gallery.name).location
+        except ResourceNotFoundError:
+            gallery_location = None
+    name = request.definition.name or ""
+    if gallery_location is not None:
+        with _arm.arm_errors(f"reading image definition {name} in {gallery.name}"):
+            try:
+                found = client.gallery_images.get(gallery.resource_group, gallery.name, name)
+                definition = arm_json.definition_facts(found.as_dict())
+            except ResourceNotFoundError:
+                definition = None
+            if definition is not None:
+                versions = [
+                    arm_json.version_facts(v.as_dict())
+                    for v in client.gallery_image_versions.list_by_gallery_image(
+                        gallery.resource_group, gallery.name, name
+                    )
+                ]
+    return build_plan(
+        request,
+        source=source,
+        gallery_location=gallery_location,
+        definition=definition,
+        versions=versions,
+        settings=_arm.settings(),
+    )
+
+
+def merge_tags(scope: str, tags: dict[str, str], *, doing: str) -> bool:
+    """Merge tags onto a resource through the Tags API (needs only Microsoft.Resources/tags/write).
+
+    Returns False when the resource no longer exists (e.g. a deleted source image)."""
+    from migration.resource_ids import parse_resource_id
+
+    subscription = parse_resource_id(scope).subscription_id
+    with _arm.arm_errors(doing):
+        try:
+            _arm.resources(subscription).tags.begin_update_at_scope(
+                scope, {"operation": "Merge", "properties": {"tags": tags}}
+            ).result()
+        except ResourceNotFoundError:
+            return False
+    return True
+
+
+@bp.activity_trigger(input_name="payload")
+def plan_migration(payload: dict[str, Any]) -> dict[str, Any]:
+    """Dry run: what a migration of this image would do. Reads only."""
+    request = MigrationRequest.model_validate(payload["request"])
+    return gather_plan(request).model_dump(mode="json")
+
+
+@bp.activity_trigger(input_name="payload")
+def run_preflight(payload: dict[str, Any]) -> dict[str, Any]:
+    """Plan the migration and mark the image ``migration-status=running`` (idempotent: a tag merge)."""
+    request = MigrationRequest.model_validate(payload["request"])
+    plan = gather_plan(request)
+    if plan.source is not None:
+        names = TagNames.from_settings(_arm.settings())
+        tags = status_tags(
+            names, MigrationStatus.RUNNING, migration_id=payload["migrationId"], request_hash=request.request_hash
+        )
+        merge_tags(request.source_image_id, tags, doing="marking the image as being migrated")
+    logger.info("preflight %s: ok=%s", request.source_image_id, plan.ok)
+    return plan.model_dump(mode="json")

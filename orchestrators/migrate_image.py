@@ -1,0 +1,298 @@
+"""``migrate_image``: one managed image into a gallery, from preflight to (maybe) deleting the source.
+
+Deterministic by construction: time only from ``context.current_utc_datetime``, every decision asked of the
+domain (``migration``), every side effect in an activity. Settings arrive in the input (the starter snapshots
+them), so a settings change never changes the replay of a running migration.
+
+Phases (custom status ``phase``): preflight -> definition -> version -> replicating -> validating ->
+[awaiting-approval] -> deleting-source -> done | failed | canceled. A ``cancel`` event stops the migration
+at the next step boundary (or at once during a wait); the source is never deleted after a cancel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from migration.errors import (
+    Canceled,
+    DeadlineExceeded,
+    MigrationError,
+    PermissionDenied,
+    ReplicationFailed,
+    ValidationFailed,
+    error_from_failure,
+)
+from migration.plan import MigrationPlan
+from migration.replication import Observation, ReplicationSnapshot, next_poll_delay, progress_view, remember
+from migration.request import MigrationRequest
+from migration.settings import DeletionMode, Settings
+from migration.source import Check
+from migration.status import ErrorInfo, MigrationOutcome, Outcome, Phase, Progress
+from migration.tags import MigrationStatus
+
+bp = df.Blueprint()
+
+CANCEL_EVENT = "cancel"
+APPROVE_EVENT = "approve"
+# A single durable timer must stay under the Azure Storage provider's 6-day limit; longer waits loop.
+MAX_TIMER = timedelta(days=5)
+
+Steps = Generator[Any, Any, Any]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class MigrationRun:
+    """State of one execution of the orchestrator (rebuilt identically on every replay)."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, request: MigrationRequest, settings: Settings):
+        self.ctx = context
+        self.request = request
+        self.settings = settings
+        self.cancel = context.wait_for_external_event(CANCEL_EVENT)
+        self.started = context.current_utc_datetime
+        self.phase_started = self.started
+        self.phase_seconds: dict[str, float] = {}
+        self.progress = Progress(
+            phase=Phase.PREFLIGHT, source_image_id=request.source_image_id, phase_started_at=_iso(self.started)
+        )
+
+    # --- progress -------------------------------------------------------------------------------------
+    def publish(self, **changes: Any) -> None:
+        self.progress = self.progress.model_copy(update=changes)
+        self.ctx.set_custom_status(self.progress.model_dump(mode="json", by_alias=True))
+
+    def enter(self, phase: Phase, **changes: Any) -> None:
+        now = self.ctx.current_utc_datetime
+        previous = self.progress.phase
+        self.phase_seconds[previous.value] = (
+            self.phase_seconds.get(previous.value, 0.0) + (now - self.phase_started).total_seconds()
+        )
+        self.phase_started = now
+        self.publish(phase=phase, phase_started_at=_iso(now), message="", next_poll_at=None, **changes)
+
+    # --- steps ----------------------------------------------------------------------------------------
+    def call(self, name: str, payload: dict[str, Any], *, cancellable: bool = True) -> Steps:
+        """Run an activity; retry transient failures with durable timers; honour a cancel between steps.
+
+        Bookkeeping after the migration ended (status tags, cleanup) is not cancellable."""
+        attempts = self.settings.transient_retry_attempts
+        for attempt in range(attempts + 1):
+            task = self.ctx.call_activity(name, payload)
+            if cancellable:
+                winner = yield self.ctx.task_any([task, self.cancel])
+                if winner is self.cancel:
+                    # Let the in-flight step land, so what we report is what exists; its failure no longer matters.
+                    with contextlib.suppress(Exception):
+                        yield task
+                    raise Canceled("canceled by request")
+            try:
+                return (yield task)
+            except Exception as exc:
+                error = error_from_failure(exc)
+                if not error.retryable or attempt == attempts:
+                    raise error from None
+            delay = self.settings.transient_retry_delay_seconds * 2**attempt
+            self.publish(message=f"{name} failed transiently; retry {attempt + 1} of {attempts} in {delay} s")
+            fire_at = self.ctx.current_utc_datetime + timedelta(seconds=delay)
+            if cancellable:
+                yield from self.sleep_until(fire_at)
+            else:
+                yield self.ctx.create_timer(fire_at)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def sleep_until(self, fire_at: datetime) -> Steps:
+        timer = self.ctx.create_timer(fire_at)
+        winner = yield self.ctx.task_any([timer, self.cancel])
+        if winner is self.cancel:
+            timer.cancel()
+            raise Canceled("canceled by request")
+
+    # --- phases ---------------------------------------------------------------------------------------
+    def wait_for_replication(self, version_id: str) -> Steps:
+        submitted = self.ctx.current_utc_datetime
+        observations: list[Observation] = []
+        snapshot: ReplicationSnapshot | None = None
+        polls = 0
+        while True:
+            now = self.ctx.current_utc_datetime
+            delay = next_poll_delay(observations, elapsed=(now - submitted).total_seconds(), settings=self.settings)
+            if delay <= 0:
+                pending = [r.region for r in (snapshot.regions if snapshot else []) if r.state.lower() != "completed"]
+                raise DeadlineExceeded(
+                    f"replication did not finish within the {self.settings.replication_deadline_seconds} s deadline"
+                    + (f"; still pending in: {', '.join(pending)}" if pending else "")
+                )
+            fire_at = now + timedelta(seconds=delay)
+            self.publish(next_poll_at=_iso(fire_at))
+            yield from self.sleep_until(fire_at)
+            result = yield from self.call("get_replication_status", {"versionId": version_id})
+            snapshot = ReplicationSnapshot.model_validate(result)
+            polls += 1
+            self.publish(regions=progress_view(snapshot), polls=polls, next_poll_at=None)
+            if snapshot.provisioning_state == "NotFound":
+                raise ReplicationFailed(f"{version_id} disappeared while replicating")
+            if snapshot.failed:
+                raise ReplicationFailed(snapshot.failure_reason())
+            if snapshot.completed:
+                return snapshot
+            elapsed = (self.ctx.current_utc_datetime - submitted).total_seconds()
+            observations = remember(observations, Observation(elapsed=elapsed, progress=snapshot.slowest_progress))
+
+    def wait_for_approval(self) -> Steps:
+        """True when approved; False when the timeout passes (the source is then kept)."""
+        deadline = self.ctx.current_utc_datetime + timedelta(seconds=self.settings.approval_timeout_seconds)
+        approve = self.ctx.wait_for_external_event(APPROVE_EVENT)
+        while self.ctx.current_utc_datetime < deadline:
+            timer = self.ctx.create_timer(min(deadline, self.ctx.current_utc_datetime + MAX_TIMER))
+            winner = yield self.ctx.task_any([approve, self.cancel, timer])
+            if winner is approve:
+                timer.cancel()
+                return True
+            if winner is self.cancel:
+                timer.cancel()
+                raise Canceled("canceled by request while awaiting approval")
+        return False
+
+    def record(self, status: MigrationStatus, **fields: Any) -> Steps:
+        payload = {
+            "sourceImageId": self.request.source_image_id,
+            "migrationId": self.ctx.instance_id,
+            "requestHash": self.request.request_hash,
+            "status": status.value,
+            **fields,
+        }
+        try:
+            yield from self.call("record_status", payload, cancellable=False)
+        except MigrationError as exc:  # the outcome stands even if the tags cannot be written
+            self.publish(message=f"could not write status tags: {exc.message}")
+
+    def execute(self) -> Steps:
+        request, settings = self.request, self.settings
+        outcome = MigrationOutcome(outcome=Outcome.SUCCEEDED, phase=Phase.DONE, source_image_id=request.source_image_id)
+        plan: MigrationPlan | None = None
+        version_id: str | None = None
+        validated = False
+        try:
+            result = yield from self.call(
+                "run_preflight", {"request": request.model_dump(mode="json"), "migrationId": self.ctx.instance_id}
+            )
+            plan = MigrationPlan.model_validate(result)
+            outcome.definition_id = plan.definition_id
+            self.publish(definition_id=plan.definition_id, version_id=plan.version_id or None)
+            failure = plan.failure()
+            if failure is not None:
+                raise _error(*failure)
+            plan_json = plan.model_dump(mode="json")
+
+            self.enter(Phase.DEFINITION)
+            yield from self.call("ensure_image_definition", {"plan": plan_json})
+
+            self.enter(Phase.VERSION)
+            assert plan.source is not None  # preflight passed
+            provenance = {"migration-id": self.ctx.instance_id, "migration-source-name": plan.source.name[:256]}
+            submitted = yield from self.call("submit_image_version", {"plan": plan_json, "provenance": provenance})
+            version_id = str(submitted["versionId"])
+            outcome.version_id = version_id
+
+            self.enter(Phase.REPLICATING)
+            snapshot = yield from self.wait_for_replication(version_id)
+            outcome.regions = {r.region: r.state for r in snapshot.regions}
+
+            self.enter(Phase.VALIDATING)
+            report = yield from self.call(
+                "validate_image_version",
+                {"plan": plan_json, "versionId": version_id, "migrationId": self.ctx.instance_id},
+            )
+            outcome.validation = [Check.model_validate(c) for c in report["checks"]]
+            if not report["passed"]:
+                reasons = "; ".join(f"{c.name}: {c.reason}" for c in outcome.validation if not c.passed)
+                raise ValidationFailed(reasons)
+            validated = True
+            if not request.exclude_from_latest:
+                yield from self.call(
+                    "promote_image_version", {"versionId": version_id, "sourceImageId": request.source_image_id}
+                )
+
+            approved = False
+            if request.deletion_mode == DeletionMode.AFTER_APPROVAL:
+                self.enter(Phase.AWAITING_APPROVAL)
+                yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id)
+                approved = yield from self.wait_for_approval()
+
+            if request.deletion_mode == DeletionMode.NEVER:
+                outcome.source_kept_reason = "deletion mode is 'never'"
+            elif request.deletion_mode == DeletionMode.AFTER_APPROVAL and not approved:
+                outcome.source_kept_reason = f"no approval within {settings.approval_timeout_seconds} s"
+            else:
+                self.enter(Phase.DELETING_SOURCE)
+                try:
+                    deletion = yield from self.call(
+                        "delete_source_image", {"plan": plan_json, "validationPassed": validated, "approved": approved}
+                    )
+                    outcome.source_deleted = bool(deletion["deleted"])
+                    outcome.source_kept_reason = deletion["reason"] or None
+                except PermissionDenied as exc:
+                    outcome.source_kept_reason = f"permission denied: {exc.message}"
+            self.enter(Phase.DONE)
+        except Canceled as exc:
+            outcome.outcome, outcome.error = Outcome.CANCELED, ErrorInfo(code=exc.code, message=exc.message)
+            outcome.phase = self.progress.phase
+            outcome.source_kept_reason = "the migration was canceled"
+            self.enter(Phase.CANCELED)
+        except MigrationError as exc:
+            outcome.outcome, outcome.error = Outcome.FAILED, ErrorInfo(code=exc.code, message=exc.message)
+            outcome.phase = self.progress.phase
+            outcome.source_kept_reason = "the migration failed"
+            self.enter(Phase.FAILED, message=exc.message)
+
+        if version_id and not validated and outcome.outcome != Outcome.SUCCEEDED and settings.delete_failed_version:
+            outcome.version_removed = yield from self.remove_version(version_id)
+
+        outcome.phase_seconds = dict(self.phase_seconds)
+        outcome.started_at, outcome.finished_at = _iso(self.started), _iso(self.ctx.current_utc_datetime)
+        yield from self.record(
+            MigrationStatus(outcome.outcome.value),
+            versionId=version_id if not outcome.version_removed else None,
+            reason=(outcome.error.message if outcome.error else outcome.source_kept_reason),
+            provenance=(
+                {
+                    "migration-validated": str(validated).lower(),
+                    "migration-source-deleted": str(outcome.source_deleted).lower(),
+                }
+                if version_id and not outcome.version_removed
+                else None
+            ),
+        )
+        return outcome.model_dump(mode="json", by_alias=True)
+
+    def remove_version(self, version_id: str) -> Steps:
+        try:
+            removed = yield from self.call("delete_image_version", {"versionId": version_id}, cancellable=False)
+        except MigrationError as exc:
+            self.publish(message=f"could not remove the failed version: {exc.message}")
+            return False
+        return bool(removed["deleted"])
+
+
+def _error(code: str, message: str) -> MigrationError:
+    from migration import errors
+
+    cls = getattr(errors, code, errors.MigrationError)
+    return cls(message) if isinstance(cls, type) and issubclass(cls, MigrationError) else MigrationError(message)
+
+
+@bp.orchestration_trigger(context_name="context")
+def migrate_image(context: df.DurableOrchestrationContext) -> Steps:
+    data = context.get_input()
+    run = MigrationRun(
+        context, MigrationRequest.model_validate(data["request"]), Settings.model_validate(data["settings"])
+    )
+    return (yield from run.execute())

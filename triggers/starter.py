@@ -1,0 +1,54 @@
+"""Starting a migration, whatever the entry point: one instance per image, duplicates collapse."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import azure.durable_functions as df
+
+from migration.instance_ids import migration_instance_id
+from migration.request import MigrationRequest
+from migration.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+ORCHESTRATOR = "migrate_image"
+ACTIVE = {"Running", "Pending", "Suspended", "ContinuedAsNew"}
+
+
+@dataclass(frozen=True)
+class StartResult:
+    instance_id: str
+    started: bool
+    runtime_status: str | None = None  # of the instance that was already active
+
+
+async def runtime_status(client: df.DurableOrchestrationClient, instance_id: str) -> str | None:
+    status = await client.get_status(instance_id)
+    if not status or status.runtime_status is None:
+        return None
+    return str(status.runtime_status.name)
+
+
+async def start_migration(client: df.DurableOrchestrationClient, request: MigrationRequest) -> StartResult:
+    """Start ``migrate_image`` under the image's instance ID unless a migration of that image is active.
+
+    The host refuses to start an ID that is running, so two concurrent starts (duplicate Event Grid deliveries)
+    cannot both win; the loser sees the winner's status."""
+    instance_id = migration_instance_id(request.image)
+    current = await runtime_status(client, instance_id)
+    if current in ACTIVE:
+        return StartResult(instance_id, started=False, runtime_status=current)
+    settings = Settings.from_env(os.environ)
+    payload = {"request": request.model_dump(mode="json"), "settings": settings.model_dump(mode="json")}
+    try:
+        await client.start_new(ORCHESTRATOR, instance_id, payload)
+    except Exception:
+        current = await runtime_status(client, instance_id)
+        if current in ACTIVE:
+            return StartResult(instance_id, started=False, runtime_status=current)
+        raise
+    logger.info("started migration %s of %s (%s)", instance_id, request.source_image_id, request.origin)
+    return StartResult(instance_id, started=True)
