@@ -82,9 +82,13 @@ def credential(control: EmulatorControl) -> ManagedIdentityCredential:
 
 @pytest.fixture
 def compute(arm: str, credential: ManagedIdentityCredential) -> ComputeManagementClient:
-    return ComputeManagementClient(credential, SUB, base_url=arm, credential_scopes=SCOPE, polling_interval=0.01)
+    return ComputeManagementClient(
+        credential, SUB, base_url=arm, credential_scopes=SCOPE, polling_interval=0.01, retry_backoff_factor=0.01
+    )
 
 
 @pytest.fixture
 def resources(arm: str, credential: ManagedIdentityCredential) -> ResourceManagementClient:
-    return ResourceManagementClient(credential, SUB, base_url=arm, credential_scopes=SCOPE, polling_interval=0.01)
+    return ResourceManagementClient(
+        credential, SUB, base_url=arm, credential_scopes=SCOPE, polling_interval=0.01, retry_backoff_factor=0.01
+    )

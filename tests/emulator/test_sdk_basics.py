@@ -5,32 +5,12 @@ from __future__ import annotations
 import pytest
 import requests
 from azure.core.exceptions import ResourceNotFoundError
-from azure.identity import DefaultAzureCredential
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.mgmt.compute import ComputeManagementClient
 
 from emulator.control import EmulatorControl
 from tests.emulator.conftest import GALLERY, IMAGE_ID, RG, SCOPE, SUB
-
-
-def definition_body(**overrides: object) -> dict[str, object]:
-    props = {
-        "osType": "Linux",
-        "osState": "Generalized",
-        "hyperVGeneration": "V2",
-        "identifier": {"publisher": "contoso", "offer": "web", "sku": "ubuntu"},
-    }
-    props.update(overrides)
-    return {"location": "westus2", "properties": props}
-
-
-def version_body(regions: tuple[str, ...] = ("westus2",), **pp: object) -> dict[str, object]:
-    return {
-        "location": "westus2",
-        "properties": {
-            "storageProfile": {"source": {"id": IMAGE_ID}},
-            "publishingProfile": {"targetRegions": [{"name": r, "regionalReplicaCount": 1} for r in regions], **pp},
-        },
-    }
+from tests.emulator.helpers import definition_body, version_body
 
 
 def test_default_credential_gets_a_token_and_lists_images(arm: str, control: EmulatorControl) -> None:
@@ -80,8 +60,10 @@ def test_missing_image_is_resource_not_found(compute: ComputeManagementClient, c
     )
 
 
-def test_unknown_api_version_is_refused(arm: str, control: EmulatorControl, compute: ComputeManagementClient) -> None:
-    token = compute._config.credential.get_token(*SCOPE).token  # noqa: SLF001 - reuse the SDK's credential
+def test_unknown_api_version_is_refused(
+    arm: str, control: EmulatorControl, credential: ManagedIdentityCredential
+) -> None:
+    token = credential.get_token(*SCOPE).token
     resp = requests.get(
         f"{arm}{IMAGE_ID}?api-version=2099-01-01",
         headers={"Authorization": f"Bearer {token}"},
