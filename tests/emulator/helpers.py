@@ -9,7 +9,24 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError
+from azure.mgmt.compute import models
+
 from tests.emulator.conftest import IMAGE_ID
+
+
+def arm_error(exc: HttpResponseError) -> tuple[str, str]:
+    """(code, message) of the ARM error an SDK call raised."""
+    assert exc.error is not None, exc
+    return str(exc.error.code), str(exc.error.message)
+
+
+def definition(**overrides: Any) -> models.GalleryImage:
+    return models.GalleryImage(definition_body(**overrides))
+
+
+def version(regions: tuple[str, ...] = ("westus2",), source: str = IMAGE_ID, **pp: Any) -> models.GalleryImageVersion:
+    return models.GalleryImageVersion(version_body(regions, source, **pp))
 
 
 def definition_body(**overrides: Any) -> dict[str, Any]:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute import ComputeManagementClient, models
 
 from emulator.control import EmulatorControl
 from tests.emulator.conftest import GALLERY, IMAGE_ID, RG
-from tests.emulator.helpers import definition_body, version_body, wait_for
+from tests.emulator.helpers import arm_error, definition, version, version_body, wait_for
 
 
 @pytest.fixture
-def definition(compute: ComputeManagementClient, control: EmulatorControl) -> str:
-    compute.gallery_images.begin_create_or_update(RG, GALLERY, "web", definition_body()).result()
+def web_definition(compute: ComputeManagementClient, control: EmulatorControl) -> str:
+    compute.gallery_images.begin_create_or_update(RG, GALLERY, "web", definition()).result()
     return "web"
 
 
@@ -24,17 +24,17 @@ def summary(compute: ComputeManagementClient, version: str = "1.0.0") -> list[tu
 
 
 def test_one_hour_replication_progresses_with_the_clock(
-    compute: ComputeManagementClient, control: EmulatorControl, definition: str
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
 ) -> None:
     control.configure({"replication": {"fixedSeconds": 3600, "queuedSeconds": 0}})
     poller = compute.gallery_image_versions.begin_create_or_update(
-        RG, GALLERY, definition, "1.0.0", version_body(("westus2", "eastus"))
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
     )
     assert summary(compute) == [("westus2", "Replicating", 0), ("eastus", "Replicating", 0)]
     control.advance(1800)
     assert summary(compute) == [("westus2", "Replicating", 50), ("eastus", "Replicating", 50)]
-    version = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0")
-    assert version.provisioning_state == "Creating"
+    got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0")
+    assert got.provisioning_state == "Creating"
     assert not poller.done()
     control.advance(1800)
     result = poller.result(timeout=30)
@@ -48,7 +48,7 @@ def test_one_hour_replication_progresses_with_the_clock(
 
 
 def test_duration_model_uses_size_replicas_and_region_factor(
-    compute: ComputeManagementClient, control: EmulatorControl, definition: str
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
 ) -> None:
     # image = 30 GiB OS + 64 GiB data = 94 GiB -> (100 + 1 * 94) * factor * (1 + 0.5 * (replicas - 1))
     control.configure(
@@ -64,7 +64,9 @@ def test_duration_model_uses_size_replicas_and_region_factor(
     )
     body = version_body(("westus2", "eastus"))
     body["properties"]["publishingProfile"]["targetRegions"][1]["regionalReplicaCount"] = 3
-    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, definition, "1.0.0", body)
+    compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", models.GalleryImageVersion(body)
+    )
     control.advance(10)  # queued
     plan = control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["plan"]
     assert [(p["key"], p["duration"]) for p in plan] == [("westus2", 194.0), ("eastus", 776.0)]
@@ -73,27 +75,27 @@ def test_duration_model_uses_size_replicas_and_region_factor(
 
 
 def test_replication_fault_fails_one_region_and_the_lro(
-    compute: ComputeManagementClient, control: EmulatorControl, definition: str
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
 ) -> None:
     control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
     control.add_fault(kind="replication", region="eastus", mode="fail", versionPattern=r"/versions/1\.0\.0$")
     poller = compute.gallery_image_versions.begin_create_or_update(
-        RG, GALLERY, definition, "1.0.0", version_body(("westus2", "eastus"))
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
     )
     control.advance(600)
     with pytest.raises(HttpResponseError) as e:
         poller.result(timeout=30)
-    assert e.value.error.code == "ReplicationFailed"
-    assert "region 'eastus'" in e.value.error.message
+    assert arm_error(e.value)[0] == "ReplicationFailed"
+    assert "region 'eastus'" in arm_error(e.value)[1]
     assert summary(compute) == [("westus2", "Completed", 100), ("eastus", "Failed", 50)]
     assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Failed"
 
 
 def test_stalled_replication_never_completes(
-    compute: ComputeManagementClient, control: EmulatorControl, definition: str
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
 ) -> None:
     control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
-    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, definition, "1.0.0", version_body())
+    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
     control.add_fault(kind="replication", region="westus2", mode="stall", atProgress=60)
     control.advance(86400)
     assert summary(compute) == [("westus2", "Replicating", 60)]
@@ -101,16 +103,17 @@ def test_stalled_replication_never_completes(
 
 
 def test_deleting_the_source_mid_replication_fails_full_mode(
-    compute: ComputeManagementClient, control: EmulatorControl, definition: str
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
 ) -> None:
     control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
-    poller = compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, definition, "1.0.0", version_body())
+    poller = compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
     control.advance(300)
     compute.images.begin_delete(RG, "ubuntu-web-01").result()
     with pytest.raises(HttpResponseError) as e:
         poller.result(timeout=30)
-    assert f"The source image '{IMAGE_ID}' was deleted while the image version was being replicated" in (
-        e.value.error.message
+    assert (
+        f"The source image '{IMAGE_ID}' was deleted while the image version was being replicated"
+        in arm_error(e.value)[1]
     )
     assert summary(compute) == [("westus2", "Failed", 50)]
 

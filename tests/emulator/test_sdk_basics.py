@@ -6,11 +6,11 @@ import pytest
 import requests
 from azure.core.exceptions import ResourceNotFoundError
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute import ComputeManagementClient, models
 
 from emulator.control import EmulatorControl
 from tests.emulator.conftest import GALLERY, IMAGE_ID, RG, SCOPE, SUB
-from tests.emulator.helpers import definition_body, version_body
+from tests.emulator.helpers import arm_error, definition, version
 
 
 def test_default_credential_gets_a_token_and_lists_images(arm: str, control: EmulatorControl) -> None:
@@ -38,14 +38,13 @@ def test_gallery_definition_version_with_sdk_poller(compute: ComputeManagementCl
     control.configure({"replication": {"fixedSeconds": 0, "queuedSeconds": 0}})
     gallery = compute.galleries.get(RG, GALLERY)
     assert gallery.provisioning_state == "Succeeded"
-    definition = compute.gallery_images.begin_create_or_update(RG, GALLERY, "web", definition_body()).result()
-    assert definition.provisioning_state == "Succeeded"
-    version = compute.gallery_image_versions.begin_create_or_update(
-        RG, GALLERY, "web", "1.0.0", version_body()
-    ).result()
-    assert version.provisioning_state == "Succeeded"
-    assert version.storage_profile.source.id == IMAGE_ID
-    assert [(d.lun, d.size_in_gb) for d in version.storage_profile.data_disk_images] == [(0, 64)]
+    created = compute.gallery_images.begin_create_or_update(RG, GALLERY, "web", definition()).result()
+    assert created.provisioning_state == "Succeeded"
+    assert created.features == [models.GalleryImageFeature(name="SecurityType", value="TrustedLaunchSupported")]
+    ver = compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version()).result()
+    assert ver.provisioning_state == "Succeeded"
+    assert ver.storage_profile.source.id == IMAGE_ID
+    assert [(d.lun, d.size_in_gb) for d in ver.storage_profile.data_disk_images] == [(0, 64)]
     got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0", expand="ReplicationStatus")
     assert got.replication_status.aggregated_state == "Completed"
     assert [(s.region, s.state, s.progress) for s in got.replication_status.summary] == [("westus2", "Completed", 100)]
@@ -54,8 +53,8 @@ def test_gallery_definition_version_with_sdk_poller(compute: ComputeManagementCl
 def test_missing_image_is_resource_not_found(compute: ComputeManagementClient, control: EmulatorControl) -> None:
     with pytest.raises(ResourceNotFoundError) as e:
         compute.images.get(RG, "nope")
-    assert e.value.error.code == "ResourceNotFound"
-    assert e.value.error.message.startswith(
+    assert arm_error(e.value)[0] == "ResourceNotFound"
+    assert arm_error(e.value)[1].startswith(
         "The Resource 'Microsoft.Compute/images/nope' under resource group 'demo-rg' was not found."
     )
 
