@@ -52,10 +52,12 @@ class DevhostClient:
         return self.session.request(method, url, params=params, timeout=self.timeout, **kwargs)
 
     def start(self, orchestrator: str, input: Any = None, *, instance_id: str | None = None) -> str:
+        """Start like the SDK's ``start_new``: the input travels as a JSON string holding its JSON text, so
+        ``context.get_input()`` returns it whatever its type (the status API then shows that text)."""
         path = f"orchestrators/{quote(orchestrator, safe='')}"
         if instance_id:
             path += "/" + quote(instance_id, safe="")
-        body = None if input is None else json.dumps(input)
+        body = None if input is None else json.dumps(json.dumps(input))
         response = self._api("POST", path, data=body, headers={"Content-Type": "application/json"})
         if response.status_code != 202:
             raise DevhostError(f"starting {orchestrator}", response)

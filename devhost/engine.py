@@ -175,16 +175,13 @@ def context_json(execution: Execution, new_events: list[HistoryEvent], now: date
     )
 
 
-def context_input(input_json: str | None) -> str | None:
-    """ExecutionStarted.Input holds the JSON of the input value; a string value reaches the SDK as its text.
-
-    ``start_new(x)`` posts ``df_dumps(x)`` as a JSON string, so the stored value is that text and
-    ``get_input()`` returns ``x``; a raw JSON object started over HTTP reaches the SDK as JSON text (§1.2, §5.5).
+def context_input(input_json: str | None) -> Any:
+    """The context's ``input``: the stored input parsed and embedded as a JSON value, as the extension does
+    (``GetInputAsJson``). ``start_new(x)`` posts ``df_dumps(x)`` as a JSON string, so the SDK sees that text and
+    ``get_input()`` returns ``x``; an object reaches the SDK as a dict (which it re-dumps); a raw JSON string,
+    list or number posted to the HTTP API fails in ``get_input()`` exactly as on Azure (contract §1.2, §5.5).
     """
-    if input_json is None:
-        return None
-    value = json.loads(input_json)
-    return value if isinstance(value, str) else input_json
+    return None if input_json is None else json.loads(input_json)
 
 
 def run_episode(

@@ -159,6 +159,12 @@ def unhandled(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def flaky_once(context: df.DurableOrchestrationContext):
+    """Fails on the first run (no retry): the rewind target."""
+    return (yield context.call_activity("flaky", {"key": context.instance_id, "failures": 1}))
+
+
+@app.orchestration_trigger(context_name="context")
 def crash_test(context: df.DurableOrchestrationContext):
     """A recorded activity, then a timer and a slow activity in flight together: the kill -9 target."""
     folder = context.get_input()
