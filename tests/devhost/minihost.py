@@ -45,9 +45,15 @@ def handles_of(app: Any) -> dict[str, engine.Handle]:
     out: dict[str, engine.Handle] = {}
     for fn in app.get_functions():
         if fn.get_trigger().type == "orchestrationTrigger":
-            user = fn.get_user_function()
-            out[fn.get_function_name()] = lambda body, user=user: user(context=func.OrchestrationContext(body))
+            out[fn.get_function_name()] = _caller(fn.get_user_function())
     return out
+
+
+def _caller(user: Any) -> engine.Handle:
+    def handle(body: str) -> str:
+        return str(user(context=func.OrchestrationContext(body)))
+
+    return handle
 
 
 @dataclass
