@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 from devhost.config import parse_args
@@ -22,4 +23,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    # Activity threads still blocked in user code (an ARM call) cannot be interrupted; their work items stay
+    # in the store and run again on the next start, so do not wait for them.
+    os._exit(code)

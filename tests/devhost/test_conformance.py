@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import requests
 
@@ -34,6 +35,12 @@ def test_fan_out_fan_in_through_the_sdk_client(dh: DevhostClient) -> None:
     assert final.json()["output"] == [f"Hello {i}" for i in range(20)]
     # start_new(x) double-encodes: the status API shows the input as the JSON text the SDK posted
     assert final.json()["input"] == "20"
+
+
+def test_activity_concurrency_follows_host_json(dh: DevhostClient, tmp_path: Path) -> None:
+    status = dh.wait(dh.start("fan_out_slow", {"folder": str(tmp_path), "count": 8, "seconds": 0.3}))
+    assert status["output"] == [f"slow{i} done" for i in range(8)]
+    assert dh.stats()["peakConcurrentActivities"] == 4  # maxConcurrentActivityFunctions in the app's host.json
 
 
 def test_retry_with_failures_then_success(dh: DevhostClient) -> None:

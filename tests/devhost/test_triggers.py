@@ -110,6 +110,13 @@ def test_event_grid_errors(dh: DevhostClient) -> None:
     assert failing.text.startswith("rejected event ")
 
 
+def test_event_grid_cloud_event_notification(dh: DevhostClient) -> None:
+    subject = f"/cloud/{uuid.uuid4().hex[:6]}"
+    event = {"specversion": "1.0", "id": "c1", "source": "/x", "type": "Custom.Event", "subject": subject, "data": {}}
+    assert grid(dh, event).status_code == 202
+    assert dh.wait("eg-" + subject.strip("/").replace("/", "-"))["output"] == ["Hello Custom.Event"]
+
+
 def test_event_grid_duplicates_collapse_into_one_instance(dh: DevhostClient) -> None:
     subject = f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/img-{uuid.uuid4().hex[:6]}"
     events = [write_event(subject) for _ in range(3)]

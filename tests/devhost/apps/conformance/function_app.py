@@ -59,14 +59,15 @@ def explode(req: func.HttpRequest) -> func.HttpResponse:
 @app.durable_client_input(client_name="client")
 async def on_event(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
     """Start one orchestration per subject; duplicate deliveries collapse on the instance id."""
+    cloud = isinstance(event, func.CloudEvent)
     data = event.get_json()
-    if data.get("fail"):
+    if (data or {}).get("fail"):
         raise ValueError(f"rejected event {event.id}")
     instance_id = "eg-" + event.subject.strip("/").replace("/", "-")
     existing = await client.get_status(instance_id)
     if existing and existing.runtime_status and existing.runtime_status.name in ("Running", "Pending"):
         return
-    await client.start_new("sequence", instance_id, [event.event_type])
+    await client.start_new("sequence", instance_id, [event.type if cloud else event.event_type])
 
 
 # -- orchestrators --------------------------------------------------------------------------------------------
@@ -83,6 +84,17 @@ def fan_out(context: df.DurableOrchestrationContext):
     count = context.get_input()
     results = yield context.task_all([context.call_activity("hello", str(i)) for i in range(count)])
     return results
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out_slow(context: df.DurableOrchestrationContext):
+    """Activities that take real time, more of them than host.json allows at once."""
+    spec = context.get_input()
+    calls = [
+        context.call_activity("record", {"folder": spec["folder"], "name": f"slow{i}", "seconds": spec["seconds"]})
+        for i in range(spec["count"])
+    ]
+    return (yield context.task_all(calls))
 
 
 @app.orchestration_trigger(context_name="context")
