@@ -86,6 +86,11 @@ def test_parse_json_or_text_keeps_non_json_as_text() -> None:
     assert parse_json_or_text(None) is None
 
 
+def found(router: Router, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    match = router.find(method, path)
+    return None if match is None else (match[0].target, match[1])
+
+
 def test_router_precedence_constraints_and_catch_all() -> None:
     router = Router()
     router.add("migrations", "list", ["GET"])
@@ -93,17 +98,14 @@ def test_router_precedence_constraints_and_catch_all() -> None:
     router.add("migrations/{id}/approve", "approve", ["POST"])
     router.add("files/{*path}", "files", None)
     router.add("n/{value:int?}", "number", None)
-    assert router.find("GET", "/migrations") == (
-        router.routes[router.routes.index(router.find("GET", "/migrations")[0])],
-        {},
-    )  # type: ignore[index]
-    assert router.find("GET", "/Migrations/abc")[1] == {"id": "abc"}  # type: ignore[index]
-    assert router.find("POST", "/migrations/abc/approve")[0].target == "approve"  # type: ignore[index]
-    assert router.find("GET", "/migrations/abc/approve") is None
-    assert router.find("PUT", "/files/a/b/c")[1] == {"path": "a/b/c"}  # type: ignore[index]
-    assert router.find("GET", "/n/12")[1] == {"value": "12"}  # type: ignore[index]
-    assert router.find("GET", "/n")[1] == {}  # type: ignore[index]
-    assert router.find("GET", "/n/x") is None
+    assert found(router, "GET", "/migrations") == ("list", {})
+    assert found(router, "GET", "/Migrations/abc") == ("get", {"id": "abc"})
+    assert found(router, "POST", "/migrations/abc/approve") == ("approve", {"id": "abc"})
+    assert found(router, "GET", "/migrations/abc/approve") is None
+    assert found(router, "PUT", "/files/a/b/c") == ("files", {"path": "a/b/c"})
+    assert found(router, "GET", "/n/12") == ("number", {"value": "12"})
+    assert found(router, "GET", "/n") == ("number", {})
+    assert found(router, "GET", "/n/x") is None
 
 
 def test_keys_persist_and_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,7 +59,6 @@ def explode(req: func.HttpRequest) -> func.HttpResponse:
 @app.durable_client_input(client_name="client")
 async def on_event(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
     """Start one orchestration per subject; duplicate deliveries collapse on the instance id."""
-    cloud = isinstance(event, func.CloudEvent)
     data = event.get_json()
     if (data or {}).get("fail"):
         raise ValueError(f"rejected event {event.id}")
@@ -67,7 +66,8 @@ async def on_event(event: func.EventGridEvent, client: df.DurableOrchestrationCl
     existing = await client.get_status(instance_id)
     if existing and existing.runtime_status and existing.runtime_status.name in ("Running", "Pending"):
         return
-    await client.start_new("sequence", instance_id, [event.type if cloud else event.event_type])
+    kind = event.type if isinstance(event, func.CloudEvent) else event.event_type
+    await client.start_new("sequence", instance_id, [kind])
 
 
 # -- orchestrators --------------------------------------------------------------------------------------------
