@@ -31,7 +31,10 @@ class EmulatorControl:
 
     # --- plumbing --------------------------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        resp = self.session.request(method, self.url + path, json=body, params=params, timeout=self.timeout)
+        # verify per request: a session-level verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment
+        resp = self.session.request(
+            method, self.url + path, json=body, params=params, timeout=self.timeout, verify=self.session.verify
+        )
         data = resp.json() if resp.content else None
         if resp.status_code >= 400:
             raise ControlError(resp.status_code, data)

@@ -1,4 +1,3 @@
-# ruff: noqa: N818 - class names are the ARM error codes they render
 """ARM errors, declared moto-style: one class per ARM error code, rendered by one function.
 
 ArmError (status, code, message, target)
