@@ -76,7 +76,7 @@ class MigrationRun:
             self.phase_seconds.get(previous.value, 0.0) + (now - self.phase_started).total_seconds()
         )
         self.phase_started = now
-        self.publish(phase=phase, phase_started_at=_iso(now), message="", next_poll_at=None, **changes)
+        self.publish(**{"phase": phase, "phase_started_at": _iso(now), "message": "", "next_poll_at": None, **changes})
 
     # --- steps ----------------------------------------------------------------------------------------
     def call(self, name: str, payload: dict[str, Any], *, cancellable: bool = True) -> Steps:

@@ -1,0 +1,239 @@
+"""The migration workflow end to end: emulator and devhost as real processes, virtual clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.world import (
+    GALLERY,
+    SUB,
+    World,
+    definition,
+    definition_id,
+    eventually,
+    gallery,
+    image,
+    image_id,
+    scale_set,
+    version,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def test_tag_triggered_migration_succeeds_and_deletes_the_source(world: World) -> None:
+    source = image_id("web-01")
+    world.seed(gallery(), image("web-01"))
+    instance = world.tag_for_migration(source, **{"migrate-regions": "westus2=1;eastus=2"})
+
+    status = world.finish(instance)
+
+    assert status["runtimeStatus"] == "Completed"
+    out = status["output"]
+    assert out["outcome"] == "succeeded", out
+    assert out["sourceDeleted"] is True
+    assert out["versionId"] == definition_id("web-01") + "/versions/1.0.0"
+    assert out["regions"] == {"westus2": "Completed", "eastus": "Completed"}
+    assert all(check["passed"] for check in out["validation"])
+    assert not world.exists(source)
+    assert world.versions_of("web-01") == ["1.0.0"]
+    provenance = world.tags_of(out["versionId"])
+    assert provenance["migration-id"] == instance
+    assert provenance["migration-validated"] == "true"
+    # Promoted after validation: `latest` resolves to it now.
+    version_body = next(r["body"] for r in world.stack.arm.resources() if r["body"]["id"] == out["versionId"])
+    assert version_body["properties"]["publishingProfile"]["excludeFromLatest"] is False
+    assert version_body["properties"]["publishingProfile"]["storageAccountType"] == "Standard_LRS"
+
+
+def test_http_start_and_both_status_apis(world: World) -> None:
+    source = image_id("api-01")
+    world.seed(gallery(), image("api-01"))
+    response = world.start_http(
+        {
+            "sourceImageId": source,
+            "galleryId": GALLERY,
+            "definition": {"name": "api-image", "publisher": "Contoso", "offer": "Api", "sku": "prod"},
+            "version": "2.0.0",
+            "targetRegions": [{"name": "East US", "replicaCount": 1}],
+            "deletionMode": "never",
+        }
+    )
+    assert response.status_code == 202, response.text
+    links = response.json()
+    assert response.headers["Location"] == links["statusQueryGetUri"]
+    instance = links["id"]
+    assert instance == world.instance_of(source)
+
+    status = world.finish(instance)
+    durable = world.stack.host.session.get(links["statusQueryGetUri"], timeout=10).json()
+    assert durable["runtimeStatus"] == "Completed"
+    assert durable["output"] == status["output"]
+
+    summary = world.summary(instance)
+    assert summary["outcome"] == "succeeded"
+    assert summary["phase"] == "done"
+    assert summary["versionId"] == definition_id("api-image") + "/versions/2.0.0"
+    assert summary["regions"] == {"westus2": {"state": "Completed"}, "eastus": {"state": "Completed"}}
+    assert summary["result"]["sourceKeptReason"] == "deletion mode is 'never'"
+    assert summary["result"]["phaseSeconds"]["replicating"] >= 3600
+    assert world.exists(source)
+    listed = world.api("GET", "migrations", params={"status": "Completed"}).json()
+    assert [item["id"] for item in listed["value"]] == [instance]
+
+
+def test_existing_compatible_definition_is_reused_and_versions_are_numbered(world: World) -> None:
+    other = image_id("older")
+    world.seed(
+        gallery(),
+        image("older"),
+        image("reuse-01"),
+        definition("shared"),
+        version("shared", "1.0.0", other),
+        version("shared", "1.0.7", other),
+    )
+    instance = world.tag_for_migration(image_id("reuse-01"), **{"migrate-definition": "shared"})
+    out = world.finish(instance)["output"]
+    assert out["outcome"] == "succeeded", out
+    assert out["versionId"] == definition_id("shared") + "/versions/1.0.8"
+    assert world.versions_of("shared") == ["1.0.0", "1.0.7", "1.0.8"]
+
+
+def test_incompatible_definition_fails_fast_and_creates_nothing(world: World) -> None:
+    world.seed(gallery(), image("gen2-01"), definition("gen1-only", generation="V1"))
+    instance = world.tag_for_migration(image_id("gen2-01"), **{"migrate-definition": "gen1-only"})
+    out = world.finish(instance)["output"]
+    assert out["outcome"] == "failed"
+    assert out["error"]["code"] == "DefinitionIncompatible"
+    assert "Hyper-V generation is V1, the image's is V2" in out["error"]["message"]
+    assert world.versions_of("gen1-only") == []
+    assert world.exists(image_id("gen2-01"))
+    tags = world.tags_of(image_id("gen2-01"))
+    assert tags["migration-status"] == "failed"
+    assert "Hyper-V generation" in tags["migration-reason"]
+
+
+def test_replication_failure_in_one_region_keeps_the_source(world: World) -> None:
+    source = image_id("flaky-01")
+    world.seed(gallery(), image("flaky-01"))
+    world.stack.arm.add_fault(kind="replication", region="eastus", mode="fail")
+    instance = world.tag_for_migration(source, **{"migrate-regions": "eastus=1"})
+    out = world.finish(instance)["output"]
+    assert out["outcome"] == "failed"
+    assert out["error"]["code"] == "ReplicationFailed"
+    assert "eastus" in out["error"]["message"]
+    assert out["versionRemoved"] is True
+    assert world.exists(source)
+    assert world.versions_of("flaky-01") == []
+
+
+def test_never_mode_keeps_the_source(world: World) -> None:
+    source = image_id("keep-01")
+    world.seed(gallery(), image("keep-01"))
+    instance = world.tag_for_migration(source, **{"migrate-delete-source": "never"})
+    out = world.finish(instance)["output"]
+    assert (out["outcome"], out["sourceDeleted"]) == ("succeeded", False)
+    assert world.exists(source)
+    assert world.tags_of(source)["migration-status"] == "succeeded"
+    assert world.tags_of(source)["migration-version-id"] == out["versionId"]
+
+
+def test_after_approval_mode_deletes_only_once_approved(world: World) -> None:
+    source = image_id("approve-01")
+    world.seed(gallery(), image("approve-01"))
+    host = world.stack.host
+    host.clock(auto_advance=False)  # hold virtual time so the approval timeout cannot fire meanwhile
+    instance = world.tag_for_migration(source, **{"migrate-delete-source": "after-approval"})
+    world.wait_for_instance(instance)
+    for _ in range(60):
+        status = host.status(instance) or {}
+        if (status.get("customStatus") or {}).get("phase") == "awaiting-approval":
+            break
+        host.clock(advance_by=600)
+    assert (status.get("customStatus") or {}).get("phase") == "awaiting-approval", status
+    assert eventually(lambda: world.tags_of(source).get("migration-status") == "awaiting-approval")
+    assert world.exists(source)
+
+    response = world.api("POST", f"migrations/{instance}/approve")
+    assert response.status_code == 202, response.text
+    host.clock(auto_advance=True)
+    out = world.finish(instance)["output"]
+    assert (out["outcome"], out["sourceDeleted"]) == ("succeeded", True)
+    assert not world.exists(source)
+
+
+def test_approval_that_never_comes_keeps_the_source(world: World) -> None:
+    source = image_id("noapprove-01")
+    world.seed(gallery(), image("noapprove-01"))
+    instance = world.tag_for_migration(source, **{"migrate-delete-source": "after-approval"})
+    out = world.finish(instance)["output"]
+    assert (out["outcome"], out["sourceDeleted"]) == ("succeeded", False)
+    assert out["sourceKeptReason"] == "no approval within 604800 s"
+    assert world.exists(source)
+
+
+def test_a_scale_set_using_the_image_blocks_deletion(world: World) -> None:
+    source = image_id("vmss-src")
+    world.seed(gallery(), image("vmss-src"), scale_set("web", image=source), scale_set("other"))
+    instance = world.tag_for_migration(source)
+    out = world.finish(instance)["output"]
+    assert (out["outcome"], out["sourceDeleted"]) == ("succeeded", False)
+    assert "no-scale-set-uses-it" in out["sourceKeptReason"]
+    assert "virtualMachineScaleSets/web" in out["sourceKeptReason"]
+    assert world.exists(source)
+
+
+def test_second_start_is_a_409_with_the_running_instance(world: World) -> None:
+    source = image_id("twice-01")
+    world.seed(gallery(), image("twice-01"))
+    world.stack.host.clock(auto_advance=False)  # keep the first migration running
+    body = {"sourceImageId": source, "galleryId": GALLERY}
+    first = world.start_http(body)
+    assert first.status_code == 202, first.text
+    second = world.start_http({**body, "sourceImageId": source.upper().replace(SUB.upper(), SUB)})
+    assert second.status_code == 409, second.text
+    problem = second.json()
+    assert problem["status"] == 409
+    assert problem["id"] == first.json()["id"]
+    assert problem["statusQueryGetUri"] == first.json()["statusQueryGetUri"]
+    world.stack.host.clock(auto_advance=True)
+    assert world.finish(first.json()["id"])["output"]["outcome"] == "succeeded"
+
+
+def test_duplicate_and_self_caused_events_start_nothing(world: World) -> None:
+    source = image_id("dup-01")
+    world.seed(gallery(), image("dup-01"))
+    world.stack.arm.add_delivery_fault("duplicate", copies=4)
+    instance = world.tag_for_migration(source, **{"migrate-delete-source": "never"})
+    out = world.finish(instance)["output"]
+    assert out["outcome"] == "succeeded"
+    copies: dict[str, int] = {}
+    for delivery in world.stack.arm.deliveries(status="delivered"):
+        copies[delivery["eventId"]] = copies.get(delivery["eventId"], 0) + 1
+    assert max(copies.values()) == 5  # the user's tag event arrived five times
+    # Our own tag writes produced events too; none of them started anything new.
+    world.tag(source, team="platform")  # an unrelated user change: tags unchanged for the contract
+    assert len(world.instances()) == 1
+    assert world.versions_of("dup-01") == ["1.0.0"]
+    assert (world.stack.host.status(instance) or {}).get("runtimeStatus") == "Completed"
+
+
+def test_cancel_stops_and_keeps_the_source(world: World) -> None:
+    source = image_id("cancel-01")
+    world.seed(gallery(), image("cancel-01"))
+    host = world.stack.host
+    host.clock(auto_advance=False)
+    instance = world.tag_for_migration(source)
+    world.wait_for_instance(instance)
+    host.wait_until(instance, lambda s: (s.get("customStatus") or {}).get("phase") == "replicating")
+    response = world.api("POST", f"migrations/{instance}/cancel")
+    assert response.status_code == 202, response.text
+    host.clock(auto_advance=True)
+    out = world.finish(instance)["output"]
+    assert out["outcome"] == "canceled"
+    assert out["phase"] == "replicating"
+    assert world.exists(source)
+    assert world.versions_of("cancel-01") == []  # the unvalidated version was removed
+    assert world.tags_of(source)["migration-status"] == "canceled"
+    again = world.api("POST", f"migrations/{instance}/cancel")
+    assert again.status_code == 409

@@ -1,0 +1,208 @@
+"""A small ARM world for end-to-end tests: resource builders, and a ``World`` that acts like a user would.
+
+Builders return seed documents (ARM JSON); the emulator applies them through the same model code as ARM
+requests. ``World`` tags images through the real azure-mgmt-resource client, calls our HTTP API with a function
+key, and follows migrations through the Durable status endpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from localrun.stack import LocalStack
+from migration.instance_ids import migration_instance_id
+from migration.resource_ids import ImageId
+
+SUB = "11111111-1111-4111-8111-111111111111"
+RG = "rg-images"
+GALLERY_RG = "rg-gallery"
+LOCATION = "westus2"
+GALLERY_NAME = "corp_gallery"
+GALLERY = f"/subscriptions/{SUB}/resourceGroups/{GALLERY_RG}/providers/Microsoft.Compute/galleries/{GALLERY_NAME}"
+
+
+def image_id(name: str, *, group: str = RG) -> str:
+    return f"/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Compute/images/{name}"
+
+
+def definition_id(name: str) -> str:
+    return f"{GALLERY}/images/{name}"
+
+
+def image(
+    name: str,
+    *,
+    generation: str | None = "V2",
+    os_type: str = "Linux",
+    data_disks: tuple[tuple[int, int], ...] = ((0, 64),),
+    location: str = LOCATION,
+    tags: dict[str, str] | None = None,
+    group: str = RG,
+) -> dict[str, Any]:
+    disk = f"/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Compute/disks/{name}"
+    properties: dict[str, Any] = {
+        "storageProfile": {
+            "osDisk": {
+                "osType": os_type,
+                "osState": "Generalized",
+                "diskSizeGB": 30,
+                "caching": "ReadWrite",
+                "storageAccountType": "Premium_LRS",
+                "managedDisk": {"id": f"{disk}-os"},
+            },
+            "dataDisks": [
+                {"lun": lun, "diskSizeGB": size, "caching": "None", "managedDisk": {"id": f"{disk}-data{lun}"}}
+                for lun, size in data_disks
+            ],
+        }
+    }
+    if generation:
+        properties["hyperVGeneration"] = generation
+    return {"id": image_id(name, group=group), "location": location, "tags": tags or {}, "properties": properties}
+
+
+def gallery(location: str = LOCATION) -> dict[str, Any]:
+    return {"id": GALLERY, "location": location, "properties": {"description": "test gallery"}}
+
+
+def definition(
+    name: str, *, generation: str = "V2", os_type: str = "Linux", security: str | None = "Standard"
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "osType": os_type,
+        "osState": "Generalized",
+        "hyperVGeneration": generation,
+        "identifier": {"publisher": "Existing", "offer": "seeded", "sku": name},
+    }
+    if security:
+        properties["features"] = [{"name": "SecurityType", "value": security}]
+    return {"id": definition_id(name), "location": LOCATION, "properties": properties}
+
+
+def version(definition_name: str, name: str, source_image: str) -> dict[str, Any]:
+    return {
+        "id": f"{definition_id(definition_name)}/versions/{name}",
+        "location": LOCATION,
+        "properties": {
+            "publishingProfile": {"targetRegions": [{"name": LOCATION, "regionalReplicaCount": 1}]},
+            "storageProfile": {"source": {"id": source_image}},
+        },
+    }
+
+
+def scale_set(name: str, *, image: str | None = None) -> dict[str, Any]:
+    reference: dict[str, Any] = (
+        {"id": image} if image else {"publisher": "Canonical", "offer": "ubuntu", "sku": "server", "version": "latest"}
+    )
+    return {
+        "id": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}",
+        "location": LOCATION,
+        "sku": {"name": "Standard_D2s_v5", "tier": "Standard", "capacity": 1},
+        "properties": {
+            "upgradePolicy": {"mode": "Manual"},
+            "virtualMachineProfile": {
+                "storageProfile": {"imageReference": reference, "osDisk": {"createOption": "FromImage"}},
+                "osProfile": {"computerNamePrefix": name[:9], "adminUsername": "azureuser"},
+            },
+        },
+    }
+
+
+def seed_document(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "subscriptions": [{"subscriptionId": SUB, "displayName": "e2e"}],
+        "resourceGroups": [
+            {"subscriptionId": SUB, "name": RG, "location": LOCATION},
+            {"subscriptionId": SUB, "name": GALLERY_RG, "location": LOCATION},
+        ],
+        "resources": list(resources),
+    }
+
+
+def eventually(check: Any, timeout: float = 10.0) -> Any:
+    """Poll ``check()`` until it returns a truthy value (real time); the last value on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+@dataclass
+class World:
+    stack: LocalStack
+
+    # --- arranging ------------------------------------------------------------------------------------------
+    def seed(self, *resources: dict[str, Any]) -> None:
+        self.stack.arm.seed(seed_document(*resources))
+
+    def replication_takes(self, seconds: float, **extra: Any) -> None:
+        self.stack.arm.configure({"replication": {"fixedSeconds": seconds, "queuedSeconds": 30, **extra}})
+
+    # --- acting as a user -----------------------------------------------------------------------------------
+    def tag(self, image: str, **tags: str) -> None:
+        """Merge tags through the Tags API, as ``az tag update --operation merge`` would."""
+        self.stack.resources(SUB).tags.begin_update_at_scope(
+            image, {"operation": "Merge", "properties": {"tags": tags}}
+        ).result()
+
+    def tag_for_migration(self, image: str, **options: str) -> str:
+        self.tag(image, **{"migrate-to-gallery": GALLERY_NAME, **options})
+        return migration_instance_id(ImageId.parse(image))
+
+    def api(self, method: str, route: str, **kwargs: Any) -> requests.Response:
+        return self.stack.host.call(method, route, **kwargs)
+
+    def start_http(self, body: dict[str, Any]) -> requests.Response:
+        return self.api("POST", "migrations", json=body)
+
+    # --- observing ------------------------------------------------------------------------------------------
+    def instance_of(self, image: str) -> str:
+        return migration_instance_id(ImageId.parse(image))
+
+    def wait_for_instance(self, instance_id: str, timeout: float = 30.0) -> None:
+        """Until the instance exists (the tag event is delivered asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while self.stack.host.status(instance_id) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no instance {instance_id} after {timeout}s\n{self.stack.logs()}")
+            time.sleep(0.05)
+
+    def finish(self, instance_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        """The Durable status once terminal; its ``output`` is the migration's outcome."""
+        self.wait_for_instance(instance_id)
+        try:
+            return self.stack.host.wait(instance_id, timeout=timeout)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.stack.logs()}") from None
+
+    def summary(self, instance_id: str) -> dict[str, Any]:
+        response = self.api("GET", f"migrations/{instance_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def exists(self, resource_id: str) -> bool:
+        wanted = resource_id.lower()
+        return any(r["body"]["id"].lower() == wanted for r in self.stack.arm.resources())
+
+    def versions_of(self, definition_name: str) -> list[str]:
+        prefix = definition_id(definition_name).lower() + "/versions/"
+        return sorted(
+            r["body"]["name"]
+            for r in self.stack.arm.resources("Microsoft.Compute/galleries/images/versions")
+            if r["body"]["id"].lower().startswith(prefix)
+        )
+
+    def tags_of(self, resource_id: str) -> dict[str, str]:
+        for record in self.stack.arm.resources():
+            if record["body"]["id"].lower() == resource_id.lower():
+                return dict(record["body"].get("tags") or {})
+        raise KeyError(resource_id)
+
+    def instances(self) -> list[dict[str, Any]]:
+        return self.stack.host.list_instances(instanceIdPrefix="mig-")
