@@ -110,8 +110,7 @@ class LocalStack:
             str(settings_file),
             "--clock",
             self.clock,
-            "--clock-sync",
-            str(self.arm.info["controlUrl"]),
+            *(["--clock-sync", str(self.arm.info["controlUrl"])] if self.clock == "virtual" else []),
             *self.devhost_args,
         ]
         self.devhost_process = ServerProcess(
