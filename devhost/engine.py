@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -128,6 +129,7 @@ class EpisodeResult:
     sub_orchestrations: list[SubOrchestrationWork] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0
+    traceback: str = ""  # the orchestrator's exception, for the host log
 
 
 Handle = Callable[[str], str]
@@ -192,14 +194,15 @@ def run_episode(
     appended: list[HistoryEvent] = [h.new_orchestrator_started(now), *(_played(e) for e in new_events)]
     result = EpisodeResult(appended=appended, state=state, outcome=Outcome.RUNNING)
     for event in new_events:
-        _account_for(event, state, result, now)
         result.decisions.append(f"delivered {_describe(event)}")
+        _account_for(event, state, result, now)
 
     body = context_json(execution, new_events, now)
     started = time.thread_time()
     try:
         reply = parse_reply(handle(body))
     except Exception as exc:  # the SDK's failure protocol raises (contract §2.5)
+        result.traceback = "".join(traceback.format_exception(exc.__cause__ or exc)).rstrip()
         failure = parse_failure(str(exc))
         reply = failure or OrchestratorReply(leaves=[], is_done=True, error=f"{type(exc).__name__}: {exc}")
     result.cpu_seconds = time.thread_time() - started
@@ -239,7 +242,9 @@ def _account_for(event: HistoryEvent, state: EngineState, result: EpisodeResult,
             timer_id = state.allocate({"kind": "retry", "target": record, "fireAt": h.format_timestamp(fire_at)})
             result.appended.append(h.new_timer_created(now, timer_id, fire_at))
             result.timers.append(TimerWork(timer_id, fire_at))
-            result.decisions.append(f"retry timer #{timer_id} for attempt {record['attempt']} at {fire_at}")
+            result.decisions.append(
+                f"retry timer #{timer_id} after attempt {record['attempt']} fires at {h.format_timestamp(fire_at)}"
+            )
     elif kind == EventType.TIMER_FIRED:
         record = state.tasks.pop(event["TimerId"], None)
         if record and record["kind"] == "retry":

@@ -24,7 +24,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost import engine
 from devhost import history as h
-from devhost.clock import Clock
+from devhost.clock import Clock, ClockSyncError
 from devhost.config import HostSettings
 from devhost.invoke import Invoker, bind
 from devhost.loader import FunctionIndex, FunctionSpec
@@ -126,7 +126,13 @@ class Dispatcher:
             await self._wake.wait()  # nothing scheduled, or held: wait for work or a manual advance
             return
         target = h.parse_timestamp(due)
-        await self.clock.advance_to(target)
+        try:
+            await self.clock.advance_to(target)
+        except ClockSyncError as exc:
+            # The emulator must move first; while it is unreachable (restarting) virtual time stands still.
+            log.warning("cannot advance the virtual clock yet: %s", exc)
+            await asyncio.sleep(0.5)
+            return
         self.stats.clock_advances += 1
         log.debug("virtual clock advanced to %s", due)
 
@@ -197,7 +203,7 @@ class Dispatcher:
             result.outcome.value,
         )
         if result.outcome is engine.Outcome.FAILED:
-            log.warning("instance=%s failed: %s", execution.instance_id, result.output)
+            log.warning("instance=%s failed: %s\n%s", execution.instance_id, result.output, result.traceback)
         for decision in result.decisions:
             decisions_log.debug("instance=%s %s", execution.instance_id, decision)
 
