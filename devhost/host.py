@@ -8,7 +8,6 @@ the printed function URLs carry the real port.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import json
 import logging
@@ -89,7 +88,7 @@ class Host:
         )
 
     def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[loopback_only])
         app.add_routes(
             [
                 web.get("/", self.home),
@@ -112,10 +111,6 @@ class Host:
         return await self.management.handle(request, request.match_info["tail"])
 
     async def rpc_api(self, request: web.Request) -> web.Response:
-        remote = request.remote or ""
-        with contextlib.suppress(ValueError):
-            if not ipaddress.ip_address(remote).is_loopback:
-                return web.Response(status=403, text="the local RPC endpoint only answers loopback clients")
         return await self.management.handle(request, request.match_info["tail"])
 
     def describe(self) -> dict[str, Any]:
@@ -191,6 +186,22 @@ class Host:
         await self.clock.close()
         self.invoker.close()
         self.store.close()
+
+
+@web.middleware
+async def loopback_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The local RPC endpoint and ``/_devhost/`` answer loopback clients only (like the extension's listener)."""
+    if request.path.startswith((RPC_PATH, "/_devhost/")) and not _is_loopback(request.remote):
+        return web.Response(status=403, text="this endpoint only answers loopback clients")
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+def _is_loopback(remote: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -22,7 +22,7 @@ import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from devhost import engine
+from devhost import bookkeeping, engine
 from devhost import history as h
 from devhost.clock import Clock, ClockSyncError
 from devhost.config import HostSettings
@@ -230,7 +230,7 @@ class Dispatcher:
         spec = self.index.activities.get(item.name.lower())
         now = self.clock.now
         if spec is None:
-            message = engine.unknown_function_message(item.name, "activity", self.index.activity_names())
+            message = bookkeeping.unknown_function_message(item.name, "activity", self.index.activity_names())
             return h.new_task_failed(now(), item.task_id, reason=message, details=None)
         value = None
         if item.input is not None:
@@ -268,7 +268,7 @@ def failure_details(function_name: str, exc: BaseException) -> str:
 
 def _handle_of(spec: FunctionSpec | None, index: FunctionIndex, name: str) -> engine.Handle:
     if spec is None:
-        message = engine.unknown_function_message(name, "orchestrator", index.orchestrator_names())
+        message = bookkeeping.unknown_function_message(name, "orchestrator", index.orchestrator_names())
 
         def missing(_: str) -> str:
             raise ValueError(message)

@@ -9,7 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
-from devhost import engine
+from devhost import bookkeeping, engine
 from devhost import history as h
 from devhost.engine import EngineState, Execution, Outcome
 from tests.devhost.minihost import START, DictCatalog, MiniHost, handles_of
@@ -280,8 +280,8 @@ def test_select_batch_puts_a_retry_event_first_only() -> None:
     state = EngineState(next_id=3, tasks={0: {"kind": "activity", "retry": {"maxNumberOfAttempts": 2}}, 1: {}})
     failed = h.new_task_failed(START, 0, reason="r", details=None)
     done = h.new_task_completed(START, 1, "1")
-    assert engine.select_batch(state, [failed, done, done]) == 3
-    assert engine.select_batch(state, [done, failed, done]) == 1
+    assert bookkeeping.select_batch(state, [failed, done, done]) == 3
+    assert bookkeeping.select_batch(state, [done, failed, done]) == 1
 
 
 def test_context_input_matches_the_client_double_encoding() -> None:
@@ -291,7 +291,7 @@ def test_context_input_matches_the_client_double_encoding() -> None:
 
 
 def test_unknown_function_message_without_registrations() -> None:
-    message = engine.unknown_function_message("x", "orchestrator", [])
+    message = bookkeeping.unknown_function_message("x", "orchestrator", [])
     assert message.endswith("Additional info: No orchestrator functions are currently registered!")
 
 
