@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from devhost.clock import Clock, VirtualClock
 from devhost.config import Config, HostSettings, apply_settings, read_host_json
@@ -55,6 +56,7 @@ class Host:
             http_threads=32,
             activity_threads=self.settings.max_activities,
             orchestrator_threads=min(self.settings.max_orchestrators, 8),
+            stats=self.stats,
         )
         self.sock = _bind(config.host, config.port)
         self.port = self.sock.getsockname()[1]
@@ -161,7 +163,9 @@ class Host:
     async def run(self) -> None:
         await self.clock.start()
         runner = web.AppRunner(
-            self.build_app(), access_log=None if self.config.silent else logging.getLogger("devhost.access")
+            self.build_app(),
+            access_log=None if self.config.silent else logging.getLogger("devhost.access"),
+            access_log_class=AccessLogger,
         )
         await runner.setup()
         await web.SockSite(runner, self.sock).start()
@@ -186,6 +190,13 @@ class Host:
         await self.clock.close()
         self.invoker.close()
         self.store.close()
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request without the query string: keys travel as ``?code=`` and must never be logged."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.0fms", request.method, request.path, response.status, time * 1000)
 
 
 @web.middleware

@@ -192,7 +192,7 @@ class Dispatcher:
         took = time.perf_counter() - started
         self.hub.commit_episode(plan, result, now)
         self.stats.record_episode(result.cpu_seconds, took)
-        self.stats.function_executions += 1
+        self.stats.function_executions += 1  # the orchestrator function ran once (invoked outside Invoker.call)
         outcome = "Failed" if result.outcome is engine.Outcome.FAILED else "Succeeded"
         log.info(
             "Executed 'Functions.%s' (%s, Duration=%.0fms) instance=%s status=%s",
@@ -245,8 +245,6 @@ class Dispatcher:
             log.warning("activity %s failed (instance=%s)", spec.name, item.instance_id, exc_info=True)
             reason = f"Activity function '{item.name}' failed: {type(exc).__name__}: {exc}"
             return h.new_task_failed(now(), item.task_id, reason=reason, details=failure_details(spec.name, exc))
-        finally:
-            self.stats.function_executions += 1
         return h.new_task_completed(now(), item.task_id, encoded.value)
 
 
