@@ -149,6 +149,8 @@ class TaskHub:
         state = EngineState.from_json(instance.engine)
         count = bookkeeping.select_batch(state, [m.event for m in regular])
         batch = regular[:count]
+        if not batch:
+            return EpisodePlan("drop", instance, stale)
         execution = Execution(
             instance.instance_id,
             instance.name,

@@ -95,7 +95,12 @@ class Dispatcher:
     async def run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            self._fill()
+            try:
+                self._fill()
+            except Exception:
+                log.exception("host error while looking for work; retrying in 1 s")
+                await asyncio.sleep(1)
+                continue
             if not self.idle:
                 await self._wake.wait()
             elif self.clock.virtual:
@@ -166,6 +171,9 @@ class Dispatcher:
             plan = self.hub.plan(instance_id, self.clock.now())
             if plan.kind == "replay":
                 await self._replay(plan)
+            elif plan.kind == "drop" and not plan.consumed:
+                log.warning("instance=%s has messages nothing can consume yet; looking again in 1 s", instance_id)
+                await asyncio.sleep(1)
             elif plan.kind == "drop":
                 self.hub.drop(plan)
             else:
