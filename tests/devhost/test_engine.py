@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import azure.durable_functions as df
@@ -85,15 +87,6 @@ def race(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
-def counter(context: df.DurableOrchestrationContext):
-    value = context.get_input()
-    if value >= 3:
-        return value
-    yield context.call_activity("hello", str(value))
-    context.continue_as_new(value + 1)
-
-
-@app.orchestration_trigger(context_name="context")
 def parent(context: df.DurableOrchestrationContext):
     context.set_custom_status({"phase": "children"})
     a = yield context.call_sub_orchestrator("sequence", ["x", "y"], "child-a")
@@ -142,7 +135,18 @@ def boom(_: Any) -> None:
     raise ValueError("the disk is too large")
 
 
-HANDLES = handles_of(app)
+def _conformance_app() -> Any:
+    """The process-level conformance app, loaded under its own module name (it is not a package)."""
+    path = Path(__file__).parent / "apps" / "conformance" / "function_app.py"
+    spec = importlib.util.spec_from_file_location("devhost_conformance_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+HANDLES = handles_of(app) | {"counter": handles_of(_conformance_app())["counter"]}
 ACTIVITIES = {"hello": hello, "flaky": flaky, "boom": boom}
 
 
