@@ -8,6 +8,7 @@ the store, so a restarted host continues where it was.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
@@ -48,7 +49,7 @@ class Clock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    async def start(self) -> None:
+    async def start(self, *, wait_seconds: float = 30.0) -> None:
         return None
 
     async def advance_to(self, target: datetime) -> datetime:
@@ -74,10 +75,13 @@ class VirtualClock(Clock):
     def now(self) -> datetime:
         return self._now
 
-    async def start(self) -> None:
-        """Agree with the emulator: adopt its now, or push it forward to ours if ours is later (after a restart)."""
+    async def start(self, *, wait_seconds: float = 30.0) -> None:
+        """Agree with the emulator: adopt its now, or push it forward to ours if ours is later (after a restart).
+
+        A clock-sync URL that does not answer yet (the emulator still starting) is retried for ``wait_seconds``.
+        """
         for url in self.sync_urls:
-            body = await self._call("GET", url, None)
+            body = await self._first_answer(url, wait_seconds)
             theirs = parse_timestamp(str(body["now"]))
             if theirs > self._now:
                 self._set(theirs)
@@ -85,6 +89,16 @@ class VirtualClock(Clock):
             await self._broadcast(self._now)
         self._set(self._now)
         log.info("virtual clock at %s (synced with %d URL(s))", iso_z(self._now), len(self.sync_urls))
+
+    async def _first_answer(self, url: str, wait_seconds: float) -> dict[str, object]:
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while True:
+            try:
+                return await self._call("GET", url, None)
+            except ClockSyncError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def advance_to(self, target: datetime) -> datetime:
         """Tell every clock-sync URL first, then move; never goes back."""

@@ -1,26 +1,32 @@
 """The replay engine: one episode = history + new events -> SDK handle -> new history and work (contract §1-§3).
 
-Pure apart from calling the orchestrator handle: no I/O, no clock. The host's bookkeeping mirrors the SDK's
-id allocation exactly (contract §1.6): ids are consumed by every yielded task leaf except external-event
-waits, in leaf order, and by the host-owned retry machinery (a timer per failed attempt, a new id per
-re-attempt). The retry ids are allocated while the SDK processes the failure/timer event, *before* it resumes
-user code, so an episode may contain at most one retry-affecting event and only as its first new event
-(:func:`select_batch`); with that rule, "retry id(s) first, then new leaves in order" is exactly the SDK's
-order, whatever else the episode delivers.
+Pure apart from calling the orchestrator handle: no I/O, no clock. New action leaves get sequence numbers in
+leaf order, exactly as the SDK allocates them (every yielded task except external-event waits); the host owns
+retries (a timer per failed attempt, then a re-attempt). Batching rules live in :mod:`devhost.bookkeeping`.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 from devhost import history as h
 from devhost.actions import ActionType, OrchestratorReply, action_type, parse_failure, parse_reply
+from devhost.bookkeeping import (
+    SAME_INSTANCE_ID_MESSAGE,
+    ActivityWork,
+    Catalog,
+    EngineState,
+    SubOrchestrationWork,
+    TimerWork,
+    unknown_function_message,
+)
 from devhost.history import EventType, HistoryEvent, OrchestrationStatus
 
 # What the real host sends for Azure Storage (contract §1.2): with V3 the SDK splits timers longer than 6 days.
@@ -28,78 +34,11 @@ MAX_SHORT_TIMER = "6.00:00:00"
 LONG_TIMER_INTERVAL = "3.00:00:00"
 
 
-SAME_INSTANCE_ID_MESSAGE = (
-    "The instance ID of a sub-orchestration must be different than the instance ID of a parent orchestration."
-)
-
-
 class Outcome(Enum):
     RUNNING = "Running"
     COMPLETED = "Completed"
     FAILED = "Failed"
     CONTINUED_AS_NEW = "ContinuedAsNew"
-
-
-class Catalog(Protocol):
-    """Registered Durable function names (matched case-insensitively, as the extension does)."""
-
-    def activity(self, name: str) -> str | None: ...
-
-    def orchestrator(self, name: str) -> str | None: ...
-
-    def activity_names(self) -> list[str]: ...
-
-    def orchestrator_names(self) -> list[str]: ...
-
-
-@dataclass
-class EngineState:
-    """Host bookkeeping for the current execution; persisted with the instance, reset by continue-as-new."""
-
-    next_id: int = 0
-    leaf_count: int = 0
-    tasks: dict[int, dict[str, Any]] = field(default_factory=dict)  # open task id -> what it is
-    failed: dict[int, dict[str, Any]] = field(default_factory=dict)  # failed plain tasks, for rewind
-
-    def to_json(self) -> str:
-        data = {"nextId": self.next_id, "leafCount": self.leaf_count, "tasks": self.tasks, "failed": self.failed}
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str | None) -> EngineState:
-        if not text:
-            return cls()
-        data = json.loads(text)
-        tasks = {int(key): value for key, value in data.get("tasks", {}).items()}
-        failed = {int(key): value for key, value in data.get("failed", {}).items()}
-        return cls(next_id=data["nextId"], leaf_count=data["leafCount"], tasks=tasks, failed=failed)
-
-    def allocate(self, record: dict[str, Any]) -> int:
-        task_id = self.next_id
-        self.next_id += 1
-        self.tasks[task_id] = record
-        return task_id
-
-
-@dataclass(frozen=True)
-class ActivityWork:
-    task_id: int
-    name: str
-    input: str | None
-
-
-@dataclass(frozen=True)
-class TimerWork:
-    timer_id: int
-    fire_at: datetime
-
-
-@dataclass(frozen=True)
-class SubOrchestrationWork:
-    task_id: int
-    name: str
-    instance_id: str
-    input: str | None
 
 
 @dataclass
@@ -128,31 +67,10 @@ class EpisodeResult:
     sub_orchestrations: list[SubOrchestrationWork] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0
+    traceback: str = ""  # the orchestrator's exception, for the host log
 
 
 Handle = Callable[[str], str]
-
-
-def is_retry_affecting(state: EngineState, event: HistoryEvent) -> bool:
-    """Does the SDK allocate a hidden (retry) id while processing this event?"""
-    kind = event["EventType"]
-    if kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED):
-        record = state.tasks.get(event["TaskScheduledId"])
-        return bool(record and record.get("retry"))
-    if kind == EventType.TIMER_FIRED:
-        record = state.tasks.get(event["TimerId"])
-        return bool(record and record["kind"] == "retry")
-    return False
-
-
-def select_batch(state: EngineState, events: Sequence[HistoryEvent]) -> int:
-    """How many of ``events`` (in order) one episode may take: a retry-affecting event only comes first."""
-    count = 0
-    for event in events:
-        if count and is_retry_affecting(state, event):
-            break
-        count += 1
-    return count
 
 
 def context_json(execution: Execution, new_events: list[HistoryEvent], now: datetime) -> str:
@@ -192,14 +110,15 @@ def run_episode(
     appended: list[HistoryEvent] = [h.new_orchestrator_started(now), *(_played(e) for e in new_events)]
     result = EpisodeResult(appended=appended, state=state, outcome=Outcome.RUNNING)
     for event in new_events:
-        _account_for(event, state, result, now)
         result.decisions.append(f"delivered {_describe(event)}")
+        _account_for(event, state, result, now)
 
     body = context_json(execution, new_events, now)
     started = time.thread_time()
     try:
         reply = parse_reply(handle(body))
     except Exception as exc:  # the SDK's failure protocol raises (contract §2.5)
+        result.traceback = "".join(traceback.format_exception(exc.__cause__ or exc)).rstrip()
         failure = parse_failure(str(exc))
         reply = failure or OrchestratorReply(leaves=[], is_done=True, error=f"{type(exc).__name__}: {exc}")
     result.cpu_seconds = time.thread_time() - started
@@ -239,7 +158,9 @@ def _account_for(event: HistoryEvent, state: EngineState, result: EpisodeResult,
             timer_id = state.allocate({"kind": "retry", "target": record, "fireAt": h.format_timestamp(fire_at)})
             result.appended.append(h.new_timer_created(now, timer_id, fire_at))
             result.timers.append(TimerWork(timer_id, fire_at))
-            result.decisions.append(f"retry timer #{timer_id} for attempt {record['attempt']} at {fire_at}")
+            result.decisions.append(
+                f"retry timer #{timer_id} after attempt {record['attempt']} fires at {h.format_timestamp(fire_at)}"
+            )
     elif kind == EventType.TIMER_FIRED:
         record = state.tasks.pop(event["TimerId"], None)
         if record and record["kind"] == "retry":
@@ -372,15 +293,6 @@ def _finish(result: EpisodeResult, now: datetime, outcome: Outcome, output: str 
         status = OrchestrationStatus[outcome.value]
         result.appended.append(h.new_execution_completed(now, status=status, result=output))
     result.decisions.append(f"ends the execution: {outcome.value}")
-
-
-def unknown_function_message(name: str, kind: str, known: list[str]) -> str:
-    """The extension's text for a call to a function that is not registered (DurableTaskExtension.cs)."""
-    message = f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function. Additional info: "
-    if known:
-        listed = "', '".join(known)
-        return message + f"The following are the known {kind} functions: '{listed}'."
-    return message + f"No {kind} functions are currently registered!"
 
 
 def _played(event: HistoryEvent) -> HistoryEvent:

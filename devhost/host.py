@@ -8,7 +8,6 @@ the printed function URLs carry the real port.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import json
 import logging
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from devhost.clock import Clock, VirtualClock
 from devhost.config import Config, HostSettings, apply_settings, read_host_json
@@ -56,6 +56,7 @@ class Host:
             http_threads=32,
             activity_threads=self.settings.max_activities,
             orchestrator_threads=min(self.settings.max_orchestrators, 8),
+            stats=self.stats,
         )
         self.sock = _bind(config.host, config.port)
         self.port = self.sock.getsockname()[1]
@@ -89,7 +90,7 @@ class Host:
         )
 
     def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[loopback_only])
         app.add_routes(
             [
                 web.get("/", self.home),
@@ -112,10 +113,6 @@ class Host:
         return await self.management.handle(request, request.match_info["tail"])
 
     async def rpc_api(self, request: web.Request) -> web.Response:
-        remote = request.remote or ""
-        with contextlib.suppress(ValueError):
-            if not ipaddress.ip_address(remote).is_loopback:
-                return web.Response(status=403, text="the local RPC endpoint only answers loopback clients")
         return await self.management.handle(request, request.match_info["tail"])
 
     def describe(self) -> dict[str, Any]:
@@ -166,7 +163,9 @@ class Host:
     async def run(self) -> None:
         await self.clock.start()
         runner = web.AppRunner(
-            self.build_app(), access_log=None if self.config.silent else logging.getLogger("devhost.access")
+            self.build_app(),
+            access_log=None if self.config.silent else logging.getLogger("devhost.access"),
+            access_log_class=AccessLogger,
         )
         await runner.setup()
         await web.SockSite(runner, self.sock).start()
@@ -191,6 +190,29 @@ class Host:
         await self.clock.close()
         self.invoker.close()
         self.store.close()
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request without the query string: keys travel as ``?code=`` and must never be logged."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.0fms", request.method, request.path, response.status, time * 1000)
+
+
+@web.middleware
+async def loopback_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The local RPC endpoint and ``/_devhost/`` answer loopback clients only (like the extension's listener)."""
+    if request.path.startswith((RPC_PATH, "/_devhost/")) and not _is_loopback(request.remote):
+        return web.Response(status=403, text="this endpoint only answers loopback clients")
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+def _is_loopback(remote: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _bind(host: str, port: int) -> socket.socket:

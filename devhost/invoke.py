@@ -20,6 +20,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.loader import FunctionSpec
+from devhost.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,11 @@ class InvocationContext(func.Context):
 
 
 class Invoker:
-    def __init__(self, *, app_dir: str, http_threads: int, activity_threads: int, orchestrator_threads: int) -> None:
+    def __init__(
+        self, *, app_dir: str, http_threads: int, activity_threads: int, orchestrator_threads: int, stats: Stats
+    ) -> None:
         self.app_dir = app_dir
+        self.stats = stats
         self.http_pool = ThreadPoolExecutor(http_threads, thread_name_prefix="function")
         self.activity_pool = ThreadPoolExecutor(activity_threads, thread_name_prefix="activity")
         self.orchestrator_pool = ThreadPoolExecutor(orchestrator_threads, thread_name_prefix="orchestrator")
@@ -93,6 +97,7 @@ class Invoker:
             outcome = "Failed"
             raise
         finally:
+            self.stats.function_executions += 1
             took = (time.perf_counter() - started) * 1000
             where = f" instance={instance_id}" if instance_id else ""
             log.info(

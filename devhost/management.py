@@ -11,15 +11,18 @@ import asyncio
 import base64
 import json
 import time
+import uuid
 from typing import Any
 
 from aiohttp import web
 
 from devhost import history as h
+from devhost.bookkeeping import unknown_function_message
 from devhost.clock import Clock
-from devhost.engine import unknown_function_message
 from devhost.history import TERMINAL_STATUSES, OrchestrationStatus
 from devhost.loader import FunctionIndex
+from devhost.query import parse_bool, parse_float, parse_int, parse_statuses, parse_time
+from devhost.rewind import rewind
 from devhost.status import status_payload
 from devhost.store import Instance
 from devhost.taskhub import InstanceExistsError, TaskHub
@@ -228,7 +231,7 @@ class ManagementApi:
         if instance.runtime_status != OrchestrationStatus.Failed.name:
             message = "The rewind operation is only supported on failed orchestration instances."
             raise ApiError(500, GENERIC_FAILURE, message, "System.InvalidOperationException")
-        self.hub.rewind(instance_id, reason, self.clock.now())
+        rewind(self.hub, instance_id, reason, self.clock.now())
         self.notify()
         return empty(202)
 
@@ -284,51 +287,4 @@ def validate_instance_id(instance_id: str | None) -> str:
 
 
 def new_instance_id() -> str:
-    import uuid
-
     return uuid.uuid4().hex  # Guid.ToString("N")
-
-
-def parse_bool(value: str | None, default: bool) -> bool:
-    """.NET ``bool.TryParse``: true/false in any case, anything else means the default."""
-    if value is None:
-        return default
-    text = value.strip().lower()
-    return {"true": True, "false": False}.get(text, default)
-
-
-def parse_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def parse_float(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def parse_time(value: str | None) -> str | None:
-    """A client time filter in the stored (sortable) format, or None when absent or unparsable."""
-    if not value:
-        return None
-    try:
-        return h.format_timestamp(h.parse_timestamp(value))
-    except ValueError:
-        return None
-
-
-def parse_statuses(values: list[str]) -> list[str]:
-    """``runtimeStatus`` filters: comma lists of enum names (or numbers); unknown names are ignored."""
-    out: list[str] = []
-    for value in values:
-        for item in value.split(","):
-            name = item.strip()
-            if name.isdigit() and int(name) in OrchestrationStatus._value2member_map_:
-                out.append(OrchestrationStatus(int(name)).name)
-            elif name in OrchestrationStatus.__members__:
-                out.append(name)
-    return out

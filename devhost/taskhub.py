@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from devhost import engine
+from devhost import bookkeeping
 from devhost import history as h
 from devhost.engine import EngineState, EpisodeResult, Execution, Outcome
 from devhost.history import RUNNING_STATUSES, TERMINAL_STATUSES, EventType, HistoryEvent, OrchestrationStatus
@@ -62,7 +62,7 @@ class TaskHub:
             existing = self.store.get_instance(instance_id)
             if existing and existing.runtime_status in RUNNING_STATUSES and not self.override_any_state:
                 raise InstanceExistsError(existing.runtime_status)
-            return self._create(name, instance_id, input_json, now, parent)
+            return self.create(name, instance_id, input_json, now, parent)
 
     def raise_event(self, instance_id: str, name: str, input_text: str | None, now: datetime) -> None:
         with self.store.transaction():
@@ -147,8 +147,10 @@ class TaskHub:
         else:
             regular = [starts[0], *(m for m in regular if m is not starts[0])]
         state = EngineState.from_json(instance.engine)
-        count = engine.select_batch(state, [m.event for m in regular])
+        count = bookkeeping.select_batch(state, [m.event for m in regular])
         batch = regular[:count]
+        if not batch:
+            return EpisodePlan("drop", instance, stale)
         execution = Execution(
             instance.instance_id,
             instance.name,
@@ -227,77 +229,15 @@ class TaskHub:
             if plan.kind == "terminate":
                 self._end(instance, "Terminated", reason, now)
 
-    def rewind(self, instance_id: str, reason: str | None, now: datetime) -> None:
-        """Rewind a Failed instance: forget the failures of plain activities/sub-orchestrations, run them again.
-
-        The failed execution's open work (activities, timers) is queued again and a GenericEvent triggers a
-        replay; an orchestrator that fails by itself fails again. Retry-exhausted tasks are not rewound.
-        """
-        with self.store.transaction():
-            instance = self.store.get_instance(instance_id)
-            if instance is None or instance.runtime_status != "Failed":
-                return
-            state = EngineState.from_json(instance.engine)
-            failures = (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED)
-            kept = [
-                e
-                for e in self.store.get_history(instance_id)
-                if not (e["EventType"] in failures and e.get("TaskScheduledId") in state.failed)
-                and e["EventType"] != EventType.EXECUTION_COMPLETED
-            ]
-            state.tasks.update(state.failed)
-            state.failed.clear()
-            self.store.db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
-            instance.history_len = 0
-            self.store.append_history(instance, kept)
-            self.store.update_instance(
-                instance_id,
-                runtime_status="Running",
-                output=None,
-                engine=state.to_json(),
-                history_len=len(kept),
-                last_updated_time=h.format_timestamp(now),
-            )
-            self._requeue(instance, state, now)
-            rewound = h.new_event(EventType.GENERIC_EVENT, now, Data=f"Rewind: {reason or ''}")
-            self.store.enqueue(instance_id, rewound, execution_id=instance.execution_id)
-
-    def _requeue(self, instance: Instance, state: EngineState, now: datetime) -> None:
-        for task_id, record in state.tasks.items():
-            if record["kind"] == "activity":
-                self.store.add_activity(
-                    instance.instance_id, instance.execution_id, task_id, record["name"], record["input"]
-                )
-            elif record["kind"] in ("timer", "retry"):
-                fire_at = h.parse_timestamp(record["fireAt"])
-                fired = h.new_timer_fired(fire_at, task_id, fire_at)
-                self.store.enqueue(
-                    instance.instance_id, fired, execution_id=instance.execution_id, fire_at=fire_at, task_id=task_id
-                )
-            elif record["kind"] == "suborch":
-                self._requeue_child(instance, task_id, record, now)
-
-    def _requeue_child(self, instance: Instance, task_id: int, record: dict[str, Any], now: datetime) -> None:
-        child_id = record.get("instanceId") or f"{record.get('executionId')}:{task_id}"
-        child = self.store.get_instance(child_id)
-        if child is not None and child.runtime_status in RUNNING_STATUSES:
-            return  # it reports back when it ends
-        if child is not None and child.runtime_status == "Completed":
-            event = h.new_sub_orchestration_completed(now, task_id, child.output)
-            self.store.enqueue(instance.instance_id, event, execution_id=instance.execution_id)
-            return
-        ref = ParentRef(instance.instance_id, instance.execution_id, instance.name, task_id)
-        input_json = None if record["input"] is None else json.dumps(record["input"])
-        self._create(record["name"], child_id, input_json, now, ref)
-
     def drop(self, plan: EpisodePlan) -> None:
         with self.store.transaction():
             self.store.delete_messages([m.id for m in plan.consumed])
 
     # -- internals ------------------------------------------------------------------------------------------
-    def _create(
+    def create(
         self, name: str, instance_id: str, input_json: str | None, now: datetime, parent: ParentRef | None
     ) -> Instance:
+        """Create (or replace) an instance and queue its ExecutionStarted; the caller holds the transaction."""
         self.store.delete_instance_state(instance_id, keep_row=False)
         execution_id = uuid.uuid4().hex
         stamp = h.format_timestamp(now)
@@ -363,7 +303,7 @@ class TaskHub:
         for child in result.sub_orchestrations:
             self._start_child(instance, child, now)
 
-    def _start_child(self, parent: Instance, work: engine.SubOrchestrationWork, now: datetime) -> None:
+    def _start_child(self, parent: Instance, work: bookkeeping.SubOrchestrationWork, now: datetime) -> None:
         existing = self.store.get_instance(work.instance_id)
         if existing and existing.runtime_status in RUNNING_STATUSES and not self.override_any_state:
             reason = str(InstanceExistsError(existing.runtime_status))
@@ -372,7 +312,7 @@ class TaskHub:
             return
         ref = ParentRef(parent.instance_id, parent.execution_id, parent.name, work.task_id)
         input_json = None if work.input is None else json.dumps(work.input)
-        self._create(work.name, work.instance_id, input_json, now, ref)
+        self.create(work.name, work.instance_id, input_json, now, ref)
         running = self.store.running_children(parent.instance_id)
         if running > parent.peak_children:
             self.store.update_instance(parent.instance_id, peak_children=running)

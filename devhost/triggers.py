@@ -55,10 +55,10 @@ class Triggers:
         path = request.path
         prefix = f"/{self.route_prefix}" if self.route_prefix else ""
         if prefix and not path.lower().startswith(prefix.lower()):
-            raise web.HTTPNotFound()
+            return web.Response(status=404)
         found = self.router.find(request.method, path[len(prefix) :] or "/")
         if found is None:
-            raise web.HTTPNotFound()
+            return web.Response(status=404)
         route, values = found
         spec: FunctionSpec = route.target
         level = str(spec.trigger.get("authLevel") or "FUNCTION")

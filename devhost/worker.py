@@ -22,9 +22,9 @@ import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from devhost import engine
+from devhost import bookkeeping, engine
 from devhost import history as h
-from devhost.clock import Clock
+from devhost.clock import Clock, ClockSyncError
 from devhost.config import HostSettings
 from devhost.invoke import Invoker, bind
 from devhost.loader import FunctionIndex, FunctionSpec
@@ -95,7 +95,12 @@ class Dispatcher:
     async def run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            self._fill()
+            try:
+                self._fill()
+            except Exception:
+                log.exception("host error while looking for work; retrying in 1 s")
+                await asyncio.sleep(1)
+                continue
             if not self.idle:
                 await self._wake.wait()
             elif self.clock.virtual:
@@ -126,7 +131,13 @@ class Dispatcher:
             await self._wake.wait()  # nothing scheduled, or held: wait for work or a manual advance
             return
         target = h.parse_timestamp(due)
-        await self.clock.advance_to(target)
+        try:
+            await self.clock.advance_to(target)
+        except ClockSyncError as exc:
+            # The emulator must move first; while it is unreachable (restarting) virtual time stands still.
+            log.warning("cannot advance the virtual clock yet: %s", exc)
+            await asyncio.sleep(0.5)
+            return
         self.stats.clock_advances += 1
         log.debug("virtual clock advanced to %s", due)
 
@@ -160,6 +171,9 @@ class Dispatcher:
             plan = self.hub.plan(instance_id, self.clock.now())
             if plan.kind == "replay":
                 await self._replay(plan)
+            elif plan.kind == "drop" and not plan.consumed:
+                log.warning("instance=%s has messages nothing can consume yet; looking again in 1 s", instance_id)
+                await asyncio.sleep(1)
             elif plan.kind == "drop":
                 self.hub.drop(plan)
             else:
@@ -186,7 +200,7 @@ class Dispatcher:
         took = time.perf_counter() - started
         self.hub.commit_episode(plan, result, now)
         self.stats.record_episode(result.cpu_seconds, took)
-        self.stats.function_executions += 1
+        self.stats.function_executions += 1  # the orchestrator function ran once (invoked outside Invoker.call)
         outcome = "Failed" if result.outcome is engine.Outcome.FAILED else "Succeeded"
         log.info(
             "Executed 'Functions.%s' (%s, Duration=%.0fms) instance=%s status=%s",
@@ -197,7 +211,7 @@ class Dispatcher:
             result.outcome.value,
         )
         if result.outcome is engine.Outcome.FAILED:
-            log.warning("instance=%s failed: %s", execution.instance_id, result.output)
+            log.warning("instance=%s failed: %s\n%s", execution.instance_id, result.output, result.traceback)
         for decision in result.decisions:
             decisions_log.debug("instance=%s %s", execution.instance_id, decision)
 
@@ -224,7 +238,7 @@ class Dispatcher:
         spec = self.index.activities.get(item.name.lower())
         now = self.clock.now
         if spec is None:
-            message = engine.unknown_function_message(item.name, "activity", self.index.activity_names())
+            message = bookkeeping.unknown_function_message(item.name, "activity", self.index.activity_names())
             return h.new_task_failed(now(), item.task_id, reason=message, details=None)
         value = None
         if item.input is not None:
@@ -239,8 +253,6 @@ class Dispatcher:
             log.warning("activity %s failed (instance=%s)", spec.name, item.instance_id, exc_info=True)
             reason = f"Activity function '{item.name}' failed: {type(exc).__name__}: {exc}"
             return h.new_task_failed(now(), item.task_id, reason=reason, details=failure_details(spec.name, exc))
-        finally:
-            self.stats.function_executions += 1
         return h.new_task_completed(now(), item.task_id, encoded.value)
 
 
@@ -262,7 +274,7 @@ def failure_details(function_name: str, exc: BaseException) -> str:
 
 def _handle_of(spec: FunctionSpec | None, index: FunctionIndex, name: str) -> engine.Handle:
     if spec is None:
-        message = engine.unknown_function_message(name, "orchestrator", index.orchestrator_names())
+        message = bookkeeping.unknown_function_message(name, "orchestrator", index.orchestrator_names())
 
         def missing(_: str) -> str:
             raise ValueError(message)

@@ -15,7 +15,7 @@ from typing import Any
 
 import azure.functions as func
 
-from devhost import engine
+from devhost import bookkeeping, engine
 from devhost import history as h
 from devhost.engine import EngineState, Execution, Outcome
 
@@ -99,7 +99,7 @@ class MiniHost:
                 self.now = min(item[0] for item in queue)
                 continue
             events = [item[2] for item in due]
-            count = 1 if self.one_event_per_episode else engine.select_batch(execution.state, events)
+            count = 1 if self.one_event_per_episode else bookkeeping.select_batch(execution.state, events)
             for item in due[:count]:
                 queue.remove(item)
             result = engine.run_episode(self.handles[name], self.catalog(), execution, events[:count], self.now)
@@ -130,7 +130,7 @@ class MiniHost:
             for child in result.sub_orchestrations:
                 push(self.now, self._child(child, instance_id))
 
-    def _activity(self, work: engine.ActivityWork) -> dict[str, Any]:
+    def _activity(self, work: bookkeeping.ActivityWork) -> dict[str, Any]:
         try:
             value = self.activities[work.name](None if work.input is None else json.loads(work.input))
         except Exception as exc:
@@ -138,7 +138,7 @@ class MiniHost:
             return h.new_task_failed(self.now, work.task_id, reason=reason, details=traceback.format_exc(limit=1))
         return h.new_task_completed(self.now, work.task_id, json.dumps(value))
 
-    def _child(self, work: engine.SubOrchestrationWork, parent: str) -> dict[str, Any]:
+    def _child(self, work: bookkeeping.SubOrchestrationWork, parent: str) -> dict[str, Any]:
         child_host = MiniHost(self.handles, self.activities, self.one_event_per_episode, self.now)
         value = None if work.input is None else json.loads(work.input)
         run = child_host.run(work.name, value, instance_id=work.instance_id)

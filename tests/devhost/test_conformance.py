@@ -71,6 +71,15 @@ def test_external_event_wins_the_race_and_custom_status_shows_progress(dh: Devho
     assert status["customStatus"] == {"phase": "approved"}
 
 
+def test_sdk_raise_event_arrives_as_json_text(dh: DevhostClient) -> None:
+    """The SDK client double-encodes event data (contract §5.5): the orchestrator receives the JSON text."""
+    dh.clock(auto_advance=False)
+    instance_id = dh.start("approval", 1)
+    dh.wait_until(instance_id, lambda s: (s["customStatus"] or {}).get("phase") == "waiting")
+    assert dh.call("POST", f"raise/{instance_id}/Approval", json={"by": "bob"}).status_code == 202
+    assert dh.wait(instance_id)["output"] == {"approved": '{"by": "bob"}'}
+
+
 def test_timer_wins_the_race(dh: DevhostClient) -> None:
     instance_id = dh.start("approval", 6)
     status = dh.wait(instance_id)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import azure.durable_functions as df
 import pytest
 
-from devhost import engine
+from devhost import bookkeeping, engine
 from devhost import history as h
 from devhost.engine import EngineState, Execution, Outcome
 from tests.devhost.minihost import START, DictCatalog, MiniHost, handles_of
@@ -85,15 +87,6 @@ def race(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
-def counter(context: df.DurableOrchestrationContext):
-    value = context.get_input()
-    if value >= 3:
-        return value
-    yield context.call_activity("hello", str(value))
-    context.continue_as_new(value + 1)
-
-
-@app.orchestration_trigger(context_name="context")
 def parent(context: df.DurableOrchestrationContext):
     context.set_custom_status({"phase": "children"})
     a = yield context.call_sub_orchestrator("sequence", ["x", "y"], "child-a")
@@ -142,7 +135,18 @@ def boom(_: Any) -> None:
     raise ValueError("the disk is too large")
 
 
-HANDLES = handles_of(app)
+def _conformance_app() -> Any:
+    """The process-level conformance app, loaded under its own module name (it is not a package)."""
+    path = Path(__file__).parent / "apps" / "conformance" / "function_app.py"
+    spec = importlib.util.spec_from_file_location("devhost_conformance_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+HANDLES = handles_of(app) | {"counter": handles_of(_conformance_app())["counter"]}
 ACTIVITIES = {"hello": hello, "flaky": flaky, "boom": boom}
 
 
@@ -280,8 +284,8 @@ def test_select_batch_puts_a_retry_event_first_only() -> None:
     state = EngineState(next_id=3, tasks={0: {"kind": "activity", "retry": {"maxNumberOfAttempts": 2}}, 1: {}})
     failed = h.new_task_failed(START, 0, reason="r", details=None)
     done = h.new_task_completed(START, 1, "1")
-    assert engine.select_batch(state, [failed, done, done]) == 3
-    assert engine.select_batch(state, [done, failed, done]) == 1
+    assert bookkeeping.select_batch(state, [failed, done, done]) == 3
+    assert bookkeeping.select_batch(state, [done, failed, done]) == 1
 
 
 def test_context_input_matches_the_client_double_encoding() -> None:
@@ -291,7 +295,7 @@ def test_context_input_matches_the_client_double_encoding() -> None:
 
 
 def test_unknown_function_message_without_registrations() -> None:
-    message = engine.unknown_function_message("x", "orchestrator", [])
+    message = bookkeeping.unknown_function_message("x", "orchestrator", [])
     assert message.endswith("Additional info: No orchestrator functions are currently registered!")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from devhost.client import DevhostClient
+from localrun.processes import ServerProcess
 
 WEBHOOK = "/runtime/webhooks/eventgrid"
 
@@ -126,3 +127,11 @@ def test_event_grid_duplicates_collapse_into_one_instance(dh: DevhostClient) -> 
     status = dh.wait(instance_id)
     assert status["output"] == ["Hello Microsoft.Resources.ResourceWriteSuccess"]
     assert [i["instanceId"] for i in dh.list_instances(instanceIdPrefix=instance_id)] == [instance_id]
+
+
+def test_keys_never_reach_the_log_beyond_the_startup_banner(dh: DevhostClient, devhost_process: ServerProcess) -> None:
+    dh.call("GET", "ping", params={"code": dh.function_key})
+    dh.wait(dh.start("sequence", ["k"]))  # the durable key travels as ?code= on every management call
+    log = devhost_process.log_path.read_text()
+    for key in (dh.function_key, dh.master_key, dh.durable_key, dh.info["eventGridKey"]):
+        assert log.count(key) == 1  # printed once at start, like func start prints its URLs

@@ -160,3 +160,9 @@ def test_host_json_and_cli_defaults(tmp_path: Path) -> None:
     assert (config.port, config.host, config.state_dir, config.clock) == (7071, "127.0.0.1", None, "virtual")
     with pytest.raises(SystemExit):
         parse_args(["--clock-sync", "http://x"])
+
+
+def test_package_exports() -> None:
+    import devhost
+
+    assert devhost.__all__ == ["DevhostClient", "DevhostError"]

@@ -32,6 +32,13 @@ async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClie
     return func.HttpResponse(json.dumps(status.to_json(), default=str), mimetype="application/json")
 
 
+@app.route(route="raise/{instance_id}/{event}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def http_raise(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    await client.raise_event(req.route_params["instance_id"], req.route_params["event"], req.get_json())
+    return func.HttpResponse(status_code=202)
+
+
 @app.route(route="ping", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def ping(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     return func.HttpResponse(
