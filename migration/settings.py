@@ -80,7 +80,7 @@ class Settings(BaseModel):
         StorageAccountType.STANDARD_LRS, "DEFAULT_STORAGE_ACCOUNT_TYPE", "Replica storage when not given."
     )
     default_deletion_mode: DeletionMode = _setting(
-        DeletionMode.AFTER_VALIDATION, "DEFAULT_DELETION_MODE", "after-validation | never | after-approval."
+        DeletionMode.AFTER_VALIDATION, "DEFAULT_DELETION_MODE", "after-validation, never or after-approval."
     )
     default_end_of_life_days: int = _setting(
         0, "DEFAULT_END_OF_LIFE_DAYS", "End of life this many days after migration; 0 = none."
@@ -120,7 +120,7 @@ class Settings(BaseModel):
     scale_set_scope: str = _setting(
         "subscription",
         "SCALE_SET_CHECK_SCOPE",
-        "Where to look for scale sets using the image: subscription | resource-group.",
+        "Where to look for scale sets using the image: subscription or resource-group.",
     )
 
     # --- Optional boot test --------------------------------------------------------------------------------

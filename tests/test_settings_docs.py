@@ -13,3 +13,13 @@ def test_local_settings_example_lists_every_setting() -> None:
     missing = set(env_names()) - set(values)
     assert not missing, f"add to local.settings.json.example: {sorted(missing)}"
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
+
+
+def test_readme_settings_table_matches_the_settings_model() -> None:
+    from migration.settings import settings_table
+
+    readme = (ROOT / "README.md").read_text()
+    for name, default, description in settings_table():
+        shown = f"`{default}`" if default else ""
+        row = f"| `{name}` | {shown} | {description} |"
+        assert row in readme, f"README settings row out of date: {row}"
