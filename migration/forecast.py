@@ -1,0 +1,150 @@
+"""Dry-run plans: what a migration of each image of a scope would do, predicted from reads only.
+
+The prediction reuses the migration's own decisions: :func:`migration.plan.build_plan` (checks, definition,
+version, regions) and :func:`migration.deletion.deletion_checks` (the guards before deleting the source), fed
+with what ARM shows now. Validation is assumed to pass and replication to succeed: a plan cannot foresee them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from migration.deletion import deletion_checks, refusal_reason
+from migration.fleet import ImageFilters, ImageItem, Scope
+from migration.plan import MigrationPlan
+from migration.settings import DeletionMode
+from migration.source import Check
+from migration.status import ErrorInfo
+
+Predicted = Literal["succeeded", "failed", "skipped"]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel, serialize_by_alias=True)
+
+
+class DeletionForecast(_Camel):
+    """Would the source be deleted after a successful migration, and which guard would keep it."""
+
+    mode: DeletionMode
+    would_delete: bool  # without anyone's further input
+    requires_approval: bool
+    checks: list[Check]  # the guards as ARM shows them now (validation assumed to pass)
+    reason: str = ""  # why the source would be kept
+
+
+class ImagePlan(_Camel):
+    """One image of a plan: the predicted outcome and every decision behind it."""
+
+    source_image_id: str
+    name: str
+    outcome: Predicted
+    skip_reason: str | None = None
+    error: ErrorInfo | None = None
+    checks: list[Check] = Field(default_factory=list)
+    definition_id: str | None = None
+    definition_action: str | None = None
+    definition_problems: list[str] = Field(default_factory=list)
+    version_id: str | None = None
+    version_name: str | None = None
+    version_action: str | None = None
+    version_problem: str = ""
+    target_regions: list[dict[str, Any]] = Field(default_factory=list)
+    deletion: DeletionForecast | None = None
+    source_deleted: bool = False
+
+
+class FleetPlan(_Camel):
+    """The output of the ``plan_migrations`` orchestration (``GET /api/plans/{id}``)."""
+
+    id: str
+    status: Literal["completed", "failed"] = "completed"
+    created_at: str
+    gallery_id: str | None = None
+    source_image_id: str | None = None
+    scope: dict[str, Any] | None = None
+    filters: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(default_factory=dict)
+    images: list[ImagePlan] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+
+
+def forecast_deletion(plan: MigrationPlan, *, scale_sets: list[str]) -> DeletionForecast:
+    assert plan.source is not None
+    request = plan.request
+    checks = deletion_checks(
+        mode=request.deletion_mode,
+        validation_passed=True,
+        preflight_fingerprint=plan.source.fingerprint,
+        current=plan.source,
+        referencing_scale_sets=scale_sets,
+        replication_mode=request.replication_mode.value,
+        approved=True,
+    )
+    checks = [c for c in checks if c.name not in ("validation-passed", "approved")]  # assumed, not observable now
+    approval = request.deletion_mode == DeletionMode.AFTER_APPROVAL
+    guards_pass = all(c.passed for c in checks)
+    reason = refusal_reason(checks)
+    if guards_pass and approval:
+        reason = "deleted only if someone approves within the approval timeout"
+    return DeletionForecast(
+        mode=request.deletion_mode,
+        would_delete=guards_pass and not approval,
+        requires_approval=approval,
+        checks=checks,
+        reason=reason,
+    )
+
+
+def forecast_image(plan: MigrationPlan, *, scale_sets: list[str]) -> ImagePlan:
+    """The plan row of one image from its :class:`MigrationPlan` (what ``run_preflight`` would decide)."""
+    failure = plan.failure()
+    deletion = forecast_deletion(plan, scale_sets=scale_sets) if plan.source is not None else None
+    version_name = plan.version_id.rsplit("/", 1)[-1] if plan.version_id else None
+    return ImagePlan(
+        source_image_id=plan.request.source_image_id,
+        name=plan.request.image.name,
+        outcome="failed" if failure else "succeeded",
+        error=ErrorInfo(code=failure[0], message=failure[1]) if failure else None,
+        checks=plan.checks,
+        definition_id=plan.definition_id,
+        definition_action=plan.definition_action.value,
+        definition_problems=plan.definition_problems,
+        version_id=plan.version_id or None,
+        version_name=version_name,
+        version_action=plan.version_action.value,
+        version_problem=plan.version_problem,
+        target_regions=[r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in plan.target_regions],
+        deletion=deletion,
+        source_deleted=failure is None and deletion is not None and deletion.would_delete,
+    )
+
+
+def skipped_image(item: ImageItem, reason: str) -> ImagePlan:
+    return ImagePlan(source_image_id=item.id, name=item.name, outcome="skipped", skip_reason=reason)
+
+
+def invalid_image(item: ImageItem, error: ErrorInfo) -> ImagePlan:
+    return ImagePlan(source_image_id=item.id, name=item.name, outcome="failed", error=error)
+
+
+def plan_counts(images: list[ImagePlan]) -> dict[str, int]:
+    counted = Counter(i.outcome for i in images)
+    return {
+        "images": len(images),
+        "succeeded": counted["succeeded"],
+        "failed": counted["failed"],
+        "skipped": counted["skipped"],
+        "sourceDeleted": sum(1 for i in images if i.source_deleted),
+    }
+
+
+def describe_selection(scope: Scope | None, filters: ImageFilters) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Scope and filters as the plan document shows them (camelCase, defaults left out)."""
+    shown_scope = scope.model_dump(mode="json", by_alias=True) if scope is not None else None
+    return shown_scope, filters.model_dump(mode="json", by_alias=True, exclude_defaults=True)

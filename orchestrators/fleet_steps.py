@@ -1,0 +1,81 @@
+"""Steps shared by the fleet orchestrators (``plan_migrations``, ``migrate_batch``): list, survey, classify.
+
+Generators to ``yield from`` inside an orchestrator: deterministic, time only from the context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from migration.errors import error_from_failure
+from migration.fleet import Candidate, FleetBody, ImageItem, classify, gallery_for, instance_id_of
+from migration.settings import Settings
+
+Steps = Generator[Any, Any, Any]
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def call(context: df.DurableOrchestrationContext, name: str, payload: dict[str, Any], settings: Settings) -> Steps:
+    """Run an activity; retry transient failures (throttling, 5xx) with durable timers; raise domain errors."""
+    attempts = settings.transient_retry_attempts
+    for attempt in range(attempts + 1):
+        try:
+            return (yield context.call_activity(name, payload))
+        except Exception as exc:
+            error = error_from_failure(exc)
+            if not error.retryable or attempt == attempts:
+                raise error from None
+        delay = settings.transient_retry_delay_seconds * 2**attempt
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=delay))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def list_images(context: df.DurableOrchestrationContext, body: FleetBody, settings: Settings) -> Steps:
+    """The images of the scope (filters applied), or the one named image, as :class:`ImageItem` s."""
+    payload: dict[str, Any] = {"filters": body.filters.model_dump(mode="json", by_alias=True)}
+    if body.source_image_id:
+        payload["imageIds"] = [body.source_image_id]
+    else:
+        assert body.scope is not None
+        payload["scope"] = body.scope.model_dump(mode="json", by_alias=True)
+    listed = yield from call(context, "list_scope_images", payload, settings)
+    return [ImageItem.model_validate(i) for i in listed["images"]]
+
+
+def survey(
+    context: df.DurableOrchestrationContext,
+    items: list[ImageItem],
+    options: dict[str, Any],
+    settings: Settings,
+    *,
+    origin: str,
+    skip_migrated: bool = True,
+) -> Steps:
+    """Classify the images: skip those already migrated (versions in the gallery, status tag) or being migrated
+    (active per-image instance), refuse invalid requests, migrate the rest."""
+    if not items:
+        return []
+    sources: dict[str, list[str]] = {}
+    if skip_migrated:
+        gallery = str(gallery_for(options, settings))
+        sources = (yield from call(context, "list_gallery_sources", {"galleryId": gallery}, settings))["sources"]
+    ids = [i for i in (instance_id_of(item) for item in items) if i]
+    active = (yield from call(context, "get_active_migrations", {"instanceIds": ids}, settings))["active"]
+    candidates: list[Candidate] = classify(
+        items,
+        options,
+        settings,
+        now=context.current_utc_datetime,
+        origin=origin,
+        sources=sources,
+        active=active,
+        skip_migrated=skip_migrated,
+    )
+    return candidates

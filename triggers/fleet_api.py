@@ -1,0 +1,272 @@
+"""Fleet HTTP API: dry-run plans and batches over a scope (function-level keys; documented in docs/openapi.yaml).
+
+- ``POST /api/plans``: one image (``sourceImageId``) or a scope + filters, plus a migration's options; runs the
+  ``plan_migrations`` orchestration (reads only) and answers 200 with the plan when it finishes within
+  :data:`PLAN_WAIT_SECONDS`, else 202 + ``Location``. ``GET /api/plans/{id}`` returns it.
+- ``POST /api/batches`` starts ``migrate_batch`` (202 + ``Location``); ``GET /api/batches[/{id}]`` summarizes;
+  ``GET /api/batches/{id}/report[?format=csv]`` is the per-image report once the batch ended;
+  ``POST /api/batches/{id}/cancel`` stops new starts and cancels the running migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from migration.batch import report_csv
+from migration.budget import poll_floor_seconds
+from migration.errors import InvalidRequest
+from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
+from migration.settings import Settings
+from orchestrators.migrate_image import CANCEL_EVENT
+from triggers.http_api import read_json
+from triggers.problems import json_response, problem
+from triggers.starter import ACTIVE
+
+logger = logging.getLogger(__name__)
+
+bp = df.Blueprint()
+PLAN_WAIT_SECONDS = 10.0
+PLAN_ORCHESTRATOR = "plan_migrations"
+BATCH_ORCHESTRATOR = "migrate_batch"
+_FINISHED_WITH_OUTPUT = {"Completed"}
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str):  # the client may hand JSON back as text (see the host contract)
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _runtime(status: df.DurableOrchestrationStatus) -> str:
+    return status.runtime_status.name if status.runtime_status else "Unknown"
+
+
+def _resource_url(req: func.HttpRequest, collection: str, instance_id: str) -> str:
+    """``.../api/<collection>/<id>`` from the request URL, whatever the route prefix (keys never go in links)."""
+    path = req.url.split("?", 1)[0]
+    return path[: path.lower().rindex("/" + collection) + len(collection) + 1] + "/" + instance_id
+
+
+async def _instance(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, *, prefix: str, orchestrator: str, kind: str
+) -> tuple[str, df.DurableOrchestrationStatus | None, func.HttpResponse | None]:
+    """The plan or batch named in the route, or a 404 problem."""
+    instance_id = req.route_params.get("id", "")
+    status = await client.get_status(instance_id) if is_fleet_id(instance_id, prefix) else None
+    if not status or not status.runtime_status or (status.name or "").lower() != orchestrator:
+        return instance_id, None, problem(404, f"{kind} Not Found", f"no {kind.lower()} with id {instance_id[:80]}")
+    return instance_id, status, None
+
+
+def _snapshot(settings: Settings) -> dict[str, Any]:
+    """Settings travel in the input, so a settings change never changes the replay of a running orchestration."""
+    return settings.model_dump(mode="json")
+
+
+def _validated(payload: Any, *, batch: bool) -> tuple[Any, dict[str, Any], Settings]:
+    settings = Settings.from_env(os.environ)
+    body, options = parse_fleet_body(payload, batch=batch)
+    check_options(options, settings, now=datetime.now(UTC))
+    return body, options, settings
+
+
+# --- plans ---------------------------------------------------------------------------------------------------
+def _plan_document(instance_id: str, status: df.DurableOrchestrationStatus) -> tuple[dict[str, Any], int]:
+    runtime = _runtime(status)
+    if runtime in _FINISHED_WITH_OUTPUT:
+        return dict(_decoded(status.output) or {}), 200
+    if runtime in ACTIVE:
+        progress = _decoded(status.custom_status)
+        return {"id": instance_id, "status": "running", "progress": progress if isinstance(progress, dict) else {}}, 202
+    error = {"code": f"Orchestration{runtime}", "message": str(_decoded(status.output) or runtime)[:2000]}
+    return {"id": instance_id, "status": "failed", "error": error}, 200
+
+
+@bp.route(route="plans", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def start_plan(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """``POST /api/plans``: 200 + the plan if it is ready within the short wait, else 202 + ``Location``."""
+    payload, error = read_json(req)
+    if error is not None:
+        return error
+    try:
+        body, options, settings = _validated(payload, batch=False)
+    except InvalidRequest as exc:
+        return problem(400, "Invalid Request", exc.message, errors=exc.errors)
+    plan_id = new_fleet_id(PLAN_PREFIX)
+    data = {"fleet": body.model_dump(mode="json", by_alias=True), "options": options, "settings": _snapshot(settings)}
+    await client.start_new(PLAN_ORCHESTRATOR, plan_id, data)
+    logger.info("started plan %s", plan_id)
+    deadline = time.monotonic() + PLAN_WAIT_SECONDS
+    while True:
+        status = await client.get_status(plan_id)
+        document, code = _plan_document(plan_id, status) if status and status.runtime_status else ({}, 202)
+        if code == 200 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    url = _resource_url(req, "plans", plan_id)
+    if code == 202:
+        document = document or {"id": plan_id, "status": "running", "progress": {}}
+        return json_response(document, status=202, headers={"Location": url, "Retry-After": "2"})
+    return json_response(document, status=200, headers={"Location": url})
+
+
+@bp.route(route="plans/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def get_plan(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """``GET /api/plans/{id}``: 200 + the plan (or its error); 202 + progress while it runs."""
+    plan_id, status, error = await _instance(
+        req, client, prefix=PLAN_PREFIX, orchestrator=PLAN_ORCHESTRATOR, kind="Plan"
+    )
+    if error is not None or status is None:
+        return error or problem(404, "Plan Not Found", "no such plan")
+    document, code = _plan_document(plan_id, status)
+    return json_response(document, status=code, headers={"Retry-After": "2"} if code == 202 else None)
+
+
+# --- batches -------------------------------------------------------------------------------------------------
+def _links(req: func.HttpRequest, batch_id: str) -> dict[str, str]:
+    own = _resource_url(req, "batches", batch_id)
+    return {"self": own, "report": own + "/report", "reportCsv": own + "/report?format=csv", "cancel": own + "/cancel"}
+
+
+@bp.route(route="batches", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def start_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """``POST /api/batches``: 202 + ``Location``; 400 naming each invalid field."""
+    payload, error = read_json(req)
+    if error is not None:
+        return error
+    try:
+        body, options, settings = _validated(payload, batch=True)
+        cap = body.max_concurrency or settings.batch_default_concurrency
+        poll_floor_seconds(budget_per_minute=settings.arm_read_budget_per_minute, concurrency=cap)
+    except InvalidRequest as exc:
+        errors = exc.errors or [{"field": "maxConcurrency", "message": exc.message}]
+        return problem(400, "Invalid Request", exc.message, errors=errors)
+    batch_id = new_fleet_id(BATCH_PREFIX)
+    data = {
+        "fleet": body.model_dump(mode="json", by_alias=True),
+        "options": options,
+        "settings": _snapshot(settings),
+        "maxConcurrency": cap,
+    }
+    await client.start_new(BATCH_ORCHESTRATOR, batch_id, data)
+    logger.info("started batch %s (max %d at once)", batch_id, cap)
+    links = _links(req, batch_id)
+    document = {"id": batch_id, "status": "listing", "maxConcurrency": cap, "links": links}
+    return json_response(document, status=202, headers={"Location": links["self"], "Retry-After": "10"})
+
+
+async def _summary(
+    status: df.DurableOrchestrationStatus, client: df.DurableOrchestrationClient, *, live: bool
+) -> dict[str, Any]:
+    """A batch's summary: counts per state, outcome and phase (``live``: the running children's phases too)."""
+    runtime = _runtime(status)
+    output, custom = _decoded(status.output), _decoded(status.custom_status)
+    view: dict[str, Any] = output if runtime == "Completed" and isinstance(output, dict) else custom or {}
+    summary: dict[str, Any] = {
+        "id": status.instance_id,
+        "runtimeStatus": runtime,
+        "status": view.get("status") or view.get("state") or ("failed" if runtime not in ACTIVE else "listing"),
+        "createdTime": status.created_time.isoformat() if status.created_time else None,
+        "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+        "maxConcurrency": view.get("maxConcurrency"),
+        "pollFloorSeconds": view.get("pollFloorSeconds"),
+        "counts": view.get("counts") or {},
+        "finishedByPhase": view.get("finishedByPhase") or {},
+    }
+    if runtime in ACTIVE and live:
+        running = [str(i) for i in view.get("running") or []]
+        phases = await asyncio.gather(*(_phase_of(client, i) for i in running))
+        summary["running"] = [{"id": i, "phase": p} for i, p in zip(running, phases, strict=True)]
+        summary["runningByPhase"] = {p: phases.count(p) for p in sorted(set(phases))}
+    if isinstance(output, dict) and output.get("error"):
+        summary["error"] = output["error"]
+    elif runtime in ("Failed", "Terminated"):
+        summary["error"] = {"code": f"Orchestration{runtime}", "message": str(output or runtime)[:2000]}
+    return summary
+
+
+async def _phase_of(client: df.DurableOrchestrationClient, instance_id: str) -> str:
+    status = await client.get_status(instance_id)
+    custom = _decoded(status.custom_status) if status else None
+    return str(custom.get("phase") or "starting") if isinstance(custom, dict) else "starting"
+
+
+@bp.route(route="batches", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def list_batches(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """``GET /api/batches``: every batch's summary, newest first."""
+    statuses = await client.get_status_by(instance_id_prefix=BATCH_PREFIX)
+    found = [s for s in statuses if (s.name or "").lower() == BATCH_ORCHESTRATOR and s.runtime_status]
+    items = [await _summary(s, client, live=False) for s in found]
+    items.sort(key=lambda item: str(item.get("createdTime") or ""), reverse=True)
+    return json_response({"value": items, "count": len(items)})
+
+
+@bp.route(route="batches/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def get_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """``GET /api/batches/{id}``: counts per state, outcome and phase; the running migrations and their phase."""
+    batch_id, status, error = await _instance(
+        req, client, prefix=BATCH_PREFIX, orchestrator=BATCH_ORCHESTRATOR, kind="Batch"
+    )
+    if error is not None or status is None:
+        return error or problem(404, "Batch Not Found", "no such batch")
+    summary = await _summary(status, client, live=True)
+    summary["links"] = _links(req, batch_id)
+    return json_response(summary)
+
+
+@bp.route(route="batches/{id}/report", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def get_batch_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """``GET /api/batches/{id}/report[?format=json|csv]``: one row per image, once the batch has ended."""
+    wanted = req.params.get("format", "json").lower()
+    if wanted not in ("json", "csv"):
+        return problem(400, "Invalid Report Format", f"format must be json or csv, not {wanted[:32]!r}")
+    batch_id, status, error = await _instance(
+        req, client, prefix=BATCH_PREFIX, orchestrator=BATCH_ORCHESTRATOR, kind="Batch"
+    )
+    if error is not None or status is None:
+        return error or problem(404, "Batch Not Found", "no such batch")
+    runtime = _runtime(status)
+    report = _decoded(status.output)
+    if runtime in ACTIVE:
+        return problem(409, "Batch Not Finished", f"batch {batch_id} is still running; see GET /api/batches/{batch_id}")
+    if runtime != "Completed" or not isinstance(report, dict):
+        return problem(409, "Batch Has No Report", f"batch {batch_id} ended without a report ({runtime})")
+    if wanted == "csv":
+        headers = {"Content-Disposition": f'attachment; filename="{batch_id}.csv"'}
+        return func.HttpResponse(report_csv(report.get("images") or []), mimetype="text/csv", headers=headers)
+    return json_response(report)
+
+
+@bp.route(route="batches/{id}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def cancel_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """``POST /api/batches/{id}/cancel``: no new starts; running migrations get ``cancel`` (sources are kept)."""
+    batch_id, status, error = await _instance(
+        req, client, prefix=BATCH_PREFIX, orchestrator=BATCH_ORCHESTRATOR, kind="Batch"
+    )
+    if error is not None or status is None:
+        return error or problem(404, "Batch Not Found", "no such batch")
+    runtime = _runtime(status)
+    if runtime not in ACTIVE:
+        return problem(409, "Batch Not Running", f"batch {batch_id} has ended ({runtime})")
+    await client.raise_event(batch_id, CANCEL_EVENT, {"at": datetime.now(UTC).isoformat()})
+    logger.info("cancel requested for batch %s", batch_id)
+    return json_response({"id": batch_id, "canceling": True, "links": _links(req, batch_id)}, 202)
