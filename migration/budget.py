@@ -35,15 +35,19 @@ def first_poll_stagger(instance_id: str, floor: float) -> int:
     return int(hashlib.sha256(instance_id.encode()).hexdigest()[:8], 16) % math.floor(floor)
 
 
-def child_settings(settings: Settings, *, floor: float, stagger: int) -> Settings:
+def child_settings(settings: Settings, *, floor: float, instance_id: str) -> Settings:
     """The settings snapshot a batch hands one child: its replication schedule never polls faster than ``floor``.
 
-    ``next_poll_delay`` already honours ``poll_min_seconds`` and ``poll_first_seconds``; the floor raises them,
-    so the single-image schedule stays the one code path (the last poll before a deadline may come sooner)."""
+    ``next_poll_delay`` already honours ``poll_first_seconds`` and ``poll_min_seconds``; the floor raises them,
+    so the single-image schedule stays the one code path (only a poll at the replication deadline may come
+    sooner). When the floor binds, the first poll also waits a per-instance stagger, so children started
+    together do not poll together; when it does not bind, the settings are left as they are."""
     ceiling = math.ceil(floor)
+    if ceiling <= min(settings.poll_first_seconds, settings.poll_min_seconds, settings.poll_max_seconds):
+        return settings
     return settings.model_copy(
         update={
-            "poll_first_seconds": max(settings.poll_first_seconds, ceiling) + stagger,
+            "poll_first_seconds": max(settings.poll_first_seconds, ceiling) + first_poll_stagger(instance_id, floor),
             "poll_min_seconds": max(settings.poll_min_seconds, ceiling),
             "poll_max_seconds": max(settings.poll_max_seconds, ceiling),
         }

@@ -21,7 +21,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from migration.batch import BatchLedger, QueuedImage
-from migration.budget import child_settings, first_poll_stagger, poll_floor_seconds
+from migration.budget import child_settings, poll_floor_seconds
 from migration.errors import MigrationError
 from migration.fleet import FleetBody, gallery_for
 from migration.forecast import describe_selection
@@ -92,8 +92,7 @@ class BatchRun:
             if image.instance_id in active:
                 self.ledger.crashed(image.instance_id, f"an instance already exists ({active[image.instance_id]})", now)
                 continue
-            stagger = first_poll_stagger(image.instance_id, self.floor)
-            settings = child_settings(self.settings, floor=self.floor, stagger=stagger)
+            settings = child_settings(self.settings, floor=self.floor, instance_id=image.instance_id)
             child_input = {"request": image.request, "settings": settings.model_dump(mode="json")}
             self.children[image.instance_id] = self.ctx.call_sub_orchestrator(CHILD, child_input, image.instance_id)
 

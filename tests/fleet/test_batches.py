@@ -1,0 +1,126 @@
+"""Batches end to end: a plan first, then the batch; the report must match the plan for every image."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from migration.instance_ids import migration_instance_id
+from migration.resource_ids import ImageId
+from tests.e2e.world import GALLERY, gallery, image, image_id
+from tests.fleet.fleet_world import FILTERS, GROUP_A, SCOPE, FleetWorld, mixed_fleet
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_batch_of_fifty_matches_its_plan_and_respects_the_cap(fleet: FleetWorld) -> None:
+    scenario = mixed_fleet()
+    fleet.seed_fleet(*scenario.resources)
+    plan = fleet.plan(fleet.batch_body())
+    planned = {row["sourceImageId"].lower(): row for row in plan["images"]}
+
+    batch_id = fleet.start_batch(fleet.batch_body(maxConcurrency=5))
+    report = fleet.finish_batch(batch_id)
+
+    assert report["status"] == "completed"
+    rows = {row["sourceImageId"].lower(): row for row in report["images"]}
+    assert set(rows) == set(planned) == set(scenario.expected)
+    for key, predicted in planned.items():
+        actual = rows[key]
+        assert actual["outcome"] == predicted["outcome"], (predicted, actual)
+        assert (actual["error"] or {}).get("code") == (predicted["error"] or {}).get("code"), (predicted, actual)
+        assert actual["sourceDeleted"] is predicted["sourceDeleted"], (predicted, actual)
+        if predicted["outcome"] == "succeeded":
+            assert (actual["definitionId"], actual["versionId"]) == (predicted["definitionId"], predicted["versionId"])
+            assert actual["instanceId"] == migration_instance_id(ImageId.parse(actual["sourceImageId"]))
+        if predicted["outcome"] == "skipped":
+            assert actual["skipReason"] == predicted["skipReason"]
+    assert report["counts"] == {
+        "total": 50,
+        "queued": 0,
+        "running": 0,
+        "succeeded": 44,
+        "failed": 4,
+        "canceled": 0,
+        "skipped": 2,
+        "notStarted": 0,
+    }
+    assert report["finishedByPhase"] == {"done": 44, "preflight": 4}
+    # The devhost's durable state: never more than the cap at once, and the cap was used.
+    assert fleet.peak_children(batch_id) == 5
+    kept = rows[image_id("app-010", group=GROUP_A).lower()]
+    assert "no-scale-set-uses-it" in kept["sourceKeptReason"]
+    assert fleet.exists(kept["sourceImageId"])
+    assert not fleet.exists(image_id("app-001", group=GROUP_A))
+    assert all(fleet.exists(left_out) for left_out in scenario.left_out)
+
+    summary = fleet.api("GET", f"batches/{batch_id}").json()
+    assert (summary["status"], summary["runtimeStatus"]) == ("completed", "Completed")
+    assert summary["counts"] == report["counts"]
+    csv_response = fleet.api("GET", f"batches/{batch_id}/report", params={"format": "csv"})
+    assert csv_response.status_code == 200
+    assert csv_response.headers["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(csv_response.text)))
+    assert [(r["sourceImageId"], r["outcome"], r["versionId"]) for r in table] == [
+        (r["sourceImageId"], r["outcome"], r["versionId"] or "") for r in report["images"]
+    ]
+    assert fleet.api("GET", f"batches/{batch_id}/report").json() == report
+
+
+def test_cancel_stops_new_starts_and_cancels_the_running(fleet: FleetWorld) -> None:
+    names = [f"app-{n:03d}" for n in range(1, 7)]
+    fleet.seed_fleet(gallery(), *(image(n, group=GROUP_A) for n in names))
+    host = fleet.stack.host
+    host.clock(auto_advance=False)  # hold virtual time: the first two stay in replication
+    batch_id = fleet.start_batch({"scope": SCOPE, "filters": FILTERS, "galleryId": GALLERY, "maxConcurrency": 2})
+    fleet.wait_for_instance(batch_id)
+    running = host.wait_until(batch_id, lambda s: len((s.get("customStatus") or {}).get("running", [])) == 2)
+    children = running["customStatus"]["running"]
+    for child in children:
+        host.wait_until(child, lambda s: (s.get("customStatus") or {}).get("phase") == "replicating")
+    summary = fleet.api("GET", f"batches/{batch_id}").json()
+    assert summary["runningByPhase"] == {"replicating": 2}
+    assert fleet.api("GET", f"batches/{batch_id}/report").status_code == 409
+
+    response = fleet.api("POST", f"batches/{batch_id}/cancel")
+    assert response.status_code == 202, response.text
+    host.clock(auto_advance=True)
+    report = fleet.finish_batch(batch_id)
+
+    assert report["status"] == "canceled"
+    outcomes = {row["name"]: row["outcome"] for row in report["images"]}
+    assert sum(1 for o in outcomes.values() if o == "canceled") == 2
+    assert sum(1 for o in outcomes.values() if o == "not-started") == 4
+    assert all(fleet.exists(image_id(n, group=GROUP_A)) for n in names)  # no source deleted
+    for child in children:
+        assert (host.status(child) or {})["output"]["outcome"] == "canceled"
+    again = fleet.api("POST", f"batches/{batch_id}/cancel")
+    assert again.status_code == 409
+    assert again.json()["title"] == "Batch Not Running"
+
+
+def test_a_batch_skips_an_image_a_tag_trigger_is_migrating(fleet: FleetWorld) -> None:
+    fleet.seed_fleet(gallery(), image("app-001", group=GROUP_A), image("app-002", group=GROUP_A))
+    fleet.stack.subscribe()  # the tag trigger needs the events
+    host = fleet.stack.host
+    host.clock(auto_advance=False)
+    tagged = image_id("app-001", group=GROUP_A)
+    instance = fleet.tag_for_migration(tagged, **{"migrate-delete-source": "never"})
+    fleet.wait_for_instance(instance)
+    host.wait_until(instance, lambda s: (s.get("customStatus") or {}).get("phase") == "replicating")
+
+    batch_id = fleet.start_batch(fleet.batch_body())
+    host.clock(auto_advance=True)
+    report = fleet.finish_batch(batch_id)
+
+    rows = {row["name"]: row for row in report["images"]}
+    assert rows["app-001"]["outcome"] == "skipped"
+    assert rows["app-001"]["skipReason"] in (
+        "being migrated: its migration instance is Running",
+        "being migrated: tag migration-status=running (remove the tag if no migration is in progress)",
+    )
+    assert rows["app-002"]["outcome"] == "succeeded"
+    assert fleet.finish(instance)["output"]["outcome"] == "succeeded"
+    assert fleet.versions_of("app-001") == ["1.0.0"]  # migrated once, by the tag trigger
