@@ -124,3 +124,30 @@ def test_a_batch_skips_an_image_a_tag_trigger_is_migrating(fleet: FleetWorld) ->
     assert rows["app-002"]["outcome"] == "succeeded"
     assert fleet.finish(instance)["output"]["outcome"] == "succeeded"
     assert fleet.versions_of("app-001") == ["1.0.0"]  # migrated once, by the tag trigger
+
+
+def test_a_batch_over_a_missing_resource_group_fails_with_the_reason_and_starts_nothing(fleet: FleetWorld) -> None:
+    fleet.seed_fleet(gallery())
+    missing = {"resourceGroups": ["/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-nope"]}
+    batch_id = fleet.start_batch({"scope": missing, "galleryId": GALLERY})
+    report = fleet.finish_batch(batch_id)
+    assert report["status"] == "failed"
+    assert report["error"]["code"] == "InvalidRequest"
+    assert report["error"]["message"].startswith("scope resource group rg-nope")
+    assert report["images"] == []
+    summary = fleet.api("GET", f"batches/{batch_id}").json()
+    assert (summary["status"], summary["error"]) == ("failed", report["error"])
+    assert fleet.instances() == []
+    listed = fleet.api("GET", "batches").json()
+    assert [b["id"] for b in listed["value"]] == [batch_id]
+
+
+def test_unknown_batches_are_404(fleet: FleetWorld) -> None:
+    for route in ("batches/batch-" + "0" * 32, "batches/plan-x/report", "batches/mig-x/cancel"):
+        method = "POST" if route.endswith("cancel") else "GET"
+        response = fleet.api(method, route)
+        assert response.status_code == 404
+        assert response.json()["title"] == "Batch Not Found"
+    response = fleet.api("GET", "batches/batch-" + "0" * 32 + "/report", params={"format": "xml"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "format must be json or csv, not 'xml'"
