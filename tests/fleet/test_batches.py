@@ -151,3 +151,24 @@ def test_unknown_batches_are_404(fleet: FleetWorld) -> None:
     response = fleet.api("GET", "batches/batch-" + "0" * 32 + "/report", params={"format": "xml"})
     assert response.status_code == 400
     assert response.json()["detail"] == "format must be json or csv, not 'xml'"
+
+
+def test_a_batch_migrates_again_an_image_whose_earlier_migration_was_canceled(fleet: FleetWorld) -> None:
+    source = image_id("app-001", group=GROUP_A)
+    fleet.seed_fleet(gallery(), image("app-001", group=GROUP_A))
+    host = fleet.stack.host
+    host.clock(auto_advance=False)
+    first = fleet.start_http({"sourceImageId": source, "galleryId": GALLERY})
+    assert first.status_code == 202, first.text
+    instance = first.json()["id"]
+    host.wait_until(instance, lambda s: (s.get("customStatus") or {}).get("phase") == "replicating")
+    assert fleet.api("POST", f"migrations/{instance}/cancel").status_code == 202
+    host.clock(auto_advance=True)
+    assert fleet.finish(instance)["output"]["outcome"] == "canceled"
+
+    report = fleet.finish_batch(fleet.start_batch(fleet.batch_body()))
+
+    (row,) = report["images"]
+    assert (row["outcome"], row["instanceId"], row["sourceDeleted"]) == ("succeeded", instance, True)
+    assert fleet.versions_of("app-001") == ["1.0.0"]
+    assert not fleet.exists(source)
