@@ -14,10 +14,10 @@ from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 from migration.fleet import ImageItem
 from migration.status import ErrorInfo
+from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
 
 OUTCOMES = ("succeeded", "failed", "canceled", "skipped", "not-started")
 CSV_COLUMNS = (
@@ -38,11 +38,7 @@ CSV_COLUMNS = (
 )
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel, serialize_by_alias=True)
-
-
-class ImageResult(_Camel):
+class ImageResult(CamelModel):
     """One report row."""
 
     source_image_id: str

@@ -17,11 +17,11 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.alias_generators import to_camel
 
 from migration.errors import InvalidRequest
 from migration.instance_ids import migration_instance_id
 from migration.request import MigrationRequest, MigrationRequestBody, field_errors, resolve_request
+from migration.request import _Model as RequestModel  # request models' base: camelCase, unknown fields refused
 from migration.resource_ids import RESOURCE_GROUP_RE, SUBSCRIPTION_RE, GalleryId, ImageId
 from migration.settings import Settings
 from migration.source import OsType
@@ -41,13 +41,7 @@ _FLEET_ID = re.compile(r"^(plan|batch)-[0-9a-f]{32}$")
 _RESOURCE_GROUP_ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)$", re.IGNORECASE)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True
-    )
-
-
-class Scope(_Model):
+class Scope(RequestModel):
     """Where to look for managed images: whole subscriptions and/or resource groups (IDs)."""
 
     subscriptions: list[str] = Field(default_factory=list, max_length=MAX_SCOPE_ENTRIES)
@@ -91,7 +85,7 @@ class Scope(_Model):
         return [(sub, None) for sub in sorted(whole)] + [groups[k] for k in sorted(groups)]
 
 
-class ImageFilters(_Model):
+class ImageFilters(RequestModel):
     """Narrow a scope. ``namePattern`` is a shell-style glob (``*``, ``?``, ``[abc]``), case-insensitive as ARM
     names are; ``tagsPresent``/``tagsAbsent`` hold tag names, or ``name=value`` for an exact value."""
 
@@ -137,7 +131,7 @@ class ImageItem(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
-class FleetBody(_Model):
+class FleetBody(RequestModel):
     """The fleet part of a plan or batch body; the rest of the body is the migration options."""
 
     source_image_id: str | None = None  # plans only: one image instead of a scope

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from migration.deletion import deletion_checks, refusal_reason
 from migration.fleet import ImageFilters, ImageItem, Scope
@@ -19,15 +18,12 @@ from migration.plan import MigrationPlan
 from migration.settings import DeletionMode
 from migration.source import Check
 from migration.status import ErrorInfo
+from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
 
 Predicted = Literal["succeeded", "failed", "skipped"]
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel, serialize_by_alias=True)
-
-
-class DeletionForecast(_Camel):
+class DeletionForecast(CamelModel):
     """Would the source be deleted after a successful migration, and which guard would keep it."""
 
     mode: DeletionMode
@@ -37,7 +33,7 @@ class DeletionForecast(_Camel):
     reason: str = ""  # why the source would be kept
 
 
-class ImagePlan(_Camel):
+class ImagePlan(CamelModel):
     """One image of a plan: the predicted outcome and every decision behind it."""
 
     source_image_id: str
@@ -58,7 +54,7 @@ class ImagePlan(_Camel):
     source_deleted: bool = False
 
 
-class FleetPlan(_Camel):
+class FleetPlan(CamelModel):
     """The output of the ``plan_migrations`` orchestration (``GET /api/plans/{id}``)."""
 
     id: str

@@ -60,14 +60,15 @@ def _resource_url(req: func.HttpRequest, collection: str, instance_id: str) -> s
 
 
 async def _instance(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient, *, prefix: str, orchestrator: str, kind: str
-) -> tuple[str, df.DurableOrchestrationStatus | None, func.HttpResponse | None]:
-    """The plan or batch named in the route, or a 404 problem."""
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, *, kind: str
+) -> tuple[str, df.DurableOrchestrationStatus] | func.HttpResponse:
+    """(ID, status) of the plan or batch named in the route, or a 404 problem."""
+    prefix, orchestrator = (PLAN_PREFIX, PLAN_ORCHESTRATOR) if kind == "Plan" else (BATCH_PREFIX, BATCH_ORCHESTRATOR)
     instance_id = req.route_params.get("id", "")
     status = await client.get_status(instance_id) if is_fleet_id(instance_id, prefix) else None
     if not status or not status.runtime_status or (status.name or "").lower() != orchestrator:
-        return instance_id, None, problem(404, f"{kind} Not Found", f"no {kind.lower()} with id {instance_id[:80]}")
-    return instance_id, status, None
+        return problem(404, f"{kind} Not Found", f"no {kind.lower()} with id {instance_id[:80]}")
+    return instance_id, status
 
 
 def _snapshot(settings: Settings) -> dict[str, Any]:
@@ -127,11 +128,10 @@ async def start_plan(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @bp.durable_client_input(client_name="client")
 async def get_plan(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """``GET /api/plans/{id}``: 200 + the plan (or its error); 202 + progress while it runs."""
-    plan_id, status, error = await _instance(
-        req, client, prefix=PLAN_PREFIX, orchestrator=PLAN_ORCHESTRATOR, kind="Plan"
-    )
-    if error is not None or status is None:
-        return error or problem(404, "Plan Not Found", "no such plan")
+    found = await _instance(req, client, kind="Plan")
+    if isinstance(found, func.HttpResponse):
+        return found
+    plan_id, status = found
     document, code = _plan_document(plan_id, status)
     return json_response(document, status=code, headers={"Retry-After": "2"} if code == 202 else None)
 
@@ -221,11 +221,10 @@ async def list_batches(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.durable_client_input(client_name="client")
 async def get_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """``GET /api/batches/{id}``: counts per state, outcome and phase; the running migrations and their phase."""
-    batch_id, status, error = await _instance(
-        req, client, prefix=BATCH_PREFIX, orchestrator=BATCH_ORCHESTRATOR, kind="Batch"
-    )
-    if error is not None or status is None:
-        return error or problem(404, "Batch Not Found", "no such batch")
+    found = await _instance(req, client, kind="Batch")
+    if isinstance(found, func.HttpResponse):
+        return found
+    batch_id, status = found
     summary = await _summary(status, client, live=True)
     summary["links"] = _links(req, batch_id)
     return json_response(summary)
@@ -238,11 +237,10 @@ async def get_batch_report(req: func.HttpRequest, client: df.DurableOrchestratio
     wanted = req.params.get("format", "json").lower()
     if wanted not in ("json", "csv"):
         return problem(400, "Invalid Report Format", f"format must be json or csv, not {wanted[:32]!r}")
-    batch_id, status, error = await _instance(
-        req, client, prefix=BATCH_PREFIX, orchestrator=BATCH_ORCHESTRATOR, kind="Batch"
-    )
-    if error is not None or status is None:
-        return error or problem(404, "Batch Not Found", "no such batch")
+    found = await _instance(req, client, kind="Batch")
+    if isinstance(found, func.HttpResponse):
+        return found
+    batch_id, status = found
     runtime = _runtime(status)
     report = _decoded(status.output)
     if runtime in ACTIVE:
@@ -259,11 +257,10 @@ async def get_batch_report(req: func.HttpRequest, client: df.DurableOrchestratio
 @bp.durable_client_input(client_name="client")
 async def cancel_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """``POST /api/batches/{id}/cancel``: no new starts; running migrations get ``cancel`` (sources are kept)."""
-    batch_id, status, error = await _instance(
-        req, client, prefix=BATCH_PREFIX, orchestrator=BATCH_ORCHESTRATOR, kind="Batch"
-    )
-    if error is not None or status is None:
-        return error or problem(404, "Batch Not Found", "no such batch")
+    found = await _instance(req, client, kind="Batch")
+    if isinstance(found, func.HttpResponse):
+        return found
+    batch_id, status = found
     runtime = _runtime(status)
     if runtime not in ACTIVE:
         return problem(409, "Batch Not Running", f"batch {batch_id} has ended ({runtime})")

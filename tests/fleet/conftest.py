@@ -34,10 +34,14 @@ def _world(stack: LocalStack) -> FleetWorld:
     return world
 
 
+def _stack(settings: dict[str, str]) -> Iterator[LocalStack]:
+    with LocalStack(clock="virtual", seed=None, settings=settings, subscribe_events=False) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def fleet_stack() -> Iterator[LocalStack]:
-    with LocalStack(clock="virtual", seed=None, settings=E2E_SETTINGS, subscribe_events=False) as running:
-        yield running
+    yield from _stack(E2E_SETTINGS)
 
 
 @pytest.fixture
@@ -47,8 +51,7 @@ def fleet(fleet_stack: LocalStack) -> FleetWorld:
 
 @pytest.fixture(scope="session")
 def tight_stack() -> Iterator[LocalStack]:
-    with LocalStack(clock="virtual", seed=None, settings=TIGHT_SETTINGS, subscribe_events=False) as running:
-        yield running
+    yield from _stack(TIGHT_SETTINGS)
 
 
 @pytest.fixture
