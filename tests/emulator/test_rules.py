@@ -71,7 +71,7 @@ def test_definition_name_pattern_and_length(
 
 def test_definition_requires_identifier(compute: ComputeManagementClient, control: EmulatorControl) -> None:
     body = definition()
-    body.identifier.publisher = ""  # type: ignore[union-attr]
+    body.identifier.publisher = ""
     status, code, message = refused(lambda: compute.gallery_images.begin_create_or_update(RG, GALLERY, "d", body))
     assert (status, code) == (400, "InvalidParameter")
     assert message == "Required parameter 'galleryImage.properties.identifier.publisher' is missing (null)."
