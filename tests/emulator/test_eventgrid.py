@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute import models as cm
 from azure.mgmt.resource.resources import ResourceManagementClient, models
 
 from emulator.control import ControlError, EmulatorControl
@@ -47,7 +48,7 @@ def test_tagging_an_image_delivers_the_event(
 ) -> None:
     with Webhook() as hook:
         fast.subscribe(hook.url, filter=TEMPLATE_FILTER)
-        compute.galleries.begin_update(RG, "demo_gallery", {"tags": {"x": "1"}}).result()  # type: ignore[arg-type]
+        compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"x": "1"})).result()
         tag(resources, {"migrate-to-gallery": "true"})
         wait_for(lambda: hook.events, "the tag event")
         assert resources.tags.get_at_scope(IMAGE_ID).properties.tags == {

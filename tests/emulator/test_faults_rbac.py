@@ -7,6 +7,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.identity import ManagedIdentityCredential
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute import models as cm
 from azure.mgmt.resource.resources import ResourceManagementClient, models
 
 from emulator.control import EmulatorControl
@@ -34,7 +35,7 @@ def test_fault_after_the_request_ran_loses_only_the_response(
     compute: ComputeManagementClient, control: EmulatorControl
 ) -> None:
     control.add_fault(operationId="Images_Update", status=500, when="after", times=1)
-    compute.images.begin_update(RG, "ubuntu-web-01", {"tags": {"a": "1"}}).result()  # type: ignore[arg-type]
+    compute.images.begin_update(RG, "ubuntu-web-01", cm.ImageUpdate(tags={"a": "1"})).result()
     assert compute.images.get(RG, "ubuntu-web-01").tags == {"a": "1"}
     assert [c["status"] for c in control.requests(operation_id="Images_Update")] == [500, 200]
 
