@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from azure.identity import ManagedIdentityCredential
 
-from localrun.processes import REPO_ROOT
+from emulator.control import EmulatorControl
+from localrun.processes import REPO_ROOT, ServerProcess
 from tests.emulator.conformance import EXPECTED_REFUSALS, SPEC_FILES, SPECS, Outcome, run_example, spec_examples
 from tests.emulator.conftest import SCOPE
 
@@ -26,11 +27,9 @@ MIN_COVERED = {"gallery": 14, "images": 6, "tags": 3}  # every emulated operatio
 
 
 @pytest.fixture(scope="module")
-def outcomes(emulator_process: object, tmp_path_factory: pytest.TempPathFactory) -> list[Outcome]:
-    from tests.emulator.conftest import EmulatorControl as Ctl
-
-    info = emulator_process.info  # type: ignore[attr-defined]
-    ctl = Ctl(info)
+def outcomes(emulator_process: ServerProcess) -> list[Outcome]:
+    info = emulator_process.info
+    ctl = EmulatorControl(info)
     token = ManagedIdentityCredential().get_token(*SCOPE).token
     results = [run_example(spec, op, ex, str(info["armEndpoint"]), token, ctl) for spec, op, ex in spec_examples()]
     ctl.reset()
