@@ -104,8 +104,10 @@ class Emulator:
             self.reseed()
 
     def save(self) -> None:
-        if self.clock.virtual:
-            self.store.data["clock"] = self.clock.to_json()["now"]
+        now = self.clock.to_json()["now"]
+        if self.clock.virtual and self.store.data.get("clock") != now:
+            self.store.data["clock"] = now
+            self.store.dirty = True
         self.store.save()
 
     @staticmethod

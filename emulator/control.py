@@ -26,14 +26,14 @@ class EmulatorControl:
         info = self.info
         self.url = str(info["controlUrl"]).rstrip("/")
         self.session = requests.Session()
-        self.session.verify = str(info["caBundle"])
+        self.ca_bundle = str(info["caBundle"])
         self.timeout = timeout
 
     # --- plumbing --------------------------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        # verify per request: a session-level verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment
+        # verify per request: a session default would lose to REQUESTS_CA_BUNDLE pointing at another emulator
         resp = self.session.request(
-            method, self.url + path, json=body, params=params, timeout=self.timeout, verify=self.session.verify
+            method, self.url + path, json=body, params=params, timeout=self.timeout, verify=self.ca_bundle
         )
         data = resp.json() if resp.content else None
         if resp.status_code >= 400:

@@ -163,13 +163,14 @@ class EventGrid:
         if kind not in ("drop", "duplicate", "delay", "reorder"):
             raise ValueError("Event Grid fault 'kind' must be drop, duplicate, delay or reorder")
         filters.validate(doc.get("filter") or {})
+        count = int(doc.get("count", 2))
         fault = {
             "id": doc.get("id") or uuid.uuid4().hex,
             "kind": kind,
-            "times": int(doc.get("times", 1)),
+            "times": int(doc.get("times", count if kind == "reorder" else 1)),
             "copies": int(doc.get("copies", 1)),
             "seconds": float(doc.get("seconds", 0)),
-            "count": int(doc.get("count", 2)),
+            "count": count,
             "filter": doc.get("filter") or {},
             "subscription": doc.get("subscription"),
             "hits": 0,

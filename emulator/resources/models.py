@@ -94,9 +94,7 @@ class ResourcesBackend:
             return self.ctx.require(scope)
         if rid.resource_group:
             return self.ctx.require_group(rid)
-        raise errors.InvalidParameter(
-            "The emulator supports tags at resource and resource-group scope only.", target="scope"
-        )
+        return {"body": self.ctx.require_subscription(rid.subscription)}  # subscription scope
 
     @staticmethod
     def _tags_body(scope: str, tags: dict[str, str]) -> dict[str, Any]:

@@ -123,3 +123,21 @@ def test_virtual_clock_is_monotonic(control: EmulatorControl) -> None:
     assert control.advance(to="2000-01-01T00:00:00Z") == now
     assert control.advance(60) > now
     wait_for(lambda: control.health()["status"] == "ok", "health")
+
+
+def test_advance_clock_on_poll_lets_the_sdk_poller_wait_out_replication(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    """The benchmark baseline: each poll of the operation moves virtual time (here 30 s, Retry-After stays 0)."""
+    control.configure(
+        {"replication": {"fixedSeconds": 600, "queuedSeconds": 0}, "lro": {"advanceClockOnPollSeconds": 30}}
+    )
+    start = control.now()
+    poller = compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(), polling_interval=0
+    )
+    assert poller.result(timeout=60).provisioning_state == "Succeeded"
+    polls = control.requests(operation_id="GalleryOperations_Get")
+    assert (control.now() - start).total_seconds() == 600
+    assert [p["responseBody"]["status"] for p in polls][-1] == "Succeeded"
+    assert len(polls) >= 20  # 20 advancing polls of 30 s, and the SDK may read the final state once more
