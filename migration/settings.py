@@ -90,7 +90,7 @@ class Settings(BaseModel):
         "", "ALLOWED_REGIONS", "Comma list replacing the built-in list of public Azure regions."
     )
     max_data_disk_size_gb: int = _setting(
-        1024, "MAX_DATA_DISK_SIZE_GB", "Largest data disk accepted (the documented procedure's 1 TB)."
+        1023, "MAX_DATA_DISK_SIZE_GB", "Largest data disk accepted (the documented procedure: 1 TB, ARM: 1023 GB)."
     )
 
     # --- Waiting for replication ---------------------------------------------------------------------------

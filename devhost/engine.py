@@ -1,0 +1,393 @@
+"""The replay engine: one episode = history + new events -> SDK handle -> new history and work (contract §1-§3).
+
+Pure apart from calling the orchestrator handle: no I/O, no clock. The host's bookkeeping mirrors the SDK's
+id allocation exactly (contract §1.6): ids are consumed by every yielded task leaf except external-event
+waits, in leaf order, and by the host-owned retry machinery (a timer per failed attempt, a new id per
+re-attempt). The retry ids are allocated while the SDK processes the failure/timer event, *before* it resumes
+user code, so an episode may contain at most one retry-affecting event and only as its first new event
+(:func:`select_batch`); with that rule, "retry id(s) first, then new leaves in order" is exactly the SDK's
+order, whatever else the episode delivers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Protocol
+
+from devhost import history as h
+from devhost.actions import ActionType, OrchestratorReply, action_type, parse_failure, parse_reply
+from devhost.history import EventType, HistoryEvent, OrchestrationStatus
+
+# What the real host sends for Azure Storage (contract §1.2): with V3 the SDK splits timers longer than 6 days.
+MAX_SHORT_TIMER = "6.00:00:00"
+LONG_TIMER_INTERVAL = "3.00:00:00"
+
+
+SAME_INSTANCE_ID_MESSAGE = (
+    "The instance ID of a sub-orchestration must be different than the instance ID of a parent orchestration."
+)
+
+
+class Outcome(Enum):
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CONTINUED_AS_NEW = "ContinuedAsNew"
+
+
+class Catalog(Protocol):
+    """Registered Durable function names (matched case-insensitively, as the extension does)."""
+
+    def activity(self, name: str) -> str | None: ...
+
+    def orchestrator(self, name: str) -> str | None: ...
+
+    def activity_names(self) -> list[str]: ...
+
+    def orchestrator_names(self) -> list[str]: ...
+
+
+@dataclass
+class EngineState:
+    """Host bookkeeping for the current execution; persisted with the instance, reset by continue-as-new."""
+
+    next_id: int = 0
+    leaf_count: int = 0
+    tasks: dict[int, dict[str, Any]] = field(default_factory=dict)  # open task id -> what it is
+    failed: dict[int, dict[str, Any]] = field(default_factory=dict)  # failed plain tasks, for rewind
+
+    def to_json(self) -> str:
+        data = {"nextId": self.next_id, "leafCount": self.leaf_count, "tasks": self.tasks, "failed": self.failed}
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> EngineState:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        tasks = {int(key): value for key, value in data.get("tasks", {}).items()}
+        failed = {int(key): value for key, value in data.get("failed", {}).items()}
+        return cls(next_id=data["nextId"], leaf_count=data["leafCount"], tasks=tasks, failed=failed)
+
+    def allocate(self, record: dict[str, Any]) -> int:
+        task_id = self.next_id
+        self.next_id += 1
+        self.tasks[task_id] = record
+        return task_id
+
+
+@dataclass(frozen=True)
+class ActivityWork:
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class TimerWork:
+    timer_id: int
+    fire_at: datetime
+
+
+@dataclass(frozen=True)
+class SubOrchestrationWork:
+    task_id: int
+    name: str
+    instance_id: str
+    input: str | None
+
+
+@dataclass
+class Execution:
+    """What one episode needs to know about the instance."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    input_json: str | None
+    parent_instance_id: str | None
+    history: list[HistoryEvent]
+    state: EngineState
+
+
+@dataclass
+class EpisodeResult:
+    appended: list[HistoryEvent]
+    state: EngineState
+    outcome: Outcome
+    output: str | None = None
+    custom_status: str | None = None
+    activities: list[ActivityWork] = field(default_factory=list)
+    timers: list[TimerWork] = field(default_factory=list)
+    cancelled_timers: list[int] = field(default_factory=list)
+    sub_orchestrations: list[SubOrchestrationWork] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+
+
+Handle = Callable[[str], str]
+
+
+def is_retry_affecting(state: EngineState, event: HistoryEvent) -> bool:
+    """Does the SDK allocate a hidden (retry) id while processing this event?"""
+    kind = event["EventType"]
+    if kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED):
+        record = state.tasks.get(event["TaskScheduledId"])
+        return bool(record and record.get("retry"))
+    if kind == EventType.TIMER_FIRED:
+        record = state.tasks.get(event["TimerId"])
+        return bool(record and record["kind"] == "retry")
+    return False
+
+
+def select_batch(state: EngineState, events: Sequence[HistoryEvent]) -> int:
+    """How many of ``events`` (in order) one episode may take: a retry-affecting event only comes first."""
+    count = 0
+    for event in events:
+        if count and is_retry_affecting(state, event):
+            break
+        count += 1
+    return count
+
+
+def context_json(execution: Execution, new_events: list[HistoryEvent], now: datetime) -> str:
+    """The orchestration trigger value, with exactly the real host's keys (contract §1.2)."""
+    past = execution.history
+    events = [*past, h.new_orchestrator_started(now), *new_events]
+    return json.dumps(
+        {
+            "history": events,
+            "input": context_input(execution.input_json),
+            "instanceId": execution.instance_id,
+            "isReplaying": bool(past),
+            "parentInstanceId": execution.parent_instance_id,
+            "upperSchemaVersion": 1,
+            "upperSchemaVersionNew": 2,
+            "maximumShortTimerDuration": MAX_SHORT_TIMER,
+            "longRunningTimerIntervalDuration": LONG_TIMER_INTERVAL,
+            "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+        }
+    )
+
+
+def context_input(input_json: str | None) -> Any:
+    """The context's ``input``: the stored input parsed and embedded as a JSON value, as the extension does
+    (``GetInputAsJson``). ``start_new(x)`` posts ``df_dumps(x)`` as a JSON string, so the SDK sees that text and
+    ``get_input()`` returns ``x``; an object reaches the SDK as a dict (which it re-dumps); a raw JSON string,
+    list or number posted to the HTTP API fails in ``get_input()`` exactly as on Azure (contract §1.2, §5.5).
+    """
+    return None if input_json is None else json.loads(input_json)
+
+
+def run_episode(
+    handle: Handle, catalog: Catalog, execution: Execution, new_events: list[HistoryEvent], now: datetime
+) -> EpisodeResult:
+    """Replay ``execution`` with ``new_events`` (already batched by :func:`select_batch`) at time ``now``."""
+    state = EngineState.from_json(execution.state.to_json())
+    appended: list[HistoryEvent] = [h.new_orchestrator_started(now), *(_played(e) for e in new_events)]
+    result = EpisodeResult(appended=appended, state=state, outcome=Outcome.RUNNING)
+    for event in new_events:
+        _account_for(event, state, result, now)
+        result.decisions.append(f"delivered {_describe(event)}")
+
+    body = context_json(execution, new_events, now)
+    started = time.thread_time()
+    try:
+        reply = parse_reply(handle(body))
+    except Exception as exc:  # the SDK's failure protocol raises (contract §2.5)
+        failure = parse_failure(str(exc))
+        reply = failure or OrchestratorReply(leaves=[], is_done=True, error=f"{type(exc).__name__}: {exc}")
+    result.cpu_seconds = time.thread_time() - started
+
+    if reply.has_custom_status and reply.custom_status:
+        result.custom_status = json.dumps(reply.custom_status)
+    if reply.error is not None:
+        _finish(result, now, Outcome.FAILED, f"Orchestrator function '{execution.name}' failed: {reply.error}")
+        return result
+    try:
+        _consume_leaves(reply, execution, catalog, result, now)
+    except ValueError as exc:  # the extension throws ArgumentException while replaying the actions
+        _finish(result, now, Outcome.FAILED, f"Orchestrator function '{execution.name}' failed: {exc}")
+        return result
+    if reply.is_done and result.outcome is Outcome.RUNNING:
+        output = json.dumps(reply.output) if reply.has_output else None
+        _finish(result, now, Outcome.COMPLETED, output)
+    elif result.outcome is Outcome.RUNNING:
+        appended.append(h.new_orchestrator_completed(now))
+    return result
+
+
+def _account_for(event: HistoryEvent, state: EngineState, result: EpisodeResult, now: datetime) -> None:
+    """Close the task an event completes; run the host-owned retry machinery (contract §3.1)."""
+    kind = event["EventType"]
+    if kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED):
+        state.tasks.pop(event["TaskScheduledId"], None)
+    elif kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED):
+        record = state.tasks.pop(event["TaskScheduledId"], None)
+        if record and not record.get("retry"):
+            state.failed[event["TaskScheduledId"]] = record
+        elif record:
+            attempts = int(record["retry"]["maxNumberOfAttempts"])
+            delay = timedelta(milliseconds=int(record["retry"]["firstRetryIntervalInMilliseconds"]))
+            # After the last attempt DTFx still creates one immediate timer; the SDK raises when it fires.
+            fire_at = now + delay if record["attempt"] < attempts else now
+            timer_id = state.allocate({"kind": "retry", "target": record, "fireAt": h.format_timestamp(fire_at)})
+            result.appended.append(h.new_timer_created(now, timer_id, fire_at))
+            result.timers.append(TimerWork(timer_id, fire_at))
+            result.decisions.append(f"retry timer #{timer_id} for attempt {record['attempt']} at {fire_at}")
+    elif kind == EventType.TIMER_FIRED:
+        record = state.tasks.pop(event["TimerId"], None)
+        if record and record["kind"] == "retry":
+            target = record["target"]
+            attempts = int(target["retry"]["maxNumberOfAttempts"])
+            if target["attempt"] < attempts:
+                again = {**target, "attempt": target["attempt"] + 1}
+                task_id = state.allocate(again)
+                _schedule(again, task_id, state, result, now, execution_id=None)
+
+
+def _consume_leaves(
+    reply: OrchestratorReply, execution: Execution, catalog: Catalog, result: EpisodeResult, now: datetime
+) -> None:
+    state = result.state
+    for task_id, record in list(state.tasks.items()):  # cancellation flips an old timer leaf (§2.4)
+        leaf_index = int(record.get("leaf", -1))
+        if (
+            record["kind"] == "timer"
+            and 0 <= leaf_index < len(reply.leaves)
+            and reply.leaves[leaf_index].get("isCanceled")
+        ):
+            del state.tasks[task_id]
+            result.cancelled_timers.append(task_id)
+    new_leaves = reply.leaves[state.leaf_count :]
+    first_index = state.leaf_count
+    state.leaf_count = len(reply.leaves)
+    for offset, leaf in enumerate(new_leaves):
+        kind = action_type(leaf)
+        if kind is ActionType.CONTINUE_AS_NEW:
+            _finish(result, now, Outcome.CONTINUED_AS_NEW, leaf.get("input"))
+            return
+        if reply.is_done:
+            continue  # the execution ends in this episode: nothing new gets scheduled
+        maybe_record = _record_for(leaf, kind, execution, catalog)
+        if maybe_record is None:
+            result.decisions.append("waits for external event " + repr(leaf.get("externalEventName")))
+            continue
+        record = maybe_record
+        if kind is ActionType.CREATE_TIMER:
+            record["leaf"] = first_index + offset
+        task_id = state.allocate(record)
+        if record["kind"] == "timer" and leaf.get("isCanceled"):
+            state.tasks.pop(task_id)
+            result.appended.append(h.new_timer_created(now, task_id, h.parse_timestamp(record["fireAt"])))
+            continue
+        _schedule(record, task_id, state, result, now, execution_id=execution.execution_id)
+
+
+def _record_for(
+    leaf: dict[str, Any], kind: ActionType, execution: Execution, catalog: Catalog
+) -> dict[str, Any] | None:
+    if kind in (ActionType.CALL_ACTIVITY, ActionType.CALL_ACTIVITY_WITH_RETRY):
+        name = leaf["functionName"]
+        if catalog.activity(name) is None:
+            raise ValueError(unknown_function_message(name, "activity", catalog.activity_names()))
+        return {
+            "kind": "activity",
+            "name": name,
+            "input": leaf.get("input"),
+            "retry": leaf.get("retryOptions"),
+            "attempt": 1,
+        }
+    if kind in (ActionType.CALL_SUB_ORCHESTRATOR, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+        name = leaf["functionName"]
+        if catalog.orchestrator(name) is None:
+            raise ValueError(unknown_function_message(name, "orchestrator", catalog.orchestrator_names()))
+        child = leaf.get("instanceId")
+        if child is not None and child.lower() in {
+            execution.instance_id.lower(),
+            (execution.parent_instance_id or "").lower(),
+        }:
+            raise ValueError(SAME_INSTANCE_ID_MESSAGE)
+        return {
+            "kind": "suborch",
+            "name": name,
+            "input": leaf.get("input"),
+            "instanceId": child,
+            "retry": leaf.get("retryOptions"),
+            "attempt": 1,
+            "executionId": execution.execution_id,
+        }
+    if kind is ActionType.CREATE_TIMER:
+        fire_at = h.parse_timestamp(leaf["fireAt"])
+        return {"kind": "timer", "fireAt": h.format_timestamp(fire_at)}
+    if kind is ActionType.WAIT_FOR_EXTERNAL_EVENT:
+        return None
+    raise ValueError(f"The devhost does not support the {kind.name} action (entities and call_http are not emulated).")
+
+
+def _schedule(
+    record: dict[str, Any],
+    task_id: int,
+    state: EngineState,
+    result: EpisodeResult,
+    now: datetime,
+    *,
+    execution_id: str | None,
+) -> None:
+    if record["kind"] == "activity":
+        result.appended.append(h.new_task_scheduled(now, task_id, name=record["name"], input_text=record["input"]))
+        result.activities.append(ActivityWork(task_id, record["name"], record["input"]))
+        result.decisions.append(f"schedules activity {record['name']!r} #{task_id} (attempt {record['attempt']})")
+    elif record["kind"] == "suborch":
+        child = record.get("instanceId") or f"{record.get('executionId') or execution_id}:{task_id}"
+        result.appended.append(
+            h.new_sub_orchestration_created(
+                now, task_id, name=record["name"], instance_id=child, input_text=record["input"]
+            )
+        )
+        result.sub_orchestrations.append(SubOrchestrationWork(task_id, record["name"], child, record["input"]))
+        result.decisions.append(f"starts sub-orchestration {record['name']!r} #{task_id} as {child!r}")
+    else:
+        fire_at = h.parse_timestamp(record["fireAt"])
+        result.appended.append(h.new_timer_created(now, task_id, fire_at))
+        result.timers.append(TimerWork(task_id, fire_at))
+        result.decisions.append(f"creates timer #{task_id} at {record['fireAt']}")
+
+
+def _finish(result: EpisodeResult, now: datetime, outcome: Outcome, output: str | None) -> None:
+    result.outcome = outcome
+    result.output = output
+    result.activities.clear()
+    result.timers.clear()
+    result.sub_orchestrations.clear()
+    result.appended.append(h.new_orchestrator_completed(now))
+    if outcome is Outcome.CONTINUED_AS_NEW:
+        result.appended.append(h.new_continue_as_new(now, result.state.next_id, output))
+    else:
+        status = OrchestrationStatus[outcome.value]
+        result.appended.append(h.new_execution_completed(now, status=status, result=output))
+    result.decisions.append(f"ends the execution: {outcome.value}")
+
+
+def unknown_function_message(name: str, kind: str, known: list[str]) -> str:
+    """The extension's text for a call to a function that is not registered (DurableTaskExtension.cs)."""
+    message = f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function. Additional info: "
+    if known:
+        listed = "', '".join(known)
+        return message + f"The following are the known {kind} functions: '{listed}'."
+    return message + f"No {kind} functions are currently registered!"
+
+
+def _played(event: HistoryEvent) -> HistoryEvent:
+    return {**event, "IsPlayed": True}
+
+
+def _describe(event: HistoryEvent) -> str:
+    name = h.EVENT_TYPE_NAMES.get(EventType(event["EventType"]), str(event["EventType"]))
+    ref = event.get("TaskScheduledId", event.get("TimerId", event.get("Name")))
+    return f"{name}({ref})" if ref is not None else name

@@ -1,0 +1,77 @@
+"""``/_devhost/``: loopback developer endpoints for tests and benchmarks (no key needed; not part of Azure).
+
+- ``GET /_devhost/stats[?instanceIdPrefix=]``: counters (see :mod:`devhost.stats`).
+- ``GET /_devhost/clock``: ``{"mode", "now", "autoAdvance"}``.
+- ``POST /_devhost/clock``: ``{"advanceTo": iso}`` or ``{"advanceBy": seconds}`` (virtual clock only, also
+  advances the clock-sync URLs), ``{"autoAdvance": false}`` to hold the virtual clock (a test that must act
+  while an orchestration waits on a timer), ``true`` to release it.
+- ``POST /_devhost/reset``: forget every instance (for test sessions sharing one host).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from devhost.clock import Clock, ClockSyncError, iso_z
+from devhost.history import parse_timestamp
+from devhost.stats import Stats
+from devhost.store import Store
+
+
+class Introspection:
+    def __init__(self, *, store: Store, clock: Clock, stats: Stats, notify: Any) -> None:
+        self.store, self.clock, self.stats, self.notify = store, clock, stats, notify
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/_devhost/stats", self.get_stats),
+            web.get("/_devhost/clock", self.get_clock),
+            web.post("/_devhost/clock", self.post_clock),
+            web.post("/_devhost/reset", self.reset),
+        ]
+
+    async def get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats.to_json(self.store, prefix=request.query.get("instanceIdPrefix", "")))
+
+    async def get_clock(self, _: web.Request) -> web.Response:
+        return web.json_response(self._clock_json())
+
+    async def post_clock(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "the body must be a JSON object")
+        if not isinstance(body, dict):
+            return _error(400, "the body must be a JSON object")
+        if ("advanceTo" in body or "advanceBy" in body) and not self.clock.virtual:
+            return _error(409, "the real clock cannot be advanced; start the devhost with --clock virtual")
+        try:
+            if "autoAdvance" in body:
+                if not self.clock.virtual:
+                    return _error(409, "autoAdvance applies to the virtual clock only")
+                self.clock.auto_advance = bool(body["autoAdvance"])
+            if "advanceTo" in body:
+                await self.clock.advance_to(parse_timestamp(str(body["advanceTo"])))
+            elif "advanceBy" in body:
+                await self.clock.advance_to(self.clock.now() + timedelta(seconds=float(body["advanceBy"])))
+        except (ValueError, TypeError) as exc:
+            return _error(400, f"invalid clock request: {exc}")
+        except ClockSyncError as exc:
+            return _error(502, str(exc))
+        self.notify()
+        return web.json_response(self._clock_json())
+
+    async def reset(self, _: web.Request) -> web.Response:
+        self.store.reset()
+        self.notify()
+        return web.json_response({"reset": True})
+
+    def _clock_json(self) -> dict[str, Any]:
+        return {"mode": self.clock.mode, "now": iso_z(self.clock.now()), "autoAdvance": self.clock.auto_advance}
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": {"message": message}}, status=status)

@@ -1,0 +1,136 @@
+"""The Compute backend: composes the per-resource backends and settles time-dependent state.
+
+``settle()`` runs before and after every request (and on clock moves): it finishes operations whose time has come
+and applies their effects (provisioningState, removal on delete), and it is the only place that does so.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from emulator.clock import parse_iso
+from emulator.compute import replication
+from emulator.compute.galleries import VERSION_TYPE, GalleriesBackend
+from emulator.compute.images import ImagesBackend
+from emulator.compute.machines import MachinesBackend
+from emulator.compute.versions import VersionsBackend
+from emulator.core.backend import Context
+from emulator.core.ids import norm, region
+
+OperationListener = Callable[[dict[str, Any]], None]
+
+
+class ComputeBackend:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.images = ImagesBackend(ctx, self.source_changed)
+        self.galleries = GalleriesBackend(ctx)
+        self.versions = VersionsBackend(ctx, after_plan=self.apply_replication_faults)
+        self.machines = MachinesBackend(ctx, self.versions)
+        self.on_operation_done: list[OperationListener] = []
+
+    # --- time ------------------------------------------------------------------------------------------------
+    def settle(self) -> None:
+        now = self.ctx.clock.now()
+        for op in self.ctx.ops.in_progress():
+            record = self.ctx.store.get(op["resourceId"])
+            if op["due"] is None:
+                self._settle_replication(op, record, now)
+            elif self.ctx.ops.due(op, now):
+                self._finish(op, record, parse_iso(op["due"]), None)
+
+    def _settle_replication(self, op: dict[str, Any], record: dict[str, Any] | None, now: datetime) -> None:
+        if record is None:
+            self.ctx.ops.finish(op, now, {"code": "OperationCanceled", "message": "The resource was deleted."})
+            return
+        statuses = self.versions.statuses(record)
+        outcome = replication.terminal(statuses)
+        if outcome is None:
+            return
+        state, at = outcome
+        error = None
+        if state == "Failed":
+            failed = next(s for s in statuses if s.state == "Failed")
+            error = {
+                "code": "ReplicationFailed",
+                "message": f"Replication of gallery image version '{record['body']['id']}' failed in region "
+                f"'{failed.region}': {failed.details}",
+            }
+        record["meta"]["terminalAt"] = at.isoformat()
+        self._finish(op, record, max(at, parse_iso(op["startTime"])), error)
+
+    def _finish(
+        self, op: dict[str, Any], record: dict[str, Any] | None, at: datetime, error: dict[str, Any] | None
+    ) -> None:
+        self.ctx.ops.finish(op, at, error)
+        if record is not None:
+            if op["kind"] == "delete":
+                self.ctx.store.remove(op["resourceId"])
+            else:
+                props = record["body"].setdefault("properties", {})
+                props["provisioningState"] = "Failed" if error else "Succeeded"
+                self.ctx.store.dirty = True
+        for listener in self.on_operation_done:
+            listener(op)
+
+    # --- source images and replication faults -------------------------------------------------------------
+    def source_changed(self, image_id: str, how: str) -> None:
+        """A Full-mode version copying from ``image_id`` fails in every region not yet completed."""
+        now = self.ctx.clock.now()
+        for record in self.ctx.store.under("/subscriptions", VERSION_TYPE):
+            meta = record["meta"]
+            if norm(meta.get("sourceId", "")) != norm(image_id) or meta.get("mode") == "Shallow":
+                continue
+            details = (
+                f"The source image '{image_id}' was {how} while the image version was being replicated; "
+                "replication reads the source until it completes."
+            )
+            if replication.fail_unfinished(meta["plan"], now, details):
+                self.ctx.store.dirty = True
+
+    def add_replication_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
+        """Fail or stall replication to ``region`` of versions whose ID matches ``versionPattern`` (regex, any
+        case): stamped on versions in flight now and on every matching version created while the fault exists."""
+        if fault.get("mode") not in ("fail", "stall"):
+            raise ValueError("replication fault 'mode' must be 'fail' or 'stall'")
+        if not fault.get("region"):
+            raise ValueError("replication fault needs a 'region'")
+        re.compile(fault.get("versionPattern", ".*"))
+        timings = self.ctx.settings.replication
+        stored = {
+            "id": fault.get("id") or str(uuid.uuid4()),
+            "kind": "replication",
+            "region": fault["region"],
+            "versionPattern": fault.get("versionPattern", ".*"),
+            "mode": fault["mode"],
+            "atProgress": int(
+                fault.get(
+                    "atProgress", timings.fail_at_progress if fault["mode"] == "fail" else timings.stall_at_progress
+                )
+            ),
+            "details": fault.get("details") or f"Replication to region '{fault['region']}' failed (injected fault).",
+        }
+        self.ctx.store.data["replicationFaults"].append(stored)
+        for record in self.ctx.store.under("/subscriptions", VERSION_TYPE):
+            if record["body"]["properties"].get("provisioningState") in ("Creating", "Updating"):
+                self.apply_replication_faults(record)
+        self.ctx.store.dirty = True
+        return stored
+
+    def apply_replication_faults(self, record: dict[str, Any]) -> None:
+        now = self.ctx.clock.now()
+        for fault in self.ctx.store.data["replicationFaults"]:
+            if not re.search(fault["versionPattern"], record["body"]["id"], re.IGNORECASE):
+                continue
+            for entry in record["meta"].get("plan", []):
+                if entry["key"] != region(fault["region"]) or entry.get("fault"):
+                    continue
+                status = replication.region_status(entry, now)
+                if status.state == "Replicating":
+                    entry["fault"] = {k: fault[k] for k in ("id", "mode", "details")}
+                    entry["fault"]["atProgress"] = max(int(fault["atProgress"]), min(99, status.progress + 1))
+                    self.ctx.store.dirty = True

@@ -1,0 +1,358 @@
+"""Gallery image versions (operationIds GalleryImageVersions_*): creation from a managed image, replication, rules."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from emulator.clock import iso
+from emulator.compute import replication
+from emulator.compute import validation as v
+from emulator.compute.galleries import SECURE_DEFAULTS_SINCE, VERSION_TYPE, begin_delete
+from emulator.compute.images import IMAGE_TYPE, disk_sizes
+from emulator.core import errors
+from emulator.core.backend import Context, Result
+from emulator.core.ids import ResourceId, norm, parse, region
+
+ROOT = "galleryImageVersion"
+VERSION_NAME = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+IN_FLIGHT = ("Creating", "Updating")
+MAX_REPLICAS = 100
+
+
+def check_version_name(name: str) -> None:
+    m = VERSION_NAME.match(name)
+    if not m or any(int(part) > v.INT32_MAX for part in m.groups()):
+        raise errors.InvalidParameter(
+            f"The gallery image version name '{name}' is invalid. It needs to follow the semantic version name "
+            "pattern: the allowed characters are digits and periods, digits must be within the range of a 32-bit "
+            "integer, format: <MajorVersion>.<MinorVersion>.<Patch>.",
+            target="galleryImageVersionName",
+        )
+
+
+class VersionsBackend:
+    def __init__(self, ctx: Context, after_plan: Callable[[dict[str, Any]], None] | None = None):
+        self.ctx = ctx
+        self._after_plan = after_plan or (lambda record: None)  # applies injected replication faults
+
+    def get_gallery_image_version(self, version_id: str, *, expand: str | None = None) -> dict[str, Any]:
+        record = self.ctx.require(version_id)
+        body = copy.deepcopy(record["body"])
+        if expand and expand.lower() == "replicationstatus":
+            statuses = self.statuses(record)
+            body["properties"]["replicationStatus"] = {
+                "aggregatedState": replication.aggregate(statuses),
+                "summary": [s.to_json() for s in statuses],
+            }
+        return body
+
+    def list_gallery_image_versions_by_gallery_image(self, image_id: str) -> list[dict[str, Any]]:
+        definition = self.ctx.require(image_id)
+        return self.ctx.list_under(definition["body"]["id"], VERSION_TYPE)
+
+    def statuses(self, record: dict[str, Any]) -> list[replication.RegionStatus]:
+        now = self.ctx.clock.now()
+        return [replication.region_status(entry, now) for entry in record["meta"].get("plan", [])]
+
+    def create_or_update_gallery_image_version(
+        self, version_id: str, body: dict[str, Any], *, api_version: str, seeded: bool = False
+    ) -> Result:
+        rid = self.ctx.canonical_id(parse(version_id))
+        check_version_name(rid.name)
+        definition = self.ctx.require(str(rid.parent))["body"]
+        gallery = self.ctx.require(str(rid.parent.parent))["body"]
+        location = v.location_of(body, ROOT)
+        if region(location) != region(gallery["location"]):
+            raise errors.InvalidParameter(
+                f"The gallery image version location '{location}' must be the gallery's location "
+                f"'{gallery['location']}'.",
+                target=f"{ROOT}.location",
+            )
+        v.required(body, "properties.storageProfile", ROOT)
+        existing = self.ctx.find(version_id)
+        if existing:
+            return self._update_existing(existing, body, api_version)
+        source_id = self._source_id(body)
+        image = self._check_source(source_id, definition, location)
+        self._check_not_in_use(source_id)
+        now = self.ctx.clock.now()
+        props = copy.deepcopy(v.properties(body))
+        props["publishingProfile"] = self._publishing_profile(
+            props.get("publishingProfile") or {}, location, api_version
+        )
+        props["publishingProfile"]["publishedDate"] = iso(now)
+        props["storageProfile"] = _storage_profile(image)
+        props.setdefault("safetyProfile", {}).setdefault("allowDeletionOfReplicatedLocations", False)
+        props["safetyProfile"].setdefault("reportedForPolicyViolation", False)
+        props["provisioningState"] = "Succeeded" if seeded else "Creating"
+        version = {
+            "id": str(rid),
+            "name": rid.name,
+            "type": VERSION_TYPE,
+            "location": location,
+            "tags": v.tags_of(body),
+            "properties": props,
+        }
+        meta = {
+            "sourceId": image["id"],
+            "mode": props["publishingProfile"].get("replicationMode", "Full"),
+            "plan": self._plan(props["publishingProfile"], image, now, seeded=seeded),
+        }
+        record = self.ctx.store.put(version, meta)
+        self._after_plan(record)
+        if seeded:
+            return Result(version, created=True)
+        return Result(version, created=True, operation=self._operation(rid, location, "create", api_version))
+
+    def update_gallery_image_version(self, version_id: str, body: dict[str, Any], *, api_version: str) -> Result:
+        record = self.ctx.require(version_id)
+        return self._update_existing(record, body, api_version)
+
+    def delete_gallery_image_version(self, version_id: str, *, api_version: str) -> Result:
+        record = self.ctx.find(version_id)
+        if record is None:
+            self.ctx.require(str(parse(version_id).parent))
+            return Result(None)
+        props = record["body"]["properties"]
+        eol = props.get("publishingProfile", {}).get("endOfLifeDate")
+        if (
+            props.get("safetyProfile", {}).get("blockDeletionBeforeEndOfLife")
+            and eol
+            and eol > iso(self.ctx.clock.now())
+        ):
+            raise errors.OperationNotAllowed(
+                f"Deletion of gallery image version '{record['body']['name']}' is blocked before its end of life "
+                f"date '{eol}' (safetyProfile.blockDeletionBeforeEndOfLife)."
+            )
+        for op in self.ctx.ops.in_progress():
+            if norm(op["resourceId"]) == norm(record["body"]["id"]) and op["kind"] != "delete":
+                op["status"] = "Canceled"
+                op["endTime"] = iso(self.ctx.clock.now())
+                op["error"] = {"code": "OperationCanceled", "message": "The image version was deleted."}
+        return begin_delete(self.ctx, record, api_version, self.ctx.settings.lro.version_delete_seconds)
+
+    # --- rules -----------------------------------------------------------------------------------------------
+    def _operation(self, rid: ResourceId, location: str, kind: str, api_version: str) -> dict[str, Any]:
+        """Create/update completes when replication does (the settler finishes it), hence no due time."""
+        return self.ctx.ops.start(
+            resource_id=str(rid),
+            kind=kind,
+            subscription=rid.subscription,
+            location=location,
+            now=self.ctx.clock.now(),
+            due_seconds=None,
+            api_version=api_version,
+        )
+
+    @staticmethod
+    def _source_id(body: dict[str, Any]) -> str:
+        source = v.dig(body, "properties.storageProfile.source") or {}
+        if source.get("virtualMachineId") or source.get("communityGalleryImageId"):
+            raise errors.InvalidParameter(
+                "The emulator supports managed images (storageProfile.source.id) as the source of an image "
+                "version; virtual machine and community gallery sources are not emulated.",
+                target=f"{ROOT}.properties.storageProfile.source",
+            )
+        return str(v.required(body, "properties.storageProfile.source.id", ROOT))
+
+    def _check_source(self, source_id: str, definition: dict[str, Any], location: str) -> dict[str, Any]:
+        target = f"{ROOT}.properties.storageProfile.source.id"
+        srid = parse(source_id, prop=target)
+        if srid.type.lower() != IMAGE_TYPE.lower():
+            raise errors.InvalidParameter(
+                f"The source '{source_id}' is not a managed image; the emulator supports managed image sources.",
+                target=target,
+            )
+        record = self.ctx.find(source_id)
+        if record is None:
+            raise errors.NotFound(f"The source image '{source_id}' could not be found.", target=target)
+        image = record["body"]
+        props = image["properties"]
+        if props.get("provisioningState") != "Succeeded":
+            raise errors.Conflict(
+                f"The source image '{image['id']}' is in provisioning state '{props.get('provisioningState')}'; "
+                "it must be 'Succeeded'.",
+                target=target,
+            )
+        if region(image["location"]) != region(location):
+            raise errors.InvalidParameter(
+                f"The source image '{image['id']}' is in region '{image['location']}'. The source of a gallery image "
+                f"version must be in the same region as the image version ('{location}').",
+                target=target,
+            )
+        os_disk = v.dig(image, "properties.storageProfile.osDisk") or {}
+        dprops = definition["properties"]
+        pairs = (
+            ("OS type", os_disk.get("osType"), dprops.get("osType")),
+            ("OS state", os_disk.get("osState"), dprops.get("osState")),
+            ("Hyper-V generation", props.get("hyperVGeneration") or "V1", dprops.get("hyperVGeneration") or "V1"),
+        )
+        for what, src, dst in pairs:
+            if str(src).lower() != str(dst).lower():
+                raise errors.InvalidParameter(
+                    f"The {what} '{src}' of the source image '{image['id']}' does not match the {what} '{dst}' of "
+                    f"gallery image '{definition['name']}'.",
+                    target=target,
+                )
+        limit = self.ctx.settings.limits.max_data_disk_gib
+        for lun, size in disk_sizes(image)[1]:
+            if size > limit:
+                raise errors.InvalidParameter(
+                    f"The data disk at LUN {lun} of the source image is {size} GB; the maximum size of a data disk "
+                    f"is {limit} GB.",
+                    target=target,
+                )
+        return image
+
+    def _check_not_in_use(self, source_id: str) -> None:
+        for record in self.ctx.store.under("/subscriptions", VERSION_TYPE):
+            other = record["body"]
+            if (
+                norm(record["meta"].get("sourceId", "")) == norm(source_id)
+                and other["properties"].get("provisioningState") in IN_FLIGHT
+                and not record["meta"].get("deleting")
+            ):
+                raise errors.Conflict(
+                    f"The source image '{source_id}' is in use by another operation: gallery image version "
+                    f"'{other['id']}' is still being created or replicated from it. Retry after that operation "
+                    "completes.",
+                    target=f"{ROOT}.properties.storageProfile.source.id",
+                )
+
+    def _publishing_profile(self, given: dict[str, Any], location: str, api_version: str) -> dict[str, Any]:
+        pp = copy.deepcopy(given)
+        prefix = f"{ROOT}.properties.publishingProfile"
+        v.enum(pp.get("storageAccountType"), v.GALLERY_STORAGE_TYPES, f"{prefix}.storageAccountType")
+        v.enum(pp.get("storageAccountStrategy"), v.STORAGE_STRATEGIES, f"{prefix}.storageAccountStrategy")
+        v.enum(pp.get("replicationMode"), v.REPLICATION_MODES, f"{prefix}.replicationMode")
+        if pp.get("storageAccountType") and pp.get("storageAccountStrategy"):
+            raise errors.InvalidParameter(
+                "storageAccountType and storageAccountStrategy cannot be specified together.",
+                target=f"{prefix}.storageAccountStrategy",
+            )
+        if not pp.get("storageAccountType") and not pp.get("storageAccountStrategy"):
+            if api_version >= SECURE_DEFAULTS_SINCE:
+                pp["storageAccountStrategy"] = "PreferStandard_ZRS"
+            else:
+                pp["storageAccountType"] = "Standard_LRS"
+        pp.setdefault("replicaCount", 1)
+        pp.setdefault("excludeFromLatest", False)
+        _check_replicas(pp["replicaCount"], f"{prefix}.replicaCount")
+        default_type = pp.get("storageAccountType") or (
+            "Standard_ZRS" if pp.get("storageAccountStrategy") == "PreferStandard_ZRS" else "Standard_LRS"
+        )
+        regions = pp.get("targetRegions") or [{"name": location}]
+        seen: set[str] = set()
+        for i, target in enumerate(regions):
+            name = target.get("name")
+            if not name:
+                raise errors.InvalidParameter(
+                    f"Required parameter '{prefix}.targetRegions[{i}].name' is missing (null).",
+                    target=f"{prefix}.targetRegions[{i}].name",
+                )
+            if region(name) in seen:
+                raise errors.InvalidParameter(
+                    f"The region '{name}' is listed more than once in targetRegions.", target=f"{prefix}.targetRegions"
+                )
+            seen.add(region(name))
+            target.setdefault("regionalReplicaCount", pp["replicaCount"])
+            _check_replicas(target["regionalReplicaCount"], f"{prefix}.targetRegions[{i}].regionalReplicaCount")
+            v.enum(
+                target.get("storageAccountType"),
+                v.GALLERY_STORAGE_TYPES,
+                f"{prefix}.targetRegions[{i}].storageAccountType",
+            )
+            target.setdefault("storageAccountType", default_type)
+            target.setdefault("excludeFromLatest", False)
+        if region(location) not in seen:
+            raise errors.InvalidParameter(
+                f"The target regions of the gallery image version must include its location '{location}'.",
+                target=f"{prefix}.targetRegions",
+            )
+        if pp.get("replicationMode") == "Shallow" and len(seen) > 1:
+            raise errors.InvalidParameter(
+                "Shallow replication mode supports only the source region as target region.",
+                target=f"{prefix}.replicationMode",
+            )
+        pp["targetRegions"] = regions
+        return pp
+
+    def _plan(self, pp: dict[str, Any], image: dict[str, Any], now: Any, *, seeded: bool) -> list[dict[str, Any]]:
+        os_size, data = disk_sizes(image)
+        size = os_size + sum(s for _, s in data)
+        timings = self.ctx.settings.replication
+        plan = []
+        for target in pp["targetRegions"]:
+            entry = replication.plan_region(timings, target["name"], size, int(target["regionalReplicaCount"]), now)
+            if seeded:
+                entry["start"], entry["duration"] = iso(now - timedelta(days=1)), 0.0
+            plan.append(entry)
+        return plan
+
+    def _update_existing(self, record: dict[str, Any], body: dict[str, Any], api_version: str) -> Result:
+        old = record["body"]
+        v.immutable(
+            old,
+            body,
+            (
+                "properties.storageProfile.source.id",
+                "properties.publishingProfile.storageAccountType",
+                "properties.publishingProfile.storageAccountStrategy",
+                "properties.publishingProfile.replicationMode",
+            ),
+            ROOT,
+        )
+        if "location" in body and region(body["location"]) != region(old["location"]):
+            raise errors.PropertyChangeNotAllowed(f"{ROOT}.location")
+        props = old["properties"]
+        given = v.properties(body)
+        pp = {**props["publishingProfile"], **(given.get("publishingProfile") or {})}
+        pp = self._publishing_profile(pp, old["location"], api_version)
+        known = {e["key"] for e in record["meta"]["plan"]}
+        wanted = {region(t["name"]) for t in pp["targetRegions"]}
+        added = [t for t in pp["targetRegions"] if region(t["name"]) not in known]
+        image = self.ctx.find(record["meta"]["sourceId"])
+        if added and image is None:
+            raise errors.InvalidParameter(
+                f"The source image '{record['meta']['sourceId']}' no longer exists; regions cannot be added.",
+                target=f"{ROOT}.properties.publishingProfile.targetRegions",
+            )
+        record["meta"]["plan"] = [e for e in record["meta"]["plan"] if e["key"] in wanted]
+        if added and image is not None:
+            now = self.ctx.clock.now()
+            record["meta"]["plan"] += self._plan({"targetRegions": added}, image["body"], now, seeded=False)
+        self._after_plan(record)
+        props["publishingProfile"] = pp
+        for key in ("safetyProfile",):
+            if key in given:
+                props[key] = {**props.get(key, {}), **given[key]}
+        if "tags" in body:
+            old["tags"] = v.tags_of(body)
+        if props.get("provisioningState") != "Failed" or added:
+            props["provisioningState"] = "Updating"
+        self.ctx.store.dirty = True
+        return Result(old, operation=self._operation(parse(old["id"]), old["location"], "update", api_version))
+
+
+def _check_replicas(count: Any, prop: str) -> None:
+    if not isinstance(count, int) or not 1 <= count <= MAX_REPLICAS:
+        raise errors.InvalidParameter(
+            f"The value {count} of parameter '{prop}' is invalid: the replica count must be between 1 and "
+            f"{MAX_REPLICAS}.",
+            target=prop,
+        )
+
+
+def _storage_profile(image: dict[str, Any]) -> dict[str, Any]:
+    os_size, data = disk_sizes(image)
+    profile = v.dig(image, "properties.storageProfile") or {}
+    caching = {int(d["lun"]): d.get("caching", "None") for d in profile.get("dataDisks") or []}
+    return {
+        "source": {"id": image["id"]},
+        "osDiskImage": {"sizeInGB": os_size, "hostCaching": (profile.get("osDisk") or {}).get("caching", "ReadWrite")},
+        "dataDiskImages": [{"lun": lun, "sizeInGB": size, "hostCaching": caching[lun]} for lun, size in data],
+    }

@@ -1,0 +1,291 @@
+"""At-least-once webhook delivery of Event Grid events, with the validation handshake, retries with backoff,
+and injected delivery faults (drop, duplicate, delay, reorder). Subscriptions and pending deliveries live in the
+store, so they survive a restart. Delivery timing uses real time (it is real HTTP), not the virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from emulator.core.store import Store
+from emulator.eventgrid import filters
+from emulator.eventgrid.events import validation_event
+from emulator.settings import Settings
+
+logger = logging.getLogger(__name__)
+NO_RETRY = (400, 413)  # Event Grid dead-letters these at once
+
+
+class EventGrid:
+    def __init__(self, store: Store, settings: Callable[[], Settings], control_url: Callable[[], str]):
+        self.store = store
+        self.settings = settings
+        self.control_url = control_url
+        self.faults: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def subscriptions(self) -> dict[str, dict[str, Any]]:
+        return self.store.data["eventgrid"]["subscriptions"]
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        return self.store.data["eventgrid"]["deliveries"]
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._session:
+            await self._session.close()
+
+    # --- subscriptions ---------------------------------------------------------------------------------------
+    async def subscribe(self, doc: dict[str, Any], *, handshake: bool = True, builtin: bool = False) -> dict[str, Any]:
+        endpoint = doc.get("endpoint") or doc.get("endpointUrl")
+        if not endpoint or not str(endpoint).startswith(("http://", "https://")):
+            raise ValueError("an Event Grid subscription needs an 'endpoint' http(s) URL")
+        filt = doc.get("filter") or {}
+        filters.validate(filt)
+        sub_id = doc.get("name") or f"sub-{uuid.uuid4().hex[:8]}"
+        sub = {
+            "name": sub_id,
+            "endpoint": endpoint,
+            "filter": filt,
+            "retryPolicy": doc.get("retryPolicy") or {},
+            "scope": doc.get("scope"),
+            "validated": False,
+            "validationCode": secrets.token_hex(16),
+            "builtin": builtin,
+            "createdAt": time.time(),
+        }
+        self.subscriptions[sub_id] = sub
+        self.store.dirty = True
+        if handshake:
+            error = await self._handshake(sub)
+            if error:
+                del self.subscriptions[sub_id]
+                raise ValueError(f"subscription validation handshake with {endpoint} failed: {error}")
+        return sub
+
+    def validate_by_url(self, name: str, code: str) -> bool:
+        sub = self.subscriptions.get(name)
+        if sub and secrets.compare_digest(sub["validationCode"], code):
+            sub["validated"] = True
+            self.store.dirty = True
+            self._wake.set()
+            return True
+        return False
+
+    def unsubscribe(self, name: str) -> bool:
+        self.store.dirty = True
+        return self.subscriptions.pop(name, None) is not None
+
+    def reset(self) -> None:
+        """Keep command-line webhooks, drop everything else."""
+        for name in [n for n, s in self.subscriptions.items() if not s.get("builtin")]:
+            del self.subscriptions[name]
+        self.deliveries.clear()
+        self.faults.clear()
+
+    async def _handshake(self, sub: dict[str, Any]) -> str | None:
+        url = f"{self.control_url()}/eventgrid/validate?name={sub['name']}&code={sub['validationCode']}"
+        event = validation_event("/subscriptions", sub["validationCode"], url, datetime.now(UTC))
+        headers = {"aeg-event-type": "SubscriptionValidation", "aeg-subscription-name": sub["name"].upper()}
+        try:
+            assert self._session is not None
+            async with self._session.post(
+                sub["endpoint"], json=[event], headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+            ) as resp:
+                if sub["validated"]:  # validated through validationUrl meanwhile
+                    return None
+                if resp.status != 200:
+                    return f"HTTP {resp.status}"
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+            return f"{type(e).__name__}: {e}"
+        if isinstance(body, dict) and body.get("validationResponse") == sub["validationCode"]:
+            sub["validated"] = True
+            self.store.dirty = True
+            return None
+        return "the response did not echo validationCode as validationResponse"
+
+    # --- publishing ------------------------------------------------------------------------------------------
+    def publish(self, event: dict[str, Any]) -> None:
+        for sub in self.subscriptions.values():
+            if sub.get("scope") and not event["subject"].lower().startswith(sub["scope"].lower()):
+                continue
+            if not filters.matches(sub["filter"], event):
+                continue
+            for delivery in self._apply_faults(sub, event):
+                self.deliveries.append(delivery)
+        self.store.dirty = True
+        self._wake.set()
+
+    def _new(self, sub: dict[str, Any], event: dict[str, Any], delay: float = 0.0) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4().hex,
+            "subscription": sub["name"],
+            "eventId": event["id"],
+            "eventType": event["eventType"],
+            "subject": event["subject"],
+            "operationName": event["data"].get("operationName"),
+            "event": event,
+            "status": "pending",
+            "attempts": 0,
+            "createdAt": time.time(),
+            "nextAttemptAt": time.time() + delay,
+            "lastError": None,
+            "deliveredAt": None,
+            "fault": None,
+        }
+
+    def add_fault(self, doc: dict[str, Any]) -> dict[str, Any]:
+        kind = doc.get("kind")
+        if kind not in ("drop", "duplicate", "delay", "reorder"):
+            raise ValueError("Event Grid fault 'kind' must be drop, duplicate, delay or reorder")
+        filters.validate(doc.get("filter") or {})
+        fault = {
+            "id": doc.get("id") or uuid.uuid4().hex,
+            "kind": kind,
+            "times": int(doc.get("times", 1)),
+            "copies": int(doc.get("copies", 1)),
+            "seconds": float(doc.get("seconds", 0)),
+            "count": int(doc.get("count", 2)),
+            "filter": doc.get("filter") or {},
+            "subscription": doc.get("subscription"),
+            "hits": 0,
+            "held": [],
+        }
+        self.faults.append(fault)
+        return fault
+
+    def _apply_faults(self, sub: dict[str, Any], event: dict[str, Any]) -> list[dict[str, Any]]:
+        for fault in self.faults:
+            if fault["subscription"] and fault["subscription"] != sub["name"]:
+                continue
+            if fault["hits"] >= fault["times"] or not filters.matches(fault["filter"], event):
+                continue
+            fault["hits"] += 1
+            kind = fault["kind"]
+            if kind == "drop":
+                d = self._new(sub, event)
+                d.update(status="dropped", fault="drop")
+                return [d]
+            if kind == "duplicate":
+                copies = [self._new(sub, event, delay=0.05 * i) for i in range(1 + fault["copies"])]
+                for d in copies[1:]:
+                    d["fault"] = "duplicate"
+                return copies
+            if kind == "delay":
+                d = self._new(sub, event, delay=fault["seconds"])
+                d["fault"] = "delay"
+                return [d]
+            # reorder: hold ``count`` events, then release them newest first
+            d = self._new(sub, event)
+            d.update(status="held", fault="reorder")
+            fault["held"].append(d)
+            if len(fault["held"]) >= fault["count"]:
+                for i, held in enumerate(reversed(fault["held"])):
+                    held.update(status="pending", nextAttemptAt=time.time() + 0.05 * i)
+                fault["held"] = []
+            return [d]
+        return [self._new(sub, event)]
+
+    # --- the delivery loop -----------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            now = time.time()
+            due: dict[str, dict[str, Any]] = {}
+            for d in self.deliveries:
+                if d["status"] == "pending" and d["nextAttemptAt"] <= now and d["subscription"] not in self._busy:
+                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps order
+            for name, d in due.items():
+                self._busy.add(name)
+                task = asyncio.create_task(self._deliver(d))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            pending = [d["nextAttemptAt"] for d in self.deliveries if d["status"] == "pending"]
+            wait = max(0.01, min(pending) - time.time()) if pending else 1.0
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(wait, 1.0))
+
+    async def _deliver(self, d: dict[str, Any]) -> None:
+        try:
+            await self._attempt(d)
+        except Exception:  # a delivery bug must not kill the loop
+            logger.exception("delivery %s crashed", d["id"])
+            d["status"] = "failed"
+        finally:
+            self._busy.discard(d["subscription"])
+            self.store.dirty = True
+            self._wake.set()
+
+    async def _attempt(self, d: dict[str, Any]) -> None:
+        sub = self.subscriptions.get(d["subscription"])
+        settings = self.settings().eventgrid
+        if sub is None:
+            d.update(status="failed", lastError="subscription deleted")
+            return
+        d["attempts"] += 1
+        error: str | None
+        status = 0
+        if not sub["validated"]:
+            error = await self._handshake(sub)
+            if error:
+                error = f"validation handshake: {error}"
+        else:
+            error = None
+        if error is None:
+            headers = {
+                "aeg-event-type": "Notification",
+                "aeg-subscription-name": sub["name"].upper(),
+                "aeg-delivery-count": str(d["attempts"] - 1),
+                "aeg-data-version": d["event"].get("dataVersion", ""),
+                "aeg-metadata-version": d["event"].get("metadataVersion", "1"),
+            }
+            try:
+                assert self._session is not None
+                async with self._session.post(
+                    sub["endpoint"],
+                    json=[d["event"]],
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=settings.delivery_timeout_seconds),
+                ) as resp:
+                    status = resp.status
+                    await resp.read()
+                error = None if 200 <= status < 300 else f"HTTP {status}"
+            except (aiohttp.ClientError, TimeoutError) as e:
+                error = f"{type(e).__name__}: {e}"
+        if error is None:
+            d.update(status="delivered", deliveredAt=time.time(), lastError=None)
+            return
+        d["lastError"] = error
+        max_attempts = int(sub["retryPolicy"].get("maxDeliveryAttempts") or settings.max_delivery_attempts)
+        ttl = sub["retryPolicy"].get("eventTimeToLiveInMinutes")
+        expired = ttl is not None and time.time() - d["createdAt"] > float(ttl) * 60
+        if status in NO_RETRY or d["attempts"] >= max_attempts or expired:
+            d["status"] = "failed"
+            logger.warning("event %s to %s failed for good: %s", d["eventId"], sub["endpoint"], error)
+            return
+        schedule = settings.retry_schedule_seconds or [1.0]
+        d["nextAttemptAt"] = time.time() + schedule[min(d["attempts"] - 1, len(schedule) - 1)]

@@ -1,0 +1,251 @@
+"""The ARM request pipeline, in order: route, authentication, api-version, injected faults, authorization
+(RBAC-lite + deny faults), settle time, handler, settle, events, persistence, request log.
+
+The managed-identity endpoint (App Service protocol) lives here too: it is the other authenticated door.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from emulator.clock import iso
+from emulator.core import errors
+from emulator.core.ids import parse
+from emulator.core.routing import Route
+from emulator.eventgrid.events import resource_event
+from emulator.identity import Principal, authenticate, issue_token
+from emulator.resources.models import TAGS_SUFFIX
+from emulator.responses import Call, Reply
+from emulator.routes import POLL_OPERATIONS
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+
+logger = logging.getLogger(__name__)
+access_log = logging.getLogger("emulator.access")
+
+
+def _json_response(status: int, body: Any, headers: dict[str, str]) -> web.Response:
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json", headers=headers)
+
+
+async def identity_token(em: Emulator, request: web.Request) -> web.Response:
+    """GET /msi/token?api-version=2019-08-01&resource=...[&client_id=...] with X-IDENTITY-HEADER."""
+    if request.headers.get("X-IDENTITY-HEADER") != em.store.secrets["identityHeader"]:
+        return web.json_response(
+            {"statusCode": 401, "message": "The X-IDENTITY-HEADER header is missing or wrong."}, status=401
+        )
+    if request.query.get("api-version") != "2019-08-01":
+        return web.json_response({"statusCode": 400, "message": "api-version must be 2019-08-01."}, status=400)
+    resource = request.query.get("resource")
+    if not resource:
+        return web.json_response({"statusCode": 400, "message": "The 'resource' parameter is required."}, status=400)
+    if request.query.get("mi_res_id") or request.query.get("object_id"):
+        return web.json_response(
+            {"statusCode": 400, "message": "The emulator selects identities by client_id only."}, status=400
+        )
+    return web.json_response(issue_token(em.store.secrets["tokenKey"], resource, request.query.get("client_id")))
+
+
+def _check_api_version(route: Route, query: dict[str, str], path: str) -> str:
+    version = query.get("api-version")
+    if not version:
+        raise errors.MissingApiVersionParameter()
+    if version in route.api_versions:
+        return version
+    supported = ", ".join(route.api_versions)
+    if route.provider == "Microsoft.Resources":
+        raise errors.InvalidApiVersionParameter(
+            f"The api-version '{version}' is invalid. The supported versions are '{supported}'. Please see "
+            "https://aka.ms/api-upgrade for more details."
+        )
+    raise errors.NoRegisteredProviderFound(
+        f"No registered resource provider found for location 'global' and API version '{version}' for type "
+        f"'{route.resource_type}'. The supported api-versions are '{supported}'. The supported locations are "
+        "'(all)'."
+    )
+
+
+def _scope(route: Route, params: dict[str, str], path: str) -> str:
+    if "scope" in params:
+        return "/" + params["scope"].strip("/")
+    if route.operation_id.endswith(("_List", "_ListAll", "_ListByResourceGroup")) or route.operation_id in (
+        POLL_OPERATIONS
+    ):
+        return path.split("/providers/")[0]
+    return path.rstrip("/")
+
+
+def _authorize(em: Emulator, principal: Principal, route: Route, scope: str) -> None:
+    if route.operation_id in POLL_OPERATIONS and not em.ctx.settings.rbac_checks_operation_polls:
+        return
+    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, scope)):
+        raise errors.AuthorizationFailed(principal.object_id, route.action, scope)
+
+
+def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: Principal, correlation: str) -> None:
+    """The Event Grid event ARM raises for a successful write or delete (none for a DELETE that found nothing)."""
+    result = reply.result
+    if result is None or reply.status == 204:
+        return
+    settings = em.ctx.settings.eventgrid
+    if route.provider == "Microsoft.Resources" and "scopeId" in result.extra:
+        subject = result.extra["scopeId"]
+        if settings.tags_event_subject == "tags-resource":
+            subject += TAGS_SUFFIX
+    elif result.body and "id" in result.body:
+        subject = result.body["id"]
+    elif result.operation:
+        subject = result.operation["resourceId"]
+    else:
+        subject = str(em.ctx.canonical_id(parse(call.path)))
+    is_delete = call.method == "DELETE"
+    http_request = None
+    if is_delete:
+        http_request = {
+            "clientRequestId": correlation,
+            "clientIpAddress": "127.0.0.1",
+            "method": "DELETE",
+            "url": f"https://management.azure.com{call.path}?api-version={call.api_version}",
+        }
+    event = resource_event(
+        deleted=is_delete,
+        subject=subject,
+        resource_uri=subject,
+        action=route.action,
+        principal=principal,
+        correlation_id=correlation,
+        now=em.clock.now(),
+        topic_scope=settings.topic_scope,
+        role_name=em.role.name if em.role else "Owner (emulator, no role loaded)",
+        http_request=http_request,
+    )
+    if result.operation is not None and settings.lro_events == "complete":
+        result.operation["event"] = event
+    else:
+        em.eventgrid.publish(event)
+
+
+async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    method, path = request.method, request.path
+    query = dict(request.query)
+    raw = await request.read()
+    request_id = str(uuid.uuid4())
+    correlation = request.headers.get("x-ms-correlation-request-id") or request_id
+    route, params, known = em.router.match(method, path)
+    principal: Principal | None = None
+    api_version = query.get("api-version", "")
+    fault_id = None
+    try:
+        principal = authenticate(
+            em.store.secrets["tokenKey"], request.headers.get("Authorization"), em.ctx.settings.arm_audience
+        )
+        if route is None:
+            if known:
+                raise errors.BadRequest(f"The HTTP method '{method}' is not supported for '{path}' by the emulator.")
+            raise errors.InvalidResourceType(
+                f"The resource type or operation at '{path}' is not emulated. See emulator/README.md for the "
+                "supported operations."
+            )
+        api_version = _check_api_version(route, query, path)
+        fault = em.faults.take(method, path, route.operation_id, "before")
+        if fault is not None:
+            fault_id = fault.id
+            if fault.hang_seconds:
+                await asyncio.sleep(fault.hang_seconds)
+            raise fault.error()
+        _authorize(em, principal, route, _scope(route, params, path))
+        em.compute.settle()
+        call = Call(method, path, params, query, raw, api_version, em.base_url, principal)
+        reply = route.handler(em.backends, call)
+        em.compute.settle()
+        if route.writes and reply.status < 300:
+            _event_for(em, route, call, reply, principal, correlation)
+        after = em.faults.take(method, path, route.operation_id, "after")
+        if after is not None:
+            fault_id = after.id
+            raise after.error()
+    except errors.ArmError as e:
+        reply = Reply(e.status, e.body(), dict(e.headers))
+    except Exception:
+        logger.exception("unhandled error for %s %s", method, path)
+        reply = Reply(500, errors.error_body("InternalServerError", "The emulator hit an internal error; see its log."))
+    em.save()
+    headers = {
+        "x-ms-request-id": request_id,
+        "x-ms-correlation-request-id": correlation,
+        **reply.headers,
+    }
+    if "x-ms-client-request-id" in request.headers:
+        headers["x-ms-client-request-id"] = request.headers["x-ms-client-request-id"]
+    if reply.status >= 400 and reply.body:
+        headers["x-ms-error-code"] = reply.body["error"]["code"]
+    _log(em, request, route, api_version, reply, headers, principal, raw, started, request_id, correlation, fault_id)
+    return _json_response(reply.status, reply.body, headers)
+
+
+def _log(
+    em: Emulator,
+    request: web.Request,
+    route: Route | None,
+    api_version: str,
+    reply: Reply,
+    headers: dict[str, str],
+    principal: Principal | None,
+    raw: bytes,
+    started: float,
+    request_id: str,
+    correlation: str,
+    fault_id: str | None,
+) -> None:
+    entry: dict[str, Any] = {
+        "time": iso(datetime.now(UTC)),
+        "virtualTime": iso(em.clock.now()),
+        "method": request.method,
+        "path": request.path,
+        "query": dict(request.query),
+        "apiVersion": api_version or None,
+        "operationId": route.operation_id if route else None,
+        "action": route.action if route else None,
+        "status": reply.status,
+        "errorCode": reply.body["error"]["code"] if reply.status >= 400 and reply.body else None,
+        "principal": principal.object_id if principal else None,
+        "clientId": principal.client_id if principal else None,
+        "requestId": request_id,
+        "correlationId": correlation,
+        "durationMs": round((time.perf_counter() - started) * 1000, 2),
+        "fault": fault_id,
+    }
+    if em.ctx.settings.record_bodies:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        entry.update(
+            url=f"https://management.azure.com{request.path_qs}",
+            requestHeaders={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
+            requestBody=body,
+            responseHeaders=headers,
+            responseBody=reply.body,
+        )
+    em.requests.add(entry)
+    if em.config.log_requests:
+        access_log.info(
+            "%s %s %s -> %d (%s)",
+            request.method,
+            request.path_qs,
+            entry["operationId"],
+            reply.status,
+            entry["durationMs"],
+        )

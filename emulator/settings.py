@@ -1,0 +1,78 @@
+"""Runtime settings of the emulator (timings, limits, behaviour switches): ``--config FILE`` and
+``GET/PUT /_emulator/config``. Names are camelCase on the wire, as the rest of the control plane."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class ReplicationTimings(_Model):
+    """Duration of one region's replication:
+    ``fixedSeconds`` if set, else ``(baseSeconds + secondsPerGiB * imageGiB) * regionFactor * replicaTerm`` where
+    ``replicaTerm = 1 + replicaFactor * (replicaCount - 1)``; each region first waits ``queuedSeconds``."""
+
+    fixed_seconds: float | None = None
+    base_seconds: float = 300.0
+    seconds_per_gib: float = 20.0
+    replica_factor: float = 0.25
+    region_factors: dict[str, float] = Field(default_factory=dict)
+    queued_seconds: float = 30.0
+    fail_at_progress: int = 50  # where an injected replication failure strikes
+    stall_at_progress: int = 60  # where an injected stall freezes
+
+
+class LroTimings(_Model):
+    retry_after_seconds: int = 1  # Retry-After on LRO responses (the SDK poller sleeps this long, in real time)
+    gallery_seconds: float = 0.0  # gallery/definition create, update and delete
+    image_seconds: float = 0.0  # managed image create and delete
+    version_delete_seconds: float = 0.0
+    vm_boot_seconds: float = 60.0
+    advance_clock_on_poll: bool = False  # virtual clock only: each operation poll advances it by Retry-After
+
+
+class EventGridSettings(_Model):
+    retry_schedule_seconds: list[float] = Field(default_factory=lambda: [1.0, 2.0, 5.0, 10.0, 30.0])
+    max_delivery_attempts: int = 30
+    tags_event_subject: Literal["resource", "tags-resource"] = "resource"
+    lro_events: Literal["accept", "complete"] = "accept"
+    topic_scope: Literal["subscription", "resourceGroup"] = "resourceGroup"
+    delivery_timeout_seconds: float = 10.0
+
+
+class Limits(_Model):
+    max_data_disk_gib: int = 1023  # the documented migration procedure: a data disk may not exceed 1 TB
+    max_tags: int = 50
+    list_page_size: int = 100
+
+
+class Settings(_Model):
+    replication: ReplicationTimings = Field(default_factory=ReplicationTimings)
+    lro: LroTimings = Field(default_factory=LroTimings)
+    eventgrid: EventGridSettings = Field(default_factory=EventGridSettings)
+    limits: Limits = Field(default_factory=Limits)
+    arm_audience: str = "https://management.azure.com/"
+    record_bodies: bool = False
+    rbac_checks_operation_polls: bool = False
+
+    def merged(self, patch: dict[str, object]) -> Settings:
+        """A copy with ``patch`` applied recursively (PUT /_emulator/config sends only what changes)."""
+        base = self.model_dump(by_alias=True)
+        return Settings.model_validate(_deep_merge(base, patch))
+
+
+def _deep_merge(base: dict[str, object], patch: dict[str, object]) -> dict[str, object]:
+    out = dict(base)
+    for key, value in patch.items():
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = _deep_merge(current, value)
+        else:
+            out[key] = value
+    return out

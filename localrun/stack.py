@@ -1,0 +1,189 @@
+"""The whole product running locally: the ARM emulator, the devhost serving ``function_app.py``, wired together.
+
+One composition root for the demo, the end-to-end tests and the benchmarks, so all three run the same thing:
+
+1. start the emulator (HTTPS, managed identity, optional seed/config/role);
+2. write the devhost's ``local.settings.json`` pointing the app at it (ARM endpoint, identity endpoint and
+   header, CA bundle) plus any setting overrides;
+3. start the devhost (its virtual clock synced to the emulator's);
+4. subscribe the app's Event Grid trigger to the emulator's events (with a filter, e.g. the deployment
+   template's).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.identity import ManagedIdentityCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from devhost.client import DevhostClient
+from emulator.control import EmulatorControl
+from localrun.processes import REPO_ROOT, ServerProcess
+
+DEMO_SEED = REPO_ROOT / "emulator" / "seeds" / "demo.json"
+EVENT_FUNCTION = "on_image_tagged"
+APP_CLIENT_ID = "00000000-0000-0000-0000-00000000a99a"  # the app's (user-assigned) managed identity
+USER_CLIENT_ID = "00000000-0000-0000-0000-00000000b0b0"  # a platform engineer, for the demo's own ARM calls
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        clock: str = "virtual",
+        seed: Path | None = DEMO_SEED,
+        emulator_config: Mapping[str, Any] | None = None,
+        settings: Mapping[str, str] | None = None,
+        event_filter: Mapping[str, Any] | None = None,
+        state_dir: Path | None = None,
+        emulator_args: list[str] | None = None,
+        devhost_args: list[str] | None = None,
+        subscribe_events: bool = True,
+    ) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.emulator_config = dict(emulator_config or {})
+        self.settings = dict(settings or {})
+        self.event_filter = dict(event_filter or {})
+        self._own_dir = state_dir is None
+        self.dir = state_dir or Path(tempfile.mkdtemp(prefix="localstack-"))
+        self.emulator_args = list(emulator_args or [])
+        self.devhost_args = list(devhost_args or [])
+        self.subscribe_events = subscribe_events
+        self.emulator_process: ServerProcess | None = None
+        self.devhost_process: ServerProcess | None = None
+        self.arm: EmulatorControl
+        self.host: DevhostClient
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.start_emulator()
+        self.start_devhost()
+        if self.subscribe_events:
+            self.subscribe()
+        return self
+
+    def start_emulator(self) -> None:
+        args = ["--port", "0", "--clock", self.clock, "--state", str(self.dir / "emulator"), *self.emulator_args]
+        if self.seed is not None:
+            args += ["--seed", str(self.seed)]
+        if self.emulator_config:
+            config_file = self.dir / "emulator-config.json"
+            config_file.write_text(json.dumps(self.emulator_config))
+            args += ["--config", str(config_file)]
+        self.emulator_process = ServerProcess("emulator", args, log_path=self.dir / "emulator.log").start()
+        self.arm = EmulatorControl(self.emulator_process.info)
+
+    def app_settings(self) -> dict[str, str]:
+        info = self.arm.info
+        values = {
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "ARM_ENDPOINT": str(info["armEndpoint"]),
+            "AZURE_CLIENT_ID": APP_CLIENT_ID,
+            **self.arm.client_env(),
+        }
+        values.update(self.settings)
+        return values
+
+    def start_devhost(self) -> None:
+        settings_file = self.dir / "local.settings.json"
+        settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": self.app_settings()}, indent=2))
+        args = [
+            "--app",
+            str(REPO_ROOT),
+            "--port",
+            "0",
+            "--state",
+            str(self.dir / "devhost"),
+            "--settings",
+            str(settings_file),
+            "--clock",
+            self.clock,
+            "--clock-sync",
+            str(self.arm.info["controlUrl"]),
+            *self.devhost_args,
+        ]
+        self.devhost_process = ServerProcess(
+            "devhost", args, log_path=self.dir / "devhost.log", env=self.arm.client_env()
+        ).start()
+        self.host = DevhostClient(self.devhost_process.info)
+
+    def restart_devhost(self, *, crash: bool = True) -> None:
+        """Kill -9 (or stop) the devhost and start it again on the same durable state."""
+        assert self.devhost_process is not None
+        if crash:
+            self.devhost_process.kill()
+        else:
+            self.devhost_process.stop()
+        self.start_devhost()
+
+    def restart_emulator(self) -> None:
+        """Stop and start the emulator on the same state (port changes; the devhost is not told: use with care)."""
+        assert self.emulator_process is not None
+        self.emulator_process.stop()
+        self.emulator_process.start()
+        self.arm = EmulatorControl(self.emulator_process.info)
+
+    def event_webhook(self) -> str:
+        info = self.host.info
+        return f"{info['baseUrl']}/runtime/webhooks/eventgrid?functionName={EVENT_FUNCTION}&code={info['eventGridKey']}"
+
+    def subscribe(self) -> dict[str, Any]:
+        return self.arm.subscribe(self.event_webhook(), filter=self.event_filter, name="image-migration")
+
+    def stop(self) -> None:
+        for process in (self.devhost_process, self.emulator_process):
+            if process is not None:
+                process.stop()
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- a user's view of ARM -------------------------------------------------------------------------------
+    def user_credential(self) -> TokenCredential:
+        """A token from the emulator's identity endpoint, as a platform engineer's tools would get one."""
+        import os
+
+        os.environ.update(self.arm.client_env())
+        return ManagedIdentityCredential(client_id=USER_CLIENT_ID)
+
+    def compute(self, subscription_id: str) -> ComputeManagementClient:
+        return ComputeManagementClient(
+            self.user_credential(),
+            subscription_id,
+            base_url=str(self.arm.info["armEndpoint"]),
+            connection_verify=str(self.arm.info["caBundle"]),
+        )
+
+    def resources(self, subscription_id: str) -> ResourceManagementClient:
+        return ResourceManagementClient(
+            self.user_credential(),
+            subscription_id,
+            base_url=str(self.arm.info["armEndpoint"]),
+            connection_verify=str(self.arm.info["caBundle"]),
+        )
+
+    def logs(self) -> str:
+        parts = []
+        for process in (self.emulator_process, self.devhost_process):
+            if process is not None:
+                parts.append(f"--- {process.module} ---\n{process.log_tail(80)}")
+        return "\n".join(parts)

@@ -1,0 +1,151 @@
+"""An in-memory driver around :mod:`devhost.engine` for fast, deterministic engine tests (no I/O, no clock).
+
+Activities are plain callables run inline; timers fire in order of their due time; sub-orchestrations run to
+completion inline. It exists to exercise the engine's id bookkeeping against the real SDK, not to be a host.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import azure.functions as func
+
+from devhost import engine
+from devhost import history as h
+from devhost.engine import EngineState, Execution, Outcome
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+class DictCatalog:
+    def __init__(self, activities: list[str], orchestrators: list[str]) -> None:
+        self._activities = {name.lower(): name for name in activities}
+        self._orchestrators = {name.lower(): name for name in orchestrators}
+
+    def activity(self, name: str) -> str | None:
+        return self._activities.get(name.lower())
+
+    def orchestrator(self, name: str) -> str | None:
+        return self._orchestrators.get(name.lower())
+
+    def activity_names(self) -> list[str]:
+        return list(self._activities.values())
+
+    def orchestrator_names(self) -> list[str]:
+        return list(self._orchestrators.values())
+
+
+def handles_of(app: Any) -> dict[str, engine.Handle]:
+    """Orchestrator handles of a DFApp, keyed by function name, called as the worker calls them."""
+    out: dict[str, engine.Handle] = {}
+    for fn in app.get_functions():
+        if fn.get_trigger().type == "orchestrationTrigger":
+            out[fn.get_function_name()] = _caller(fn.get_user_function())
+    return out
+
+
+def _caller(user: Any) -> engine.Handle:
+    def handle(body: str) -> str:
+        return str(user(context=func.OrchestrationContext(body)))
+
+    return handle
+
+
+@dataclass
+class Run:
+    outcome: Outcome
+    output: Any
+    history: list[dict[str, Any]]
+    episodes: int
+    custom_status: Any = None
+    actions_log: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class MiniHost:
+    handles: dict[str, engine.Handle]
+    activities: dict[str, Callable[[Any], Any]]
+    one_event_per_episode: bool = False
+    now: datetime = START
+
+    def catalog(self) -> DictCatalog:
+        return DictCatalog(list(self.activities), list(self.handles))
+
+    def run(self, name: str, value: Any = None, *, instance_id: str = "inst1", raise_events: Any = ()) -> Run:
+        execution = Execution(instance_id, name, "e1", json.dumps(json.dumps(value)), None, [], EngineState())
+        queue: list[tuple[datetime, int, dict[str, Any]]] = []
+        seq = 0
+
+        def push(at: datetime, event: dict[str, Any]) -> None:
+            nonlocal seq
+            seq += 1
+            queue.append((at, seq, event))
+
+        push(self.now, h.new_execution_started(self.now, name=name, instance_id=instance_id, execution_id="e1",
+                                              input_json=execution.input_json))  # fmt: skip
+        for event_name, payload in raise_events:
+            push(self.now, h.new_event_raised(self.now, event_name, json.dumps(payload)))
+        episodes, custom, log = 0, None, []
+        while True:
+            due = sorted(item for item in queue if item[0] <= self.now)
+            if not due:
+                if not queue:
+                    raise AssertionError(f"orchestration hangs: {execution.history}")
+                self.now = min(item[0] for item in queue)
+                continue
+            events = [item[2] for item in due]
+            count = 1 if self.one_event_per_episode else engine.select_batch(execution.state, events)
+            for item in due[:count]:
+                queue.remove(item)
+            result = engine.run_episode(self.handles[name], self.catalog(), execution, events[:count], self.now)
+            episodes += 1
+            log.append(result.decisions)
+            custom = json.loads(result.custom_status) if result.custom_status else custom
+            execution.history.extend(result.appended)
+            execution.state = result.state
+            if result.outcome is Outcome.CONTINUED_AS_NEW:
+                execution = Execution(instance_id, name, f"e{episodes}", json.dumps(result.output), None, [],
+                                      EngineState())  # fmt: skip
+                queue = [item for item in queue if item[2]["EventType"] == h.EventType.EVENT_RAISED]
+                push(self.now, h.new_execution_started(self.now, name=name, instance_id=instance_id,
+                                                      execution_id=execution.execution_id,
+                                                      input_json=execution.input_json))  # fmt: skip
+                continue
+            if result.outcome is not Outcome.RUNNING:
+                output = result.output
+                if result.outcome is Outcome.COMPLETED and output is not None:
+                    output = json.loads(output)
+                return Run(result.outcome, output, execution.history, episodes, custom, log)
+            for timer_id in result.cancelled_timers:
+                queue = [item for item in queue if item[2].get("TimerId") != timer_id]
+            for timer in result.timers:
+                push(timer.fire_at, h.new_timer_fired(timer.fire_at, timer.timer_id, timer.fire_at))
+            for work in result.activities:
+                push(self.now, self._activity(work))
+            for child in result.sub_orchestrations:
+                push(self.now, self._child(child, instance_id))
+
+    def _activity(self, work: engine.ActivityWork) -> dict[str, Any]:
+        try:
+            value = self.activities[work.name](None if work.input is None else json.loads(work.input))
+        except Exception as exc:
+            reason = f"Activity function '{work.name}' failed: {type(exc).__name__}: {exc}"
+            return h.new_task_failed(self.now, work.task_id, reason=reason, details=traceback.format_exc(limit=1))
+        return h.new_task_completed(self.now, work.task_id, json.dumps(value))
+
+    def _child(self, work: engine.SubOrchestrationWork, parent: str) -> dict[str, Any]:
+        child_host = MiniHost(self.handles, self.activities, self.one_event_per_episode, self.now)
+        value = None if work.input is None else json.loads(work.input)
+        run = child_host.run(work.name, value, instance_id=work.instance_id)
+        if run.outcome is Outcome.COMPLETED:
+            return h.new_sub_orchestration_completed(self.now, work.task_id, json.dumps(run.output))
+        return h.new_sub_orchestration_failed(self.now, work.task_id, reason=str(run.output), details=None)
+
+
+def at(minutes: float) -> datetime:
+    return START + timedelta(minutes=minutes)

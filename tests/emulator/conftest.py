@@ -1,0 +1,94 @@
+"""Fixtures: one emulator process per session (in memory, virtual clock, demo seed), reset before each test, and
+the real SDK clients pointed at it through the managed-identity environment."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.identity import ManagedIdentityCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from emulator.control import EmulatorControl
+from localrun.processes import REPO_ROOT, ServerProcess
+
+SUB = "00000000-0000-4000-8000-000000000001"
+RG = "demo-rg"
+RG_ID = f"/subscriptions/{SUB}/resourceGroups/{RG}"
+IMAGE_ID = f"{RG_ID}/providers/Microsoft.Compute/images/ubuntu-web-01"
+GALLERY = "demo_gallery"
+DEMO_SEED = REPO_ROOT / "emulator" / "seeds" / "demo.json"
+SCOPE = ["https://management.azure.com/.default"]
+# Fast pollers: no Retry-After wait, instant gallery operations; replication timing is set per test.
+TEST_SETTINGS: dict[str, Any] = {"lro": {"retryAfterSeconds": 0}, "recordBodies": True}
+
+
+def start_emulator(tmp: Path, *extra: str) -> ServerProcess:
+    config = tmp / "emulator-config.json"
+    config.write_text(json.dumps(TEST_SETTINGS))
+    args = [
+        "--port",
+        "0",
+        "--clock",
+        "virtual",
+        "--seed",
+        str(DEMO_SEED),
+        "--config",
+        str(config),
+        "--certs-dir",
+        str(tmp / "certs"),
+        *extra,
+    ]
+    return ServerProcess("emulator", args, log_path=tmp / "emulator.log").start()
+
+
+@pytest.fixture(scope="session")
+def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = start_emulator(tmp_path_factory.mktemp("emulator"), "--in-memory")
+    saved = {
+        k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+    }
+    os.environ.update(EmulatorControl(proc.info).client_env())
+    yield proc
+    proc.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def control(emulator_process: ServerProcess) -> EmulatorControl:
+    ctl = EmulatorControl(emulator_process.info)
+    ctl.reset()
+    return ctl
+
+
+@pytest.fixture
+def arm(emulator_process: ServerProcess) -> str:
+    return str(emulator_process.info["armEndpoint"])
+
+
+@pytest.fixture
+def credential(control: EmulatorControl) -> ManagedIdentityCredential:
+    return ManagedIdentityCredential()
+
+
+@pytest.fixture
+def compute(arm: str, credential: ManagedIdentityCredential) -> ComputeManagementClient:
+    return ComputeManagementClient(
+        credential, SUB, base_url=arm, credential_scopes=SCOPE, polling_interval=0.01, retry_backoff_factor=0.01
+    )
+
+
+@pytest.fixture
+def resources(arm: str, credential: ManagedIdentityCredential) -> ResourceManagementClient:
+    return ResourceManagementClient(
+        credential, SUB, base_url=arm, credential_scopes=SCOPE, polling_interval=0.01, retry_backoff_factor=0.01
+    )

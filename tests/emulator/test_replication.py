@@ -1,0 +1,125 @@
+"""Replication driven by the virtual clock: per-region progress, the SDK poller finishing only when replication
+does, replication faults, and a source image deleted mid-replication (Full mode)."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.mgmt.compute import ComputeManagementClient, models
+
+from emulator.control import EmulatorControl
+from tests.emulator.conftest import GALLERY, IMAGE_ID, RG
+from tests.emulator.helpers import arm_error, definition, version, version_body, wait_for
+
+
+@pytest.fixture
+def web_definition(compute: ComputeManagementClient, control: EmulatorControl) -> str:
+    compute.gallery_images.begin_create_or_update(RG, GALLERY, "web", definition()).result()
+    return "web"
+
+
+def summary(compute: ComputeManagementClient, version: str = "1.0.0") -> list[tuple[str, str, int]]:
+    got = compute.gallery_image_versions.get(RG, GALLERY, "web", version, expand="ReplicationStatus")
+    return [(s.region, s.state, s.progress) for s in got.replication_status.summary]
+
+
+def test_one_hour_replication_progresses_with_the_clock(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 3600, "queuedSeconds": 0}})
+    poller = compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
+    )
+    assert summary(compute) == [("westus2", "Replicating", 0), ("eastus", "Replicating", 0)]
+    control.advance(1800)
+    assert summary(compute) == [("westus2", "Replicating", 50), ("eastus", "Replicating", 50)]
+    got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0")
+    assert got.provisioning_state == "Creating"
+    assert not poller.done()
+    control.advance(1800)
+    result = poller.result(timeout=30)
+    assert result.provisioning_state == "Succeeded"
+    assert summary(compute) == [("westus2", "Completed", 100), ("eastus", "Completed", 100)]
+    op = next(o for o in control.operations() if o["resourceId"].endswith("/versions/1.0.0"))
+    assert op["status"] == "Succeeded"
+    assert op["endTime"] == control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"][
+        "terminalAt"
+    ].replace("+00:00", "Z")
+
+
+def test_duration_model_uses_size_replicas_and_region_factor(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    # image = 30 GiB OS + 64 GiB data = 94 GiB -> (100 + 1 * 94) * factor * (1 + 0.5 * (replicas - 1))
+    control.configure(
+        {
+            "replication": {
+                "baseSeconds": 100,
+                "secondsPerGib": 1,
+                "replicaFactor": 0.5,
+                "queuedSeconds": 10,
+                "regionFactors": {"eastus": 2.0},
+            }
+        }
+    )
+    body = version_body(("westus2", "eastus"))
+    body["properties"]["publishingProfile"]["targetRegions"][1]["regionalReplicaCount"] = 3
+    compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", models.GalleryImageVersion(body)
+    )
+    control.advance(10)  # queued
+    plan = control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["plan"]
+    assert [(p["key"], p["duration"]) for p in plan] == [("westus2", 194.0), ("eastus", 776.0)]
+    control.advance(194)
+    assert summary(compute) == [("westus2", "Completed", 100), ("eastus", "Replicating", 25)]
+
+
+def test_replication_fault_fails_one_region_and_the_lro(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
+    control.add_fault(kind="replication", region="eastus", mode="fail", versionPattern=r"/versions/1\.0\.0$")
+    poller = compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
+    )
+    control.advance(600)
+    with pytest.raises(HttpResponseError) as e:
+        poller.result(timeout=30)
+    assert arm_error(e.value)[0] == "ReplicationFailed"
+    assert "region 'eastus'" in arm_error(e.value)[1]
+    assert summary(compute) == [("westus2", "Completed", 100), ("eastus", "Failed", 50)]
+    assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Failed"
+
+
+def test_stalled_replication_never_completes(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
+    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
+    control.add_fault(kind="replication", region="westus2", mode="stall", atProgress=60)
+    control.advance(86400)
+    assert summary(compute) == [("westus2", "Replicating", 60)]
+    assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Creating"
+
+
+def test_deleting_the_source_mid_replication_fails_full_mode(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
+    poller = compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
+    control.advance(300)
+    compute.images.begin_delete(RG, "ubuntu-web-01").result()
+    with pytest.raises(HttpResponseError) as e:
+        poller.result(timeout=30)
+    assert (
+        f"The source image '{IMAGE_ID}' was deleted while the image version was being replicated"
+        in arm_error(e.value)[1]
+    )
+    assert summary(compute) == [("westus2", "Failed", 50)]
+
+
+def test_virtual_clock_is_monotonic(control: EmulatorControl) -> None:
+    now = control.now()
+    assert control.advance(to="2000-01-01T00:00:00Z") == now
+    assert control.advance(60) > now
+    wait_for(lambda: control.health()["status"] == "ok", "health")

@@ -1,0 +1,74 @@
+"""The real SDK clients against the emulator process: identity, auth, images, galleries, definitions, versions."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from azure.core.exceptions import ResourceNotFoundError
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.mgmt.compute import ComputeManagementClient, models
+
+from emulator.control import EmulatorControl
+from tests.emulator.conftest import GALLERY, IMAGE_ID, RG, SCOPE, SUB
+from tests.emulator.helpers import arm_error, definition, version
+
+
+def test_default_credential_gets_a_token_and_lists_images(arm: str, control: EmulatorControl) -> None:
+    client = ComputeManagementClient(DefaultAzureCredential(), SUB, base_url=arm, credential_scopes=SCOPE)
+    names = [i.name for i in client.images.list_by_resource_group(RG)]
+    assert names == ["ubuntu-web-01"]
+    image = client.images.get(RG, "ubuntu-web-01")
+    assert image.storage_profile.data_disks[0].disk_size_gb == 64
+    assert image.hyper_v_generation == "V2"
+
+
+def test_arm_call_without_token_is_401_with_arm_body(arm: str, control: EmulatorControl) -> None:
+    resp = requests.get(
+        f"{arm}/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01",
+        verify=control.info["caBundle"],
+        timeout=10,
+    )
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "AuthenticationFailed"
+    assert resp.json()["error"]["message"] == "Authentication failed. The 'Authorization' header is missing."
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer authorization_uri=")
+
+
+def test_gallery_definition_version_with_sdk_poller(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    control.configure({"replication": {"fixedSeconds": 0, "queuedSeconds": 0}})
+    gallery = compute.galleries.get(RG, GALLERY)
+    assert gallery.provisioning_state == "Succeeded"
+    created = compute.gallery_images.begin_create_or_update(RG, GALLERY, "web", definition()).result()
+    assert created.provisioning_state == "Succeeded"
+    assert created.features == [models.GalleryImageFeature(name="SecurityType", value="TrustedLaunchSupported")]
+    ver = compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version()).result()
+    assert ver.provisioning_state == "Succeeded"
+    assert ver.storage_profile.source.id == IMAGE_ID
+    assert [(d.lun, d.size_in_gb) for d in ver.storage_profile.data_disk_images] == [(0, 64)]
+    got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0", expand="ReplicationStatus")
+    assert got.replication_status.aggregated_state == "Completed"
+    assert [(s.region, s.state, s.progress) for s in got.replication_status.summary] == [("westus2", "Completed", 100)]
+
+
+def test_missing_image_is_resource_not_found(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    with pytest.raises(ResourceNotFoundError) as e:
+        compute.images.get(RG, "nope")
+    assert arm_error(e.value)[0] == "ResourceNotFound"
+    assert arm_error(e.value)[1].startswith(
+        "The Resource 'Microsoft.Compute/images/nope' under resource group 'demo-rg' was not found."
+    )
+
+
+def test_unknown_api_version_is_refused(
+    arm: str, control: EmulatorControl, credential: ManagedIdentityCredential
+) -> None:
+    token = credential.get_token(*SCOPE).token
+    resp = requests.get(
+        f"{arm}{IMAGE_ID}?api-version=2099-01-01",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=control.info["caBundle"],
+        timeout=10,
+    )
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "NoRegisteredProviderFound"
+    assert "The supported api-versions are '2026-04-01, 2026-03-01" in resp.json()["error"]["message"]
