@@ -159,6 +159,12 @@ def event_subscription_filter(
     return result
 
 
+def parameter_name(env: str) -> str:
+    """The template parameter of a product setting: its name in camelCase (``TAG_TRIGGER`` -> ``tagTrigger``)."""
+    first, *rest = env.lower().split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
 def app_settings_array(template: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     (site,) = resources_of_type(SITE, template)
     settings: list[dict[str, Any]] = site.resource["properties"]["siteConfig"]["appSettings"]

@@ -26,6 +26,7 @@ from tests.infra.template import (
     is_deployed,
     iter_templates,
     load_template,
+    parameter_name,
     resources_of_type,
     role_actions,
 )
@@ -34,12 +35,6 @@ TEMPLATE = load_template()
 # Product settings whose value comes from the deployment itself rather than from a parameter.
 DERIVED_SETTINGS = {"AZURE_CLIENT_ID", "AZURE_CLOUD"}
 _PARAMETER_REF = re.compile(r"parameters\('([^']+)'\)")
-
-
-def parameter_name(env: str) -> str:
-    """The template parameter of a product setting: its name in camelCase (``TAG_TRIGGER`` -> ``tagTrigger``)."""
-    first, *rest = env.lower().split("_")
-    return first + "".join(part.capitalize() for part in rest)
 
 
 def setting_values(parameters: dict[str, Any]) -> dict[str, str]:
@@ -59,22 +54,25 @@ def test_app_settings_are_exactly_the_ones_the_code_reads_plus_the_runtime_ones(
 
 
 def test_each_product_setting_has_its_own_parameter_with_the_code_description():
+    problems = {}
     for entry in app_settings_array():
         if entry["name"] not in env_names() or entry["name"] in DERIVED_SETTINGS:
             continue
         name = parameter_name(entry["name"])
-        assert _PARAMETER_REF.findall(entry["value"]) == [name], entry
         field = next(f for f in Settings.model_fields.values() if f.alias == entry["name"])
-        assert (
-            TEMPLATE["parameters"][name]["metadata"]["description"]
-            == f"App setting {entry['name']}: {field.description}"
-        )
+        description = TEMPLATE["parameters"].get(name, {}).get("metadata", {}).get("description")
+        if _PARAMETER_REF.findall(entry["value"]) != [name]:
+            problems[entry["name"]] = f"value {entry['value']!r} should use parameters('{name}')"
+        elif description != f"App setting {entry['name']}: {field.description}":
+            problems[entry["name"]] = f"description {description!r} differs from migration/settings.py"
+    assert problems == {}
 
 
 def test_parameter_defaults_give_the_code_defaults():
     """Deploying with every default yields the same Settings as running with no app settings at all."""
-    rendered = Settings.from_env(setting_values({}))
-    assert rendered.model_dump() == Settings().model_dump()
+    rendered = Settings.from_env(setting_values({})).model_dump()
+    defaults = Settings().model_dump()
+    assert {k: {"template": rendered[k], "code": v} for k, v in defaults.items() if rendered[k] != v} == {}
 
 
 def test_non_default_parameter_values_reach_the_app():
