@@ -68,36 +68,48 @@ def test_parameters_example_matches_the_parameters_schema_and_the_template():
 
 # --- the checkers catch mistakes (each mutation is made on a fresh copy, in memory) ------------------------------
 
-
-def _site(template: dict[str, Any]) -> dict[str, Any]:
-    (site,) = [r.resource for r in iter_resources(template) if r.resource["type"] == "Microsoft.Web/sites"]
-    return site
+SITE = "Microsoft.Web/sites"
+EVENT_SUBSCRIPTION = "Microsoft.EventGrid/systemTopics/eventSubscriptions"
 
 
-def _event_subscription(template: dict[str, Any]) -> dict[str, Any]:
-    (found,) = [
-        r.resource
-        for r in iter_resources(template)
-        if r.resource["type"] == "Microsoft.EventGrid/systemTopics/eventSubscriptions"
-    ]
+def _only(template: dict[str, Any], rtype: str) -> dict[str, Any]:
+    (found,) = [r.resource for r in iter_resources(template) if r.resource["type"] == rtype]
     return found
 
 
-def test_a_misspelt_property_is_reported_with_its_path():
-    template = load_template()
-    _site(template)["properties"]["httpsOnlyy"] = True
-    problems = arm_schemas.resource_undeclared(_site(template))
-    assert len(problems) == 1
-    assert problems[0].startswith("$.properties.httpsOnlyy: 'httpsOnlyy' is not declared by the schema (declared: ")
-    assert "httpsOnly," in problems[0]
-    assert arm_schemas.resource_errors(_site(template)) == [], "the published schemas alone let it through"
+def _set(target: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    target[last] = value
 
 
-def test_a_misspelt_template_keyword_on_a_resource_is_reported():
+@pytest.mark.parametrize(
+    ("rtype", "path", "value", "problem"),
+    [
+        (
+            SITE,
+            "properties.httpsOnlyy",
+            True,
+            "$.properties.httpsOnlyy: 'httpsOnlyy' is not declared by the schema (declared: ",
+        ),
+        (SITE, "dependson", [], "$.dependson: 'dependson' is not declared by the schema (declared: "),
+        (  # ``value`` belongs to BoolEquals/NumberGreaterThan; StringIn takes ``values``
+            EVENT_SUBSCRIPTION,
+            "properties.filter.advancedFilters.0.value",
+            "x",
+            "$.properties.filter.advancedFilters[0].value: 'value' is not declared by the schema "
+            "(declared: key, operatorType, values)",
+        ),
+    ],
+)
+def test_a_misspelt_or_misplaced_key_is_reported_with_its_path(rtype, path, value, problem):
     template = load_template()
-    _site(template)["dependson"] = []
-    (problem,) = arm_schemas.resource_undeclared(_site(template))
-    assert problem.startswith("$.dependson: 'dependson' is not declared by the schema")
+    resource = _only(template, rtype)
+    _set(resource, path, value)
+    (found,) = arm_schemas.resource_undeclared(resource)
+    assert found.startswith(problem)
+    assert arm_schemas.resource_errors(resource) == [], "the published schemas alone let it through"
 
 
 def test_a_misspelt_parameter_keyword_is_reported():
@@ -107,47 +119,43 @@ def test_a_misspelt_parameter_keyword_is_reported():
     assert problem.startswith("$.parameters.appName.defaultvalue: 'defaultvalue' is not declared by the schema")
 
 
-def test_a_key_of_another_filter_variant_is_reported():
-    """``value`` belongs to BoolEquals/NumberGreaterThan, not to StringIn (which takes ``values``)."""
+@pytest.mark.parametrize(
+    ("rtype", "path", "value", "problem"),
+    [
+        (
+            SITE,
+            "properties.functionAppConfig.runtime.name",
+            "pyhton",
+            "$.properties.functionAppConfig.runtime.name: 'pyhton' is not one of "
+            "['dotnet-isolated', 'node', 'java', 'powershell', 'python', 'custom'] (or an ARM expression '[...]')",
+        ),
+        (
+            SITE,
+            "properties.functionAppConfig.scaleAndConcurrency.instanceMemoryMB",
+            "2048",
+            "$.properties.functionAppConfig.scaleAndConcurrency.instanceMemoryMB: '2048' is not of type 'integer' "
+            "(or an ARM expression '[...]')",
+        ),
+        (  # a union told apart by endpointType: the message is about that key, not a guessed variant
+            EVENT_SUBSCRIPTION,
+            "properties.destination.endpointType",
+            "AzureFunctions",
+            "$.properties.destination.endpointType: 'AzureFunctions' is not one of ['AzureFunction', 'EventHub', "
+            "'HybridConnection', 'MonitorAlert', 'NamespaceTopic', 'ServiceBusQueue', 'ServiceBusTopic', "
+            "'StorageQueue', 'WebHook']",
+        ),
+    ],
+)
+def test_a_wrong_value_is_reported_with_its_path_and_cause(rtype, path, value, problem):
     template = load_template()
-    _event_subscription(template)["properties"]["filter"]["advancedFilters"][0]["value"] = "x"
-    (problem,) = arm_schemas.resource_undeclared(_event_subscription(template))
-    assert problem == (
-        "$.properties.filter.advancedFilters[0].value: 'value' is not declared by the schema "
-        "(declared: key, operatorType, values)"
-    )
-
-
-def test_a_wrong_enum_value_names_the_property_and_the_choices():
-    template = load_template()
-    _site(template)["properties"]["functionAppConfig"]["runtime"]["name"] = "pyhton"
-    assert arm_schemas.resource_errors(_site(template)) == [
-        "$.properties.functionAppConfig.runtime.name: 'pyhton' is not one of "
-        "['dotnet-isolated', 'node', 'java', 'powershell', 'python', 'custom'] (or an ARM expression '[...]')"
-    ]
-
-
-def test_a_wrong_union_discriminator_is_reported_as_such():
-    template = load_template()
-    _event_subscription(template)["properties"]["destination"]["endpointType"] = "AzureFunctions"
-    (problem,) = arm_schemas.resource_errors(_event_subscription(template))
-    assert problem.startswith(
-        "$.properties.destination.endpointType: 'AzureFunctions' is not one of ['AzureFunction', "
-    )
-
-
-def test_a_wrong_value_type_is_reported():
-    template = load_template()
-    _site(template)["properties"]["functionAppConfig"]["scaleAndConcurrency"]["instanceMemoryMB"] = "2048"
-    assert arm_schemas.resource_errors(_site(template)) == [
-        "$.properties.functionAppConfig.scaleAndConcurrency.instanceMemoryMB: '2048' is not of type 'integer' "
-        "(or an ARM expression '[...]')"
-    ]
+    resource = _only(template, rtype)
+    _set(resource, path, value)
+    assert arm_schemas.resource_errors(resource) == [problem]
 
 
 def test_an_api_version_the_schemas_do_not_cover_is_reported():
     template = load_template()
-    site = _site(template)
+    site = _only(template, SITE)
     site["apiVersion"] = "2022-09-01"
     assert arm_schemas.resource_errors(site) == [
         "Microsoft.Web/sites: apiVersion '2022-09-01' is not one of ['2023-12-01', '2024-04-01', '2024-11-01']"
