@@ -1,4 +1,9 @@
-"""One emulator + devhost stack for the end-to-end suites (virtual clock), reset before each test."""
+"""One emulator + devhost stack for the end-to-end suites (virtual clock), reset before each test.
+
+Every scenario runs as deployed: the emulator enforces the deployment template's custom role (RBAC-lite) on
+every ARM call, and delivers events through the template's Event Grid filter. A scenario needing an action the
+role lacks fails with 403, so the whole suite proves the role is sufficient.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import pytest
 
 from localrun.stack import LocalStack
 from tests.e2e.world import World
+from tests.infra.template import event_subscription_filter, role_actions
 
 # Fast, but the same code paths: SDK retries back off briefly, durable waits cost nothing on the virtual clock.
 E2E_SETTINGS = {
@@ -18,7 +24,9 @@ E2E_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(clock="virtual", seed=None, settings=E2E_SETTINGS) as running:
+    with LocalStack(
+        clock="virtual", seed=None, settings=E2E_SETTINGS, event_filter=event_subscription_filter()
+    ) as running:
         yield running
 
 
@@ -28,6 +36,7 @@ def world(stack: LocalStack) -> World:
     stack.host.reset()
     stack.host.clock(auto_advance=True)
     stack.subscribe()
+    stack.arm.set_role({"actions": role_actions(include_boot_test=False)})
     w = World(stack)
     w.replication_takes(3600)
     return w
