@@ -126,13 +126,22 @@ class LocalStack:
         else:
             self.devhost_process.stop()
         self.start_devhost()
+        if self.subscribe_events:
+            self.subscribe()  # the webhook moved with the new port
 
-    def restart_emulator(self) -> None:
-        """Stop and start the emulator on the same state (port changes; the devhost is not told: use with care)."""
-        assert self.emulator_process is not None
-        self.emulator_process.stop()
-        self.emulator_process.start()
-        self.arm = EmulatorControl(self.emulator_process.info)
+    def restart_emulator(self, *, crash: bool = False) -> None:
+        """Stop (or kill -9) the emulator and start it again on the same state and the same port, so the app's
+        ARM endpoint and the devhost's clock sync stay valid."""
+        process = self.emulator_process
+        assert process is not None
+        port = str(self.arm.info["armEndpoint"]).rsplit(":", 1)[1]
+        if crash:
+            process.kill()
+        else:
+            process.stop()
+        process.args[process.args.index("--port") + 1] = port
+        process.start()
+        self.arm = EmulatorControl(process.info)
 
     def event_webhook(self) -> str:
         info = self.host.info

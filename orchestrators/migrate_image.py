@@ -60,8 +60,13 @@ class MigrationRun:
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
+        # Identifies this run (the instance ID is reused by later migrations of the same image).
+        self.run_id = f"{context.instance_id}@{_iso(self.started)}"
         self.progress = Progress(
-            phase=Phase.PREFLIGHT, source_image_id=request.source_image_id, phase_started_at=_iso(self.started)
+            phase=Phase.PREFLIGHT,
+            source_image_id=request.source_image_id,
+            run_id=self.run_id,
+            phase_started_at=_iso(self.started),
         )
 
     # --- progress -------------------------------------------------------------------------------------
@@ -85,6 +90,8 @@ class MigrationRun:
         Bookkeeping after the migration ended (status tags, cleanup) is not cancellable."""
         attempts = self.settings.transient_retry_attempts
         for attempt in range(attempts + 1):
+            if cancellable and self.cancel.is_completed:
+                raise Canceled("canceled by request")  # arrived while the previous step ran: stop before the next
             task = self.ctx.call_activity(name, payload)
             if cancellable:
                 winner = yield self.ctx.task_any([task, self.cancel])
@@ -235,7 +242,13 @@ class MigrationRun:
                 self.enter(Phase.DELETING_SOURCE)
                 try:
                     deletion = yield from self.call(
-                        "delete_source_image", {"plan": plan_json, "validationPassed": validated, "approved": approved}
+                        "delete_source_image",
+                        {
+                            "plan": plan_json,
+                            "versionId": version_id,
+                            "validationPassed": validated,
+                            "approved": approved,
+                        },
                     )
                     outcome.source_deleted = bool(deletion["deleted"])
                     outcome.source_kept_reason = deletion["reason"] or None
