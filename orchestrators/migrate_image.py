@@ -97,9 +97,10 @@ class MigrationRun:
                 winner = yield self.ctx.task_any([task, self.cancel])
                 if winner is self.cancel:
                     # Let the in-flight step land, so what we report is what exists; its failure no longer matters.
+                    landed = None
                     with contextlib.suppress(Exception):
-                        yield task
-                    raise Canceled("canceled by request")
+                        landed = yield task
+                    raise Canceled("canceled by request", landed=landed)
             try:
                 return (yield task)
             except Exception as exc:
@@ -187,6 +188,7 @@ class MigrationRun:
         plan: MigrationPlan | None = None
         version_id: str | None = None
         validated = False
+        self.publish()
         try:
             result = yield from self.call(
                 "run_preflight", {"request": request.model_dump(mode="json"), "migrationId": self.ctx.instance_id}
@@ -246,6 +248,7 @@ class MigrationRun:
                         {
                             "plan": plan_json,
                             "versionId": version_id,
+                            "runId": self.run_id,
                             "validationPassed": validated,
                             "approved": approved,
                         },
@@ -259,6 +262,11 @@ class MigrationRun:
             outcome.outcome, outcome.error = Outcome.CANCELED, ErrorInfo(code=exc.code, message=exc.message)
             outcome.phase = self.progress.phase
             outcome.source_kept_reason = "the migration was canceled"
+            landed = exc.landed if isinstance(exc.landed, dict) else {}
+            if outcome.phase == Phase.VERSION and landed.get("versionId"):
+                version_id = outcome.version_id = str(landed["versionId"])  # created meanwhile: clean it up
+            if outcome.phase == Phase.DELETING_SOURCE and landed.get("deleted"):  # pragma: no cover - guarded
+                outcome.source_deleted, outcome.source_kept_reason = True, None
             self.enter(Phase.CANCELED)
         except MigrationError as exc:
             outcome.outcome, outcome.error = Outcome.FAILED, ErrorInfo(code=exc.code, message=exc.message)
