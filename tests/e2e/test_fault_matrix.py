@@ -258,11 +258,33 @@ def test_source_modified_during_replication_is_not_deleted(world: World) -> None
     world.seed(image("changed", data_disks=((0, 64), (1, 128))))  # someone re-creates it with another disk
     release(world)
     output = world.finish(instance)["output"]
-    assert output["sourceDeleted"] is False
+    assert (output["outcome"], output["error"]["code"]) == ("failed", "ReplicationFailed")
+    assert "was modified while the image version was being replicated" in output["error"]["message"]
+    assert output["versionRemoved"] is True
+    assert world.versions_of("changed") == []
     assert world.exists(source)
-    reason = output.get("sourceKeptReason") or ""
-    message = (output.get("error") or {}).get("message", "")
-    assert "modified after preflight" in reason or "source" in message, output
+
+
+def test_source_modified_after_validation_is_not_deleted(world: World) -> None:
+    """Replicated and validated, then the image changes while the migration waits for approval: the version is
+    not a copy of what would be deleted, so the source stays."""
+    source = image_id("changed-late")
+    world.seed(gallery(), image("changed-late"))
+    host = world.stack.host
+    host.clock(auto_advance=False)
+    instance = start_http(world, source, deletionMode="after-approval")
+    world.wait_for_instance(instance)
+    for _ in range(60):
+        if phase_of(host.status(instance)) == "awaiting-approval":
+            break
+        host.clock(advance_by=600)
+    world.seed(image("changed-late", data_disks=((0, 64), (1, 128))))
+    assert world.api("POST", f"migrations/{instance}/approve").status_code == 202
+    release(world)
+    output = world.finish(instance)["output"]
+    assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", False)
+    assert "source-unchanged: the source image was modified after preflight" in output["sourceKeptReason"]
+    assert_one_version_and_source(world, "changed-late", source=source, deleted=False)
 
 
 def test_source_deleted_during_replication(world: World) -> None:
@@ -273,10 +295,10 @@ def test_source_deleted_during_replication(world: World) -> None:
     world.stack.compute(SUB).images.begin_delete("rg-images", "vanished").result()
     release(world)
     output = world.finish(instance)["output"]
+    assert (output["outcome"], output["error"]["code"]) == ("failed", "ReplicationFailed")
+    assert "was deleted while the image version was being replicated" in output["error"]["message"]
     assert output["sourceDeleted"] is False
-    text = (output.get("sourceKeptReason") or "") + (output.get("error") or {}).get("message", "")
-    assert "source" in text, output
-    assert len(world.versions_of("vanished")) <= 1
+    assert world.versions_of("vanished") == []
 
 
 def test_a_scale_set_that_starts_using_the_image_blocks_deletion(world: World) -> None:
