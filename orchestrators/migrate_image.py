@@ -206,7 +206,11 @@ class MigrationRun:
 
             self.enter(Phase.VERSION)
             assert plan.source is not None  # preflight passed
-            provenance = {"migration-id": self.ctx.instance_id, "migration-source-name": plan.source.name[:256]}
+            provenance = {
+                "migration-id": self.ctx.instance_id,
+                "migration-source-id": request.source_image_id[:256],
+                "migration-source-name": plan.source.name[:256],
+            }
             submitted = yield from self.call("submit_image_version", {"plan": plan_json, "provenance": provenance})
             version_id = str(submitted["versionId"])
             outcome.version_id = version_id
