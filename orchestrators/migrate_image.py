@@ -41,6 +41,8 @@ CANCEL_EVENT = "cancel"
 APPROVE_EVENT = "approve"
 # A single durable timer must stay under the Azure Storage provider's 6-day limit; longer waits loop.
 MAX_TIMER = timedelta(days=5)
+BOOT_TEST_POLL = timedelta(seconds=30)
+BOOT_TEST_TIMEOUT = timedelta(minutes=30)
 
 Steps = Generator[Any, Any, Any]
 
@@ -154,6 +156,30 @@ class MigrationRun:
             elapsed = (self.ctx.current_utc_datetime - submitted).total_seconds()
             observations = remember(observations, Observation(elapsed=elapsed, progress=snapshot.slowest_progress))
 
+    def boot_test(self, plan_json: dict[str, Any], version_id: str) -> Steps:
+        """Boot a VM from the version, polling its creation on durable timers; always remove the scratch group."""
+        started = yield from self.call(
+            "start_boot_test", {"plan": plan_json, "versionId": version_id, "migrationId": self.ctx.instance_id}
+        )
+        if "vm" not in started:
+            if started.get("group"):
+                yield from self.call("remove_boot_test", started, cancellable=False)
+            return Check(name="boot-test", passed=False, reason=str(started.get("error")))
+        deadline = self.ctx.current_utc_datetime + BOOT_TEST_TIMEOUT
+        state = "Creating"
+        try:
+            while self.ctx.current_utc_datetime < deadline:
+                yield from self.sleep_until(self.ctx.current_utc_datetime + BOOT_TEST_POLL)
+                state = (yield from self.call("get_boot_test", started))["state"]
+                if state in ("Succeeded", "Failed", "NotFound"):
+                    break
+        finally:
+            yield from self.call("remove_boot_test", started, cancellable=False)
+        passed = state == "Succeeded"
+        return Check(
+            name="boot-test", passed=passed, reason="" if passed else f"boot-test VM provisioning state {state}"
+        )
+
     def wait_for_approval(self) -> Steps:
         """True when approved; False when the timeout passes (the source is then kept)."""
         deadline = self.ctx.current_utc_datetime + timedelta(seconds=self.settings.approval_timeout_seconds)
@@ -225,6 +251,10 @@ class MigrationRun:
                 {"plan": plan_json, "versionId": version_id, "migrationId": self.ctx.instance_id},
             )
             outcome.validation = [Check.model_validate(c) for c in report["checks"]]
+            if report["passed"] and request.boot_test:
+                check = yield from self.boot_test(plan_json, version_id)
+                outcome.validation.append(check)
+                report["passed"] = check.passed
             if not report["passed"]:
                 reasons = "; ".join(f"{c.name}: {c.reason}" for c in outcome.validation if not c.passed)
                 raise ValidationFailed(reasons)

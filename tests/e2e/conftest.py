@@ -16,9 +16,14 @@ from tests.e2e.world import World
 from tests.infra.template import event_subscription_filter, role_actions
 
 # Fast, but the same code paths: SDK retries back off briefly, durable waits cost nothing on the virtual clock.
+BOOT_SUBNET = (
+    "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-net/providers/Microsoft.Network"
+    "/virtualNetworks/vnet/subnets/boot-tests"
+)
 E2E_SETTINGS = {
     "ARM_RETRY_BACKOFF_SECONDS": "0.05",
     "ARM_RETRY_BACKOFF_MAX_SECONDS": "1",
+    "BOOT_TEST_SUBNET_ID": BOOT_SUBNET,  # used only by migrations that ask for a boot test
 }
 
 
