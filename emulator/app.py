@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import contextlib
 import json
 import logging
@@ -126,7 +127,7 @@ class Emulator:
     async def _background(self, app: web.Application) -> AsyncIterator[None]:
         await self.eventgrid.start()
         for url in self.config.webhooks:
-            name = "cli-" + str(abs(hash(url)) % 10**8)
+            name = "cli-" + hashlib.sha256(url.encode()).hexdigest()[:8]  # stable across restarts
             if name not in self.eventgrid.subscriptions:
                 await self.eventgrid.subscribe({"endpoint": url, "name": name}, handshake=False, builtin=True)
         task = asyncio.create_task(self._tick())

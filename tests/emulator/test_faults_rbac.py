@@ -103,3 +103,16 @@ def test_user_assigned_client_id_becomes_the_principal(arm: str, control: Emulat
     client.images.get(RG, "ubuntu-web-01")
     last = control.requests()[-1]
     assert (last["clientId"], last["principal"]) == (client_id, principal_id_for(client_id))
+
+
+def test_hang_then_gateway_timeout(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    control.add_fault(operationId="Galleries_Get", hang=0.2, times=1)
+    assert compute.galleries.get(RG, "demo_gallery").name == "demo_gallery"
+    assert [c["status"] for c in control.requests(operation_id="Galleries_Get")] == [504, 200]
+
+
+def test_probability_zero_never_fires(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    control.add_fault(operationId="Images_Get", status=500, probability=0.0)
+    for _ in range(5):
+        compute.images.get(RG, "ubuntu-web-01")
+    assert {c["status"] for c in control.requests(operation_id="Images_Get")} == {200}
