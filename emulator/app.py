@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator

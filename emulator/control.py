@@ -126,6 +126,9 @@ class EmulatorControl:
             body["retryPolicy"] = retry_policy
         return self._call("POST", "/eventgrid/subscriptions", body)
 
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/eventgrid/subscriptions")["value"]
+
     def add_delivery_fault(self, kind: str, **options: Any) -> dict[str, Any]:
         """``kind``: drop | duplicate (copies) | delay (seconds) | reorder (count); ``times``, ``filter``."""
         return self._call("POST", "/eventgrid/faults", {"kind": kind, **options})

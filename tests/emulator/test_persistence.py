@@ -54,7 +54,7 @@ def test_state_survives_a_crash_and_restart(tmp_path: Path, monkeypatch: pytest.
         got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0", expand="ReplicationStatus")
         assert got.provisioning_state == "Creating"
         assert [(s.state, s.progress) for s in got.replication_status.summary] == [("Replicating", 50)]
-        assert len(ctl._call("GET", "/eventgrid/subscriptions")["value"]) == 1  # the --eventgrid-webhook one
+        assert len(ctl.subscriptions()) == 1  # the --eventgrid-webhook one
         assert [(d["status"], d["operationName"]) for d in ctl.deliveries()] == [
             ("pending", "Microsoft.Compute/galleries/images/write"),
             ("pending", "Microsoft.Compute/galleries/images/versions/write"),
