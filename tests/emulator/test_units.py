@@ -139,3 +139,10 @@ def test_settings_patch_is_a_deep_merge() -> None:
     merged = Settings().merged({"replication": {"fixedSeconds": 3600}})
     assert merged.replication.fixed_seconds == 3600
     assert merged.replication.base_seconds == Settings().replication.base_seconds
+
+
+def test_readme_lists_exactly_the_routes() -> None:
+    from emulator.coverage import table
+    from localrun.processes import REPO_ROOT
+
+    assert table() in (REPO_ROOT / "emulator" / "README.md").read_text()
