@@ -75,22 +75,7 @@ class GalleriesBackend:
             raise errors.PropertyChangeNotAllowed("gallery.location")
         props = copy.deepcopy(v.properties(body))
         props["identifier"] = {"uniqueName": f"{rid.subscription}-{rid.name.upper()}"}
-        props["provisioningState"] = "Succeeded" if seeded else ("Updating" if existing else "Creating")
-        gallery = _tracked(rid, GALLERY_TYPE, location, v.tags_of(body), props)
-        self.ctx.store.put(gallery, existing["meta"] if existing else {})
-        op = (
-            None
-            if seeded
-            else lro(
-                self.ctx,
-                rid,
-                location,
-                "update" if existing else "create",
-                api_version,
-                self.ctx.settings.lro.gallery_seconds,
-            )
-        )
-        return Result(gallery, created=existing is None, operation=op)
+        return self._put(rid, GALLERY_TYPE, location, v.tags_of(body), props, existing, seeded, api_version)
 
     def update_gallery(self, gallery_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         record = self.ctx.require(gallery_id)
@@ -187,22 +172,7 @@ class GalleriesBackend:
         else:
             self._apply_defaults(props, api_version)
         self._check_identifier_unique(rid, props["identifier"])
-        props["provisioningState"] = "Succeeded" if seeded else ("Updating" if existing else "Creating")
-        definition = _tracked(rid, DEFINITION_TYPE, location, v.tags_of(body), props)
-        self.ctx.store.put(definition, existing["meta"] if existing else {})
-        op = (
-            None
-            if seeded
-            else lro(
-                self.ctx,
-                rid,
-                location,
-                "update" if existing else "create",
-                api_version,
-                self.ctx.settings.lro.gallery_seconds,
-            )
-        )
-        return Result(definition, created=existing is None, operation=op)
+        return self._put(rid, DEFINITION_TYPE, location, v.tags_of(body), props, existing, seeded, api_version)
 
     def update_gallery_image(self, image_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         """GalleryImages_Update (PATCH): the stored definition with the given properties and tags applied."""
@@ -224,6 +194,27 @@ class GalleriesBackend:
         return begin_delete(self.ctx, record, api_version, self.ctx.settings.lro.gallery_seconds)
 
     # --- rules -----------------------------------------------------------------------------------------------
+    def _put(
+        self,
+        rid: ResourceId,
+        rtype: str,
+        location: str,
+        tags: dict[str, str],
+        props: dict[str, Any],
+        existing: dict[str, Any] | None,
+        seeded: bool,
+        api_version: str,
+    ) -> Result:
+        """Store a gallery or definition (Creating/Updating, or Succeeded when seeded) and start its LRO."""
+        props["provisioningState"] = "Succeeded" if seeded else ("Updating" if existing else "Creating")
+        resource = _tracked(rid, rtype, location, tags, props)
+        self.ctx.store.put(resource, existing["meta"] if existing else {})
+        if seeded:
+            return Result(resource, created=existing is None)
+        kind = "update" if existing else "create"
+        op = lro(self.ctx, rid, location, kind, api_version, self.ctx.settings.lro.gallery_seconds)
+        return Result(resource, created=existing is None, operation=op)
+
     @staticmethod
     def _apply_defaults(props: dict[str, Any], api_version: str) -> None:
         secure = api_version >= SECURE_DEFAULTS_SINCE
