@@ -21,24 +21,14 @@ NESTED = "Can not delete resource before nested resources are deleted."
 SECURE_DEFAULTS_SINCE = "2025-03-03"
 
 
-def lro(ctx: Context, rid: ResourceId, location: str, kind: str, api_version: str, seconds: float) -> dict[str, Any]:
-    return ctx.ops.start(
-        resource_id=str(rid),
-        kind=kind,
-        subscription=rid.subscription,
-        location=location,
-        now=ctx.clock.now(),
-        due_seconds=seconds,
-        api_version=api_version,
-    )
-
-
-def begin_delete(ctx: Context, record: dict[str, Any], api_version: str, seconds: float) -> Result:
+def begin_delete(
+    ctx: Context, record: dict[str, Any], api_version: str, seconds: float, style: str = "capsOperations"
+) -> Result:
     body = record["body"]
     body.setdefault("properties", {})["provisioningState"] = "Deleting"
     record["meta"]["deleting"] = True
     ctx.store.dirty = True
-    op = lro(ctx, parse(body["id"]), body["location"], "delete", api_version, seconds)
+    op = ctx.start_operation(parse(body["id"]), body["location"], "delete", api_version, seconds, style)
     return Result(None, operation=op, deleted=True)
 
 
@@ -87,8 +77,7 @@ class GalleriesBackend:
                 gallery["properties"][key] = body["properties"][key]
         gallery["properties"]["provisioningState"] = "Updating"
         self.ctx.store.dirty = True
-        op = lro(
-            self.ctx,
+        op = self.ctx.start_operation(
             parse(gallery["id"]),
             gallery["location"],
             "update",
@@ -212,7 +201,7 @@ class GalleriesBackend:
         if seeded:
             return Result(resource, created=existing is None)
         kind = "update" if existing else "create"
-        op = lro(self.ctx, rid, location, kind, api_version, self.ctx.settings.lro.gallery_seconds)
+        op = self.ctx.start_operation(rid, location, kind, api_version, self.ctx.settings.lro.gallery_seconds)
         return Result(resource, created=existing is None, operation=op)
 
     @staticmethod

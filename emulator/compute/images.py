@@ -9,7 +9,7 @@ from typing import Any
 from emulator.compute import validation as v
 from emulator.core import errors
 from emulator.core.backend import Context, Result
-from emulator.core.ids import parse, region
+from emulator.core.ids import ResourceId, parse, region
 
 ROOT = "parameters"
 IMAGE_TYPE = "Microsoft.Compute/images"
@@ -92,23 +92,13 @@ class ImagesBackend:
         rid = parse(record["body"]["id"])
         self._on_source_changed(record["body"]["id"], "deleted")
         record["meta"]["deleting"] = True
-        op = self._operation(rid, record["body"]["location"], "delete", api_version, style="operations")
+        op = self._operation(rid, record["body"]["location"], "delete", api_version)
         return Result(None, operation=op, deleted=True)
 
     # --- rules -----------------------------------------------------------------------------------------------
-    def _operation(
-        self, rid: Any, location: str, kind: str, api_version: str, style: str = "operations"
-    ) -> dict[str, Any]:
-        return self.ctx.ops.start(
-            resource_id=str(rid),
-            kind=kind,
-            subscription=rid.subscription,
-            location=location,
-            now=self.ctx.clock.now(),
-            due_seconds=self.ctx.settings.lro.image_seconds,
-            style=style,
-            api_version=api_version,
-        )
+    def _operation(self, rid: ResourceId, location: str, kind: str, api_version: str) -> dict[str, Any]:
+        seconds = self.ctx.settings.lro.image_seconds
+        return self.ctx.start_operation(rid, location, kind, api_version, seconds, style="operations")
 
     @staticmethod
     def _content(props: dict[str, Any]) -> Any:

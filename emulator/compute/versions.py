@@ -138,15 +138,7 @@ class VersionsBackend:
     # --- rules -----------------------------------------------------------------------------------------------
     def _operation(self, rid: ResourceId, location: str, kind: str, api_version: str) -> dict[str, Any]:
         """Create/update completes when replication does (the settler finishes it), hence no due time."""
-        return self.ctx.ops.start(
-            resource_id=str(rid),
-            kind=kind,
-            subscription=rid.subscription,
-            location=location,
-            now=self.ctx.clock.now(),
-            due_seconds=None,
-            api_version=api_version,
-        )
+        return self.ctx.start_operation(rid, location, kind, api_version, None)
 
     @staticmethod
     def _source_id(body: dict[str, Any]) -> str:
