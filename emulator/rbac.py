@@ -49,7 +49,7 @@ def parse_role(doc: Any) -> Role:
     if "permissions" in props:
         perms = props["permissions"]
         role = parse_role([{"actions": p.get("actions", []), "notActions": p.get("notActions", [])} for p in perms])
-        role.scopes = list(doc.get("scopes", props.get("assignableScopes", [])) if doc.get("scopes") else [])
+        role.scopes = list(doc.get("scopes", []))  # assignableScopes in templates are expressions: not used
         role.name = str(props.get("roleName", "custom"))
         return role
     actions = props.get("actions")
