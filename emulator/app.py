@@ -95,6 +95,7 @@ class Emulator:
         """Wipe resources, operations, faults, RBAC, subscriptions added at runtime, deliveries and the request
         log; settings go back to the startup ones; the clock keeps its time (it never goes back)."""
         self.store.reset()
+        self.ctx.ops.touch()
         self.store.data["clock"] = self.clock.to_json()["now"]
         self.faults.clear()
         self.role = self._load_roles(self.config.roles)

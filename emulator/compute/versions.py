@@ -314,6 +314,8 @@ class VersionsBackend:
                 target=f"{ROOT}.properties.publishingProfile.targetRegions",
             )
         record["meta"]["plan"] = [e for e in record["meta"]["plan"] if e["key"] in wanted]
+        record["meta"].pop("checkAt", None)  # the plan changed: let the settler look again
+        self.ctx.ops.touch()
         if added and image is not None:
             now = self.ctx.clock.now()
             record["meta"]["plan"] += self._plan({"targetRegions": added}, image["body"], now, seeded=False)

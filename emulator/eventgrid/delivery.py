@@ -23,6 +23,7 @@ from emulator.settings import Settings
 
 logger = logging.getLogger(__name__)
 NO_RETRY = (400, 413)  # Event Grid dead-letters these at once
+MAX_FINISHED = 5000  # finished delivery records kept (the oldest go first); pending ones are never dropped
 
 
 class EventGrid:
@@ -137,6 +138,10 @@ class EventGrid:
                 continue
             for delivery in self._apply_faults(sub, event):
                 self.deliveries.append(delivery)
+        finished = [d for d in self.deliveries if d["status"] in ("delivered", "failed", "dropped")]
+        if len(finished) > MAX_FINISHED:
+            drop = {id(d) for d in finished[: len(finished) - MAX_FINISHED]}
+            self.deliveries[:] = [d for d in self.deliveries if id(d) not in drop]
         self.store.dirty = True
         self._wake.set()
 

@@ -146,3 +146,16 @@ def test_readme_lists_exactly_the_routes() -> None:
     from localrun.processes import REPO_ROOT
 
     assert table() in (REPO_ROOT / "emulator" / "README.md").read_text()
+
+
+def test_next_change_is_the_earliest_terminal_instant() -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    timings = ReplicationTimings(fixed_seconds=100, queued_seconds=0)
+    fast, slow = (replication.plan_region(timings, r, 1, 1, t0) for r in ("a", "b"))
+    slow["duration"] = 300.0
+    assert replication.next_change([fast, slow], t0) == t0 + timedelta(seconds=100)
+    assert replication.next_change([fast, slow], t0 + timedelta(seconds=150)) == t0 + timedelta(seconds=300)
+    slow["fault"] = {"mode": "stall", "atProgress": 60, "details": ""}
+    assert replication.next_change([slow], t0 + timedelta(seconds=150)) is None
+    slow["fault"] = {"mode": "fail", "atProgress": 80, "details": ""}
+    assert replication.next_change([slow], t0 + timedelta(seconds=150)) == t0 + timedelta(seconds=240)
