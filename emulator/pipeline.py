@@ -79,17 +79,25 @@ def _check_api_version(route: Route, query: dict[str, str], path: str) -> str:
 def _scope(route: Route, params: dict[str, str], path: str) -> str:
     if "scope" in params:
         return "/" + params["scope"].strip("/")
-    if route.operation_id.endswith(("_List", "_ListAll", "_ListByResourceGroup")) or route.operation_id in (
-        POLL_OPERATIONS
-    ):
+    if route.operation_id.endswith(("_List", "_ListAll", "_ListByResourceGroup")):
         return path.split("/providers/")[0]
     return path.rstrip("/")
 
 
-def _authorize(em: Emulator, principal: Principal, route: Route, scope: str) -> None:
-    if route.operation_id in POLL_OPERATIONS and not em.ctx.settings.rbac_checks_operation_polls:
-        return
-    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, scope)):
+def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[str, str], path: str) -> None:
+    """Deny faults and the RBAC-lite role. Operation-status URLs are checked too, as ARM does (their action, e.g.
+    Microsoft.Compute/locations/operations/read, at the operated resource's group: the documented rule that
+    group-level permission is needed to track an operation); only the caller who started one may read it."""
+    scope = _scope(route, params, path)
+    role_scope = scope
+    if route.operation_id in POLL_OPERATIONS:
+        op = em.ctx.ops.get(params["operationId"])
+        if op is not None and op.get("caller") and op["caller"] != principal.object_id:
+            raise errors.AuthorizationFailed.only_caller()
+        if not em.ctx.settings.rbac_checks_operation_polls:
+            return
+        role_scope = parse(op["resourceId"]).resource_group_id if op else scope
+    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, role_scope)):
         raise errors.AuthorizationFailed(principal.object_id, route.action, scope)
 
 
@@ -165,10 +173,12 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             if fault.hang_seconds:
                 await asyncio.sleep(fault.hang_seconds)
             raise fault.error()
-        _authorize(em, principal, route, _scope(route, params, path))
+        _authorize(em, principal, route, params, path)
         em.compute.settle()
         call = Call(method, path, params, query, raw, api_version, em.base_url, principal)
         reply = route.handler(em.backends, call)
+        if reply.result is not None and reply.result.operation is not None:
+            reply.result.operation["caller"] = principal.object_id
         em.compute.settle()
         if route.writes and reply.status < 300:
             _event_for(em, route, call, reply, principal, correlation)

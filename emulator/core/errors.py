@@ -138,6 +138,15 @@ class AuthorizationFailed(ArmError):
         self.action = action
         self.scope = scope
 
+    @classmethod
+    def only_caller(cls) -> ArmError:
+        err = ArmError.__new__(cls)
+        ArmError.__init__(
+            err,
+            "Only the original caller of an asynchronous operation is allowed to retrieve the results.",
+        )
+        return err
+
 
 class ResourceNotFound(ArmError):
     status = 404

@@ -4,6 +4,7 @@ the request log's record of the actions a scenario used."""
 from __future__ import annotations
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError
 from azure.identity import ManagedIdentityCredential
 from azure.mgmt.compute import ComputeManagementClient
@@ -116,3 +117,39 @@ def test_probability_zero_never_fires(compute: ComputeManagementClient, control:
     for _ in range(5):
         compute.images.get(RG, "ubuntu-web-01")
     assert {c["status"] for c in control.requests(operation_id="Images_Get")} == {200}
+
+
+def test_polling_an_operation_needs_its_own_action(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    control.set_role({"actions": ["Microsoft.Compute/galleries/*"]})
+    poller = compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"a": "b"}))
+    with pytest.raises(HttpResponseError) as e:
+        poller.result(timeout=30)
+    assert arm_error(e.value)[0] == "AuthorizationFailed"
+    assert "'Microsoft.Compute/locations/capsOperations/read' over scope '/subscriptions/" in arm_error(e.value)[1]
+    control.set_role(
+        {
+            "actions": ["Microsoft.Compute/galleries/*", "Microsoft.Compute/locations/capsOperations/read"],
+            "scopes": [RG_ID],
+        }
+    )
+    compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"a": "c"})).result(timeout=30)
+    assert compute.galleries.get(RG, "demo_gallery").tags == {"a": "c"}
+
+
+def test_only_the_original_caller_may_poll(
+    arm: str, compute: ComputeManagementClient, control: EmulatorControl
+) -> None:
+    compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"a": "b"})).result()
+    op = next(o for o in control.operations() if o["resourceId"].endswith("/galleries/demo_gallery"))
+    other = ManagedIdentityCredential(client_id="22222222-2222-4222-8222-222222222222")
+    token = other.get_token("https://management.azure.com/.default").token
+    url = (
+        f"{arm}/subscriptions/{op['subscription']}/providers/Microsoft.Compute/locations/westus2/capsOperations/"
+        f"{op['name']}?api-version=2026-03-03"
+    )
+    resp = requests.get(url, headers={"Authorization": f"Bearer {token}"}, verify=control.ca_bundle, timeout=10)
+    assert resp.status_code == 403
+    assert resp.json()["error"] == {
+        "code": "AuthorizationFailed",
+        "message": "Only the original caller of an asynchronous operation is allowed to retrieve the results.",
+    }
