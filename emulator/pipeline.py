@@ -188,6 +188,11 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             raise after.error()
     except errors.ArmError as e:
         reply = Reply(e.status, e.body(), dict(e.headers))
+    except (TypeError, AttributeError, KeyError, ValueError) as e:
+        # A body of the wrong shape that no explicit check caught: ARM's deserializer would refuse it with a 400.
+        logger.warning("unchecked request shape for %s %s: %r", method, path, e)
+        err = errors.InvalidRequestContent(f"The request content was invalid and could not be deserialized: {e!r}.")
+        reply = Reply(err.status, err.body())
     except Exception:
         logger.exception("unhandled error for %s %s", method, path)
         reply = Reply(500, errors.error_body("InternalServerError", "The emulator hit an internal error; see its log."))

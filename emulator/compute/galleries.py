@@ -124,8 +124,10 @@ class GalleriesBackend:
         root = "galleryImage"
         v.enum(v.required(body, "properties.osType", root), v.OS_TYPES, f"{root}.properties.osType", optional=False)
         v.enum(v.required(body, "properties.osState", root), v.OS_STATES, f"{root}.properties.osState", optional=False)
+        v.obj(props.get("identifier"), f"{root}.properties.identifier")
         for part in ("publisher", "offer", "sku"):
-            v.required(body, f"properties.identifier.{part}", root)
+            v.string(v.required(body, f"properties.identifier.{part}", root), f"{root}.properties.identifier.{part}")
+        v.objs(props.get("features"), f"{root}.properties.features")
         v.enum(props.get("hyperVGeneration"), v.HYPERV, f"{root}.properties.hyperVGeneration")
         v.enum(props.get("architecture"), v.ARCHITECTURES, f"{root}.properties.architecture")
         existing = self.ctx.find(image_id)

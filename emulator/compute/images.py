@@ -108,7 +108,7 @@ class ImagesBackend:
     @staticmethod
     def _validate_storage(props: dict[str, Any]) -> None:
         v.enum(props.get("hyperVGeneration"), v.HYPERV, "properties.hyperVGeneration")
-        profile = props.get("storageProfile")
+        profile = v.obj(props.get("storageProfile"), "properties.storageProfile")
         if not profile and not props.get("sourceVirtualMachine"):
             raise errors.InvalidParameter(
                 f"Required parameter '{ROOT}.properties.storageProfile' is missing (null).",
@@ -116,12 +116,14 @@ class ImagesBackend:
             )
         if not profile:
             return
-        os_disk = v.required(props, "storageProfile.osDisk", f"{ROOT}.properties")
+        os_disk = v.obj(
+            v.required(props, "storageProfile.osDisk", f"{ROOT}.properties"), "properties.storageProfile.osDisk"
+        )
         v.enum(os_disk.get("osType"), v.OS_TYPES, "properties.storageProfile.osDisk.osType", optional=False)
         v.enum(os_disk.get("osState"), v.OS_STATES, "properties.storageProfile.osDisk.osState", optional=False)
         _check_disk(os_disk, "properties.storageProfile.osDisk", MAX_OS_DISK_GIB)
         luns: set[int] = set()
-        for i, disk in enumerate(profile.get("dataDisks") or []):
+        for i, disk in enumerate(v.objs(profile.get("dataDisks"), "properties.storageProfile.dataDisks")):
             prop = f"properties.storageProfile.dataDisks[{i}]"
             lun = disk.get("lun")
             if not isinstance(lun, int) or lun < 0 or lun > 63:

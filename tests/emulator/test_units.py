@@ -159,3 +159,10 @@ def test_next_change_is_the_earliest_terminal_instant() -> None:
     assert replication.next_change([slow], t0 + timedelta(seconds=150)) is None
     slow["fault"] = {"mode": "fail", "atProgress": 80, "details": ""}
     assert replication.next_change([slow], t0 + timedelta(seconds=150)) == t0 + timedelta(seconds=240)
+
+
+def test_package_exports() -> None:
+    import emulator
+
+    assert emulator.__all__ == ["ControlError", "EmulatorControl"]
+    assert all(hasattr(emulator, name) for name in emulator.__all__)
