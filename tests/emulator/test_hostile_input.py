@@ -95,7 +95,7 @@ def session(control: EmulatorControl, credential: ManagedIdentityCredential) -> 
 
 
 def test_bad_bodies_get_specific_4xx(arm: str, session: requests.Session, control: EmulatorControl) -> None:
-    definition = {
+    definition: dict[str, Any] = {
         "location": W,
         "properties": {
             "osType": "Linux",
