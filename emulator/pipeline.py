@@ -144,11 +144,20 @@ def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: 
         em.eventgrid.publish(event)
 
 
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise errors.RequestEntityTooLarge(
+            f"The request content length exceeds the limit of {request.app._client_max_size} bytes."
+        ) from None
+
+
 async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     started = time.perf_counter()
     method, path = request.method, request.path
     query = dict(request.query)
-    raw = await request.read()
+    raw = b""
     request_id = str(uuid.uuid4())
     correlation = request.headers.get("x-ms-correlation-request-id") or request_id
     route, params, known = em.router.match(method, path)
@@ -156,6 +165,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     api_version = query.get("api-version", "")
     fault_id = None
     try:
+        raw = await _read(request)
         principal = authenticate(
             em.store.secrets["tokenKey"], request.headers.get("Authorization"), em.ctx.settings.arm_audience
         )

@@ -121,3 +121,4 @@ def test_huge_body_is_refused(arm: str, session: requests.Session, control: Emul
     path, version = TARGETS["image"]
     resp = session.put(f"{arm}{path}", params={"api-version": version}, data=b"{" + b" " * (5 * 1024 * 1024) + b"}")
     assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "RequestEntityTooLarge"
