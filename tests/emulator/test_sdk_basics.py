@@ -83,6 +83,6 @@ def test_async_clients_work_too(arm: str, control: EmulatorControl) -> None:
 
     async def names() -> list[str]:
         async with AsyncCredential() as cred, AsyncCompute(cred, SUB, base_url=arm, credential_scopes=SCOPE) as c:
-            return [i.name async for i in c.images.list_by_resource_group(RG)]
+            return [str(i.name) async for i in c.images.list_by_resource_group(RG)]
 
     assert asyncio.run(names()) == ["ubuntu-web-01"]
