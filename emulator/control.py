@@ -102,6 +102,10 @@ class EmulatorControl:
     def set_role(self, role: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("PUT", "/rbac", role)
 
+    def role(self) -> dict[str, Any] | None:
+        """The RBAC-lite role in force (None: everything allowed)."""
+        return self._call("GET", "/rbac")["role"]
+
     def clear_role(self) -> None:
         self._call("DELETE", "/rbac")
 

@@ -42,6 +42,7 @@ def parse_role(doc: Any) -> Role:
             actions=[a for r in roles for a in r.actions],
             not_actions=[a for r in roles for a in r.not_actions],
             scopes=[s for r in roles for s in r.scopes],
+            name="+".join(r.name for r in roles) or "custom",
         )
     if not isinstance(doc, dict):
         raise ValueError("a role is a JSON object or a list of objects")
