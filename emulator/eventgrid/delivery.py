@@ -221,9 +221,10 @@ class EventGrid:
         while True:
             now = time.time()
             due: dict[str, dict[str, Any]] = {}
-            for d in self.deliveries:
-                if d["status"] == "pending" and d["nextAttemptAt"] <= now and d["subscription"] not in self._busy:
-                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps order
+            ready = [d for d in self.deliveries if d["status"] == "pending" and d["nextAttemptAt"] <= now]
+            for d in sorted(ready, key=lambda d: d["nextAttemptAt"]):  # stable: equal times keep publish order
+                if d["subscription"] not in self._busy:
+                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps the order
             for name, d in due.items():
                 self._busy.add(name)
                 task = asyncio.create_task(self._deliver(d))
