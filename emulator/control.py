@@ -102,6 +102,10 @@ class EmulatorControl:
     def set_role(self, role: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("PUT", "/rbac", role)
 
+    def role(self) -> dict[str, Any] | None:
+        """The RBAC-lite role in force (None: everything allowed)."""
+        return self._call("GET", "/rbac")["role"]
+
     def clear_role(self) -> None:
         self._call("DELETE", "/rbac")
 
@@ -125,6 +129,9 @@ class EmulatorControl:
         if retry_policy:
             body["retryPolicy"] = retry_policy
         return self._call("POST", "/eventgrid/subscriptions", body)
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/eventgrid/subscriptions")["value"]
 
     def add_delivery_fault(self, kind: str, **options: Any) -> dict[str, Any]:
         """``kind``: drop | duplicate (copies) | delay (seconds) | reorder (count); ``times``, ``filter``."""

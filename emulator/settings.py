@@ -61,7 +61,7 @@ class Settings(_Model):
     limits: Limits = Field(default_factory=Limits)
     arm_audience: str = "https://management.azure.com/"
     record_bodies: bool = False
-    rbac_checks_operation_polls: bool = False
+    rbac_checks_operation_polls: bool = True
 
     def merged(self, patch: dict[str, object]) -> Settings:
         """A copy with ``patch`` applied recursively (PUT /_emulator/config sends only what changes)."""

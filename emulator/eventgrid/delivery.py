@@ -23,6 +23,7 @@ from emulator.settings import Settings
 
 logger = logging.getLogger(__name__)
 NO_RETRY = (400, 413)  # Event Grid dead-letters these at once
+MAX_FINISHED = 5000  # finished delivery records kept (the oldest go first); pending ones are never dropped
 
 
 class EventGrid:
@@ -137,6 +138,10 @@ class EventGrid:
                 continue
             for delivery in self._apply_faults(sub, event):
                 self.deliveries.append(delivery)
+        finished = [d for d in self.deliveries if d["status"] in ("delivered", "failed", "dropped")]
+        if len(finished) > MAX_FINISHED:
+            drop = {id(d) for d in finished[: len(finished) - MAX_FINISHED]}
+            self.deliveries[:] = [d for d in self.deliveries if id(d) not in drop]
         self.store.dirty = True
         self._wake.set()
 
@@ -216,9 +221,10 @@ class EventGrid:
         while True:
             now = time.time()
             due: dict[str, dict[str, Any]] = {}
-            for d in self.deliveries:
-                if d["status"] == "pending" and d["nextAttemptAt"] <= now and d["subscription"] not in self._busy:
-                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps order
+            ready = [d for d in self.deliveries if d["status"] == "pending" and d["nextAttemptAt"] <= now]
+            for d in sorted(ready, key=lambda d: d["nextAttemptAt"]):  # stable: equal times keep publish order
+                if d["subscription"] not in self._busy:
+                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps the order
             for name, d in due.items():
                 self._busy.add(name)
                 task = asyncio.create_task(self._deliver(d))

@@ -44,7 +44,7 @@ class ResourcesBackend:
                 target="resourceGroupName",
             )
         location = body.get("location")
-        if not location:
+        if not isinstance(location, str) or not location:
             raise errors.InvalidParameter("Required parameter 'location' is missing (null).", target="location")
         rg_id = f"/subscriptions/{subscription_id.lower()}/resourceGroups/{name}"
         existing = self.ctx.store.get(rg_id)

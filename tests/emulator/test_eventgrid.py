@@ -142,3 +142,26 @@ def test_failing_endpoint_is_retried_then_marked_failed(
         wait_for(lambda: fast.deliveries(status="failed"), "the delivery to give up")
     [delivery] = fast.deliveries()
     assert (delivery["attempts"], delivery["lastError"]) == (3, "HTTP 503")
+
+
+def test_deferred_handshake_happens_before_the_first_delivery(
+    resources: ResourceManagementClient, fast: EmulatorControl
+) -> None:
+    with Webhook() as hook:
+        sub = fast.subscribe(hook.url, handshake=False)
+        assert sub["validated"] is False
+        tag(resources, {"n": "1"})
+        wait_for(lambda: hook.events, "the event after the handshake")
+    assert hook.events[0]["data"]["operationName"] == "Microsoft.Resources/tags/write"
+
+
+def test_lro_events_on_completion(compute: ComputeManagementClient, fast: EmulatorControl) -> None:
+    fast.configure({"eventgrid": {"lroEvents": "complete"}, "lro": {"gallerySeconds": 120}})
+    with Webhook() as hook:
+        fast.subscribe(hook.url)
+        poller = compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"x": "1"}))
+        assert not fast.deliveries()
+        fast.advance(120)
+        poller.result(timeout=30)
+        wait_for(lambda: hook.events, "the event at completion")
+    assert hook.events[0]["data"]["operationName"] == "Microsoft.Compute/galleries/write"

@@ -4,6 +4,7 @@ the request log's record of the actions a scenario used."""
 from __future__ import annotations
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError
 from azure.identity import ManagedIdentityCredential
 from azure.mgmt.compute import ComputeManagementClient
@@ -103,3 +104,52 @@ def test_user_assigned_client_id_becomes_the_principal(arm: str, control: Emulat
     client.images.get(RG, "ubuntu-web-01")
     last = control.requests()[-1]
     assert (last["clientId"], last["principal"]) == (client_id, principal_id_for(client_id))
+
+
+def test_hang_then_gateway_timeout(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    control.add_fault(operationId="Galleries_Get", hang=0.2, times=1)
+    assert compute.galleries.get(RG, "demo_gallery").name == "demo_gallery"
+    assert [c["status"] for c in control.requests(operation_id="Galleries_Get")] == [504, 200]
+
+
+def test_probability_zero_never_fires(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    control.add_fault(operationId="Images_Get", status=500, probability=0.0)
+    for _ in range(5):
+        compute.images.get(RG, "ubuntu-web-01")
+    assert {c["status"] for c in control.requests(operation_id="Images_Get")} == {200}
+
+
+def test_polling_an_operation_needs_its_own_action(compute: ComputeManagementClient, control: EmulatorControl) -> None:
+    control.set_role({"actions": ["Microsoft.Compute/galleries/*"]})
+    poller = compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"a": "b"}))
+    with pytest.raises(HttpResponseError) as e:
+        poller.result(timeout=30)
+    assert arm_error(e.value)[0] == "AuthorizationFailed"
+    assert "'Microsoft.Compute/locations/capsOperations/read' over scope '/subscriptions/" in arm_error(e.value)[1]
+    control.set_role(
+        {
+            "actions": ["Microsoft.Compute/galleries/*", "Microsoft.Compute/locations/capsOperations/read"],
+            "scopes": [RG_ID],
+        }
+    )
+    compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"a": "c"})).result(timeout=30)
+    assert compute.galleries.get(RG, "demo_gallery").tags == {"a": "c"}
+
+
+def test_only_the_original_caller_may_poll(
+    arm: str, compute: ComputeManagementClient, control: EmulatorControl
+) -> None:
+    compute.galleries.begin_update(RG, "demo_gallery", cm.GalleryUpdate(tags={"a": "b"})).result()
+    op = next(o for o in control.operations() if o["resourceId"].endswith("/galleries/demo_gallery"))
+    other = ManagedIdentityCredential(client_id="22222222-2222-4222-8222-222222222222")
+    token = other.get_token("https://management.azure.com/.default").token
+    url = (
+        f"{arm}/subscriptions/{op['subscription']}/providers/Microsoft.Compute/locations/westus2/capsOperations/"
+        f"{op['name']}?api-version=2026-03-03"
+    )
+    resp = requests.get(url, headers={"Authorization": f"Bearer {token}"}, verify=control.ca_bundle, timeout=10)
+    assert resp.status_code == 403
+    assert resp.json()["error"] == {
+        "code": "AuthorizationFailed",
+        "message": "Only the original caller of an asynchronous operation is allowed to retrieve the results.",
+    }

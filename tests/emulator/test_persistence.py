@@ -28,13 +28,13 @@ def client(ctl: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> ComputeMana
 
 def test_state_survives_a_crash_and_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state"
-    first = start_emulator(tmp_path, "--state", str(state))
+    hook = ("--eventgrid-webhook", "http://127.0.0.1:9/unreachable")
+    first = start_emulator(tmp_path, "--state", str(state), *hook)
     try:
         ctl = EmulatorControl(first.info)
         ctl.configure(
             {"replication": {"fixedSeconds": 3600, "queuedSeconds": 0}, "eventgrid": {"retryScheduleSeconds": [3600]}}
         )
-        ctl.subscribe("http://127.0.0.1:9/unreachable", handshake=False)
         compute = client(ctl, monkeypatch)
         compute.gallery_images.begin_create_or_update(RG, GALLERY, "web", definition()).result()
         compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version())
@@ -43,7 +43,7 @@ def test_state_survives_a_crash_and_restart(tmp_path: Path, monkeypatch: pytest.
         ca_before = Path(first.info["caBundle"]).read_bytes()
     finally:
         first.kill()
-    second = start_emulator(tmp_path, "--state", str(state))
+    second = start_emulator(tmp_path, "--state", str(state), *hook)
     try:
         ctl = EmulatorControl(second.info)
         assert ctl.now() == clock_before
@@ -54,6 +54,7 @@ def test_state_survives_a_crash_and_restart(tmp_path: Path, monkeypatch: pytest.
         got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0", expand="ReplicationStatus")
         assert got.provisioning_state == "Creating"
         assert [(s.state, s.progress) for s in got.replication_status.summary] == [("Replicating", 50)]
+        assert len(ctl.subscriptions()) == 1  # the --eventgrid-webhook one
         assert [(d["status"], d["operationName"]) for d in ctl.deliveries()] == [
             ("pending", "Microsoft.Compute/galleries/images/write"),
             ("pending", "Microsoft.Compute/galleries/images/versions/write"),
