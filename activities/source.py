@@ -79,6 +79,7 @@ def delete_source_image(payload: dict[str, Any]) -> dict[str, Any]:
         merge_tags(version_id, {DELETION_MARKER: image.name[:256]}, doing="marking the source deletion on the version")
     # Absent already: deleted by a previous attempt of this activity.
     with _arm.arm_errors(f"deleting managed image {image}"), contextlib.suppress(ResourceNotFoundError):
-        _arm.compute(image.subscription_id).images.begin_delete(image.resource_group, image.name).result()
+        _arm.compute(image.subscription_id).images.begin_delete(image.resource_group, image.name, polling=False)
+    _arm.wait_for(lambda: read_source(request), lambda found: found is None, what=f"deleting managed image {image}")
     logger.info("deleted source managed image %s", image)
     return {"deleted": True, "reason": "", "checks": report}
