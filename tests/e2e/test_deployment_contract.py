@@ -12,6 +12,7 @@ from tests.infra.template import role_actions
 
 pytestmark = pytest.mark.e2e
 
+
 def app_actions(world: World) -> set[str]:
     return {
         entry["action"]
