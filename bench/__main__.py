@@ -23,6 +23,13 @@ from bench.tables import Table
 BENCHMARKS = ("polling", "history", "replay", "scale")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("benchmark", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
@@ -32,7 +39,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"smoke run: replication {polling.QUICK_REPLICATION_SECONDS[0]} s only, "
         f"{scale.QUICK_MIGRATIONS} migrations for scale (saved to {results.QUICK.name})",
     )
-    p.add_argument("--migrations", type=int, help="migrations for the scale benchmark (default 200, quick 20)")
+    p.add_argument("--migrations", type=_positive, help="migrations for the scale benchmark (default 200, quick 20)")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        choices=[s.name for s in scale.SCENARIOS],
+        help="scale scenario(s) to run (repeatable; default: all)",
+    )
     p.add_argument("--output", type=Path, help=f"results JSON (default bench/results/{results.LATEST.name})")
     p.add_argument("--no-save", action="store_true", help="print the tables only")
     p.add_argument("--verbose", action="store_true", help="log progress")
@@ -62,7 +75,8 @@ def run(args: argparse.Namespace, *, command: str, console: Console) -> dict[str
     if "scale" in chosen:
         migrations = args.migrations or (scale.QUICK_MIGRATIONS if args.quick else scale.MIGRATIONS)
         started = time.perf_counter()
-        outcomes = scale.run(migrations)
+        wanted = args.scenario or [s.name for s in scale.SCENARIOS]
+        outcomes = scale.run(migrations, scenarios=[s for s in scale.SCENARIOS if s.name in wanted])
         emit("scale", report.scale_tables(outcomes), [o.to_json() for o in outcomes], time.perf_counter() - started)
     return sections
 
