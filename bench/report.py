@@ -26,6 +26,10 @@ def ratio(ours: int, theirs: int) -> float | None:
     return round(ours / theirs, 3) if theirs else None
 
 
+def _s(seconds: float) -> float:
+    return round(seconds, 1)
+
+
 def _baseline_label(case: str) -> str:
     return {"sdk-default": "SDK poller, default 30 s", "interval-60s": "SDK poller, 60 s"}.get(case, case)
 
@@ -53,9 +57,8 @@ def polling_tables(cases: Sequence[PollingCase]) -> list[Table]:
     )
     for case in cases:
         ours = case.ours.waiting
-        requests.add(
-            duration(case.replication_seconds), "ours", ours.waiting_reads, ours.total, None, None, ours.latency_seconds
-        )
+        label = duration(case.replication_seconds)
+        requests.add(label, "ours", ours.waiting_reads, ours.total, None, None, _s(ours.latency_seconds))
         for base in case.baselines:
             theirs = base.waiting
             requests.add(
@@ -65,7 +68,7 @@ def polling_tables(cases: Sequence[PollingCase]) -> list[Table]:
                 theirs.total,
                 ratio(ours.waiting_reads, theirs.waiting_reads),
                 ratio(ours.total, theirs.total),
-                theirs.latency_seconds,
+                _s(theirs.latency_seconds),
             )
     return [requests, operations_table(cases), polling_goals(cases)]
 
@@ -215,10 +218,10 @@ def scale_tables(results: Sequence[ScaleResult]) -> list[Table]:
         load.add(
             result.scenario,
             result.arm_requests,
-            f"{buckets.get('read', 0)} / {buckets.get('write', 0)} / {buckets.get('delete', 0)}",
-            f"{peaks['read']['requests']} / {peaks['read']['budget']}",
-            f"{peaks['write']['requests']} / {peaks['write']['budget']}",
-            f"{peaks['replication-polls']['requests']} / {peaks['read']['budget']}",
+            f"{buckets.get('read', 0):,} / {buckets.get('write', 0):,} / {buckets.get('delete', 0):,}",
+            f"{peaks['read']['requests']:,} of {peaks['read']['budget']:,}",
+            f"{peaks['write']['requests']:,} of {peaks['write']['budget']:,}",
+            f"{peaks['replication-polls']['requests']:,} of {peaks['read']['budget']:,}",
         )
     return [outcome, load, scale_goals(results)]
 
@@ -236,7 +239,7 @@ def scale_goals(results: Sequence[ScaleResult]) -> Table:
     table.add(
         "peak reads per virtual minute below ARM's read budget (1,500/min)",
         *(
-            f"{r.peak_per_minute['read']['requests']} at {r.peak_per_minute['read']['minute']} "
+            f"{r.peak_per_minute['read']['requests']:,} at {r.peak_per_minute['read']['minute']} "
             f"{verdict(r.peak_per_minute['read']['requests'] < r.peak_per_minute['read']['budget'])}"
             for r in results
         ),

@@ -99,9 +99,15 @@ def markdown(document: dict[str, Any]) -> str:
         info = body["machine"]
         parts.append(
             f"### {name}\n\n`{body['command']}` — {body['date']}, commit {body.get('commit') or '?'}, "
-            f"{info['cpu']} ({info['cores']} cores), Python {info['python']}; took {body['benchmarkSeconds']} s\n"
+            f"{info['cpu']} ({info['cores']} cores), Python {info['python']}, load average "
+            f"{_load(info)}; took {body['benchmarkSeconds']} s\n"
         )
         for raw in body["tables"]:
             table = Table(raw["key"], raw["title"], raw["columns"], raw["rows"], raw.get("notes", []))
             parts.append(table.markdown())
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _load(info: dict[str, Any]) -> str:
+    load = info.get("loadAverage")
+    return " / ".join(f"{x:.2f}" for x in load) + " (1/5/15 min)" if load else "unknown"
