@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
@@ -30,6 +32,7 @@ from migration.errors import ArmRequestFailed, MigrationError, PermissionDenied,
 from migration.settings import Settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 
@@ -114,3 +117,22 @@ def _clean(exc: HttpResponseError) -> str:
     error = getattr(exc, "error", None)
     text = str(getattr(error, "message", "") or exc.message or exc.reason or "")
     return " ".join(text.split())[:500]
+
+
+def wait_for(read: Callable[[], T], done: Callable[[T], bool], *, what: str, timeout: float = 300.0) -> T:
+    """Poll the resource itself until ``done`` (a short write's completion: a definition, a PATCH, a delete).
+
+    Deliberately not the SDK poller: that follows the operation-status URL
+    (``/subscriptions/{id}/providers/Microsoft.Compute/locations/{loc}/...``), which ARM authorizes at subscription
+    scope, so a role assigned on resource groups only would get 403 on the poll after the write succeeded. Reading
+    the resource needs nothing beyond the read action the app already has."""
+    deadline = time.monotonic() + timeout
+    interval = 1.0
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise TransientArmError(f"{what} did not finish within {timeout:.0f} s")
+        time.sleep(interval)
+        interval = min(interval * 2, 10.0)

@@ -12,11 +12,15 @@ from activities import _arm
 from activities.blueprint import bp
 from migration import arm_json
 from migration.definitions import compatibility_problems
-from migration.errors import DefinitionIncompatible
+from migration.errors import ArmRequestFailed, DefinitionIncompatible
 from migration.plan import MigrationPlan, plan_definition_body
 from migration.resource_ids import DefinitionId
 
 logger = logging.getLogger(__name__)
+
+
+def _state(body: dict[str, Any]) -> str:
+    return str((body.get("properties") or {}).get("provisioningState") or "Succeeded")
 
 
 @bp.activity_trigger(input_name="payload")
@@ -42,7 +46,18 @@ def ensure_image_definition(payload: dict[str, Any]) -> dict[str, Any]:
         return {"definitionId": str(definition), "created": False}
     with _arm.arm_errors(f"creating image definition {definition}"):
         client.begin_create_or_update(
-            definition.resource_group, definition.gallery, definition.name, GalleryImage(plan_definition_body(plan))
-        ).result()
+            definition.resource_group,
+            definition.gallery,
+            definition.name,
+            GalleryImage(plan_definition_body(plan)),
+            polling=False,
+        )
+        created = _arm.wait_for(
+            lambda: client.get(definition.resource_group, definition.gallery, definition.name).as_dict(),
+            lambda body: _state(body) not in ("Creating", "Updating"),
+            what=f"creating image definition {definition}",
+        )
+    if _state(created) != "Succeeded":
+        raise ArmRequestFailed(f"image definition {definition} ended in provisioning state {_state(created)}")
     logger.info("created image definition %s", definition)
     return {"definitionId": str(definition), "created": True}

@@ -10,13 +10,25 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from activities import _arm
 from activities.blueprint import bp
-from activities.planning import read_source
+from activities.planning import merge_tags, read_source
 from migration import arm_json
 from migration.deletion import deletion_checks, refusal_reason
 from migration.plan import MigrationPlan
 from migration.resource_ids import ImageId, same_id
+from migration.tags import TagNames, tag_lookup
 
 logger = logging.getLogger(__name__)
+
+
+DELETION_MARKER = "migration-source-deletion"
+
+
+def _deletion_started(version_id: str) -> bool:
+    from activities.version import read_version
+    from migration.resource_ids import VersionId
+
+    found = read_version(VersionId.parse(version_id))
+    return bool(found and DELETION_MARKER in (found.get("tags") or {}))
 
 
 def scale_sets_using(image: ImageId) -> list[str]:
@@ -30,28 +42,44 @@ def scale_sets_using(image: ImageId) -> list[str]:
 
 @bp.activity_trigger(input_name="payload")
 def delete_source_image(payload: dict[str, Any]) -> dict[str, Any]:
-    """Re-read the image and its users, apply the guards, delete. Returns the guards' report either way."""
+    """Apply the guards to a fresh read of the image and its users, then delete. Returns the guards' report.
+
+    The image is read last, right before deleting, so a change or a cancel (the cancel API tags the image with
+    this run's id) that lands while the scale sets are listed is still seen."""
     plan = MigrationPlan.model_validate(payload["plan"])
     assert plan.source is not None
     request = plan.request
     image = request.image
+    version_id = str(payload.get("versionId") or "")
+    run_id = str(payload.get("runId") or "")
+    users = scale_sets_using(image)
     current = read_source(request)
+    if current is None and version_id and _deletion_started(version_id):
+        # A previous attempt of this activity deleted the image and was lost before it could say so.
+        logger.info("source %s was deleted by a previous attempt", image)
+        return {"deleted": True, "reason": "", "checks": []}
+    names = TagNames.from_settings(_arm.settings())
+    cancel_tag = tag_lookup(current.tags if current else {}).get(names.cancel.lower(), "")
     checks = deletion_checks(
         mode=request.deletion_mode,
         validation_passed=bool(payload.get("validationPassed")),
         preflight_fingerprint=plan.source.fingerprint,
         current=current,
-        referencing_scale_sets=scale_sets_using(image) if current is not None else [],
+        referencing_scale_sets=users,
         replication_mode=request.replication_mode.value,
         approved=bool(payload.get("approved")),
+        cancel_requested=bool(run_id) and cancel_tag == run_id,
     )
     report = [c.model_dump(mode="json") for c in checks]
     if not all(c.passed for c in checks):
         reason = refusal_reason(checks)
         logger.warning("keeping source %s: %s", image, reason)
         return {"deleted": False, "reason": reason, "checks": report}
+    if version_id:  # remember, on the version, that we are about to delete (see above)
+        merge_tags(version_id, {DELETION_MARKER: image.name[:256]}, doing="marking the source deletion on the version")
     # Absent already: deleted by a previous attempt of this activity.
     with _arm.arm_errors(f"deleting managed image {image}"), contextlib.suppress(ResourceNotFoundError):
-        _arm.compute(image.subscription_id).images.begin_delete(image.resource_group, image.name).result()
+        _arm.compute(image.subscription_id).images.begin_delete(image.resource_group, image.name, polling=False)
+    _arm.wait_for(lambda: read_source(request), lambda found: found is None, what=f"deleting managed image {image}")
     logger.info("deleted source managed image %s", image)
     return {"deleted": True, "reason": "", "checks": report}

@@ -81,8 +81,13 @@ def promote_image_version(payload: dict[str, Any]) -> dict[str, Any]:
     }
     with _arm.arm_errors(f"promoting image version {version}"):
         _versions(version).begin_update(
-            version.resource_group, version.gallery, version.definition, version.name, update
-        ).result()
+            version.resource_group, version.gallery, version.definition, version.name, update, polling=False
+        )
+    _arm.wait_for(
+        lambda: read_version(version) or {},
+        lambda body: str((body.get("properties") or {}).get("provisioningState")) != "Updating",
+        what=f"promoting image version {version}",
+    )
     return {"versionId": str(version), "excludeFromLatest": False}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -94,6 +95,7 @@ class Emulator:
         """Wipe resources, operations, faults, RBAC, subscriptions added at runtime, deliveries and the request
         log; settings go back to the startup ones; the clock keeps its time (it never goes back)."""
         self.store.reset()
+        self.ctx.ops.touch()
         self.store.data["clock"] = self.clock.to_json()["now"]
         self.faults.clear()
         self.role = self._load_roles(self.config.roles)
@@ -104,8 +106,10 @@ class Emulator:
             self.reseed()
 
     def save(self) -> None:
-        if self.clock.virtual:
-            self.store.data["clock"] = self.clock.to_json()["now"]
+        now = self.clock.to_json()["now"]
+        if self.clock.virtual and self.store.data.get("clock") != now:
+            self.store.data["clock"] = now
+            self.store.dirty = True
         self.store.save()
 
     @staticmethod
@@ -124,7 +128,7 @@ class Emulator:
     async def _background(self, app: web.Application) -> AsyncIterator[None]:
         await self.eventgrid.start()
         for url in self.config.webhooks:
-            name = "cli-" + str(abs(hash(url)) % 10**8)
+            name = "cli-" + hashlib.sha256(url.encode()).hexdigest()[:8]  # stable across restarts
             if name not in self.eventgrid.subscriptions:
                 await self.eventgrid.subscribe({"endpoint": url, "name": name}, handshake=False, builtin=True)
         task = asyncio.create_task(self._tick())

@@ -26,14 +26,14 @@ class EmulatorControl:
         info = self.info
         self.url = str(info["controlUrl"]).rstrip("/")
         self.session = requests.Session()
-        self.session.verify = str(info["caBundle"])
+        self.ca_bundle = str(info["caBundle"])
         self.timeout = timeout
 
     # --- plumbing --------------------------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        # verify per request: a session-level verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment
+        # verify per request: a session default would lose to REQUESTS_CA_BUNDLE pointing at another emulator
         resp = self.session.request(
-            method, self.url + path, json=body, params=params, timeout=self.timeout, verify=self.session.verify
+            method, self.url + path, json=body, params=params, timeout=self.timeout, verify=self.ca_bundle
         )
         data = resp.json() if resp.content else None
         if resp.status_code >= 400:
@@ -102,6 +102,10 @@ class EmulatorControl:
     def set_role(self, role: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("PUT", "/rbac", role)
 
+    def role(self) -> dict[str, Any] | None:
+        """The RBAC-lite role in force (None: everything allowed)."""
+        return self._call("GET", "/rbac")["role"]
+
     def clear_role(self) -> None:
         self._call("DELETE", "/rbac")
 
@@ -125,6 +129,9 @@ class EmulatorControl:
         if retry_policy:
             body["retryPolicy"] = retry_policy
         return self._call("POST", "/eventgrid/subscriptions", body)
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/eventgrid/subscriptions")["value"]
 
     def add_delivery_fault(self, kind: str, **options: Any) -> dict[str, Any]:
         """``kind``: drop | duplicate (copies) | delay (seconds) | reorder (count); ``times``, ``filter``."""

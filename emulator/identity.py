@@ -80,6 +80,20 @@ def _auth_error(cls: type[errors.ArmError], message: str, description: str) -> e
     return err
 
 
+_verified: dict[tuple[str, str], dict[str, Any]] = {}  # (key, token) -> claims: SDKs reuse one token for hours
+
+
+def _decode(key: str, token: str) -> dict[str, Any]:
+    cached = _verified.get((key, token))
+    if cached is not None and cached.get("exp", 0) > time.time():
+        return cached
+    claims = jwt.decode(token, key, algorithms=["HS256"], options={"verify_aud": False})
+    if len(_verified) > 1000:
+        _verified.clear()
+    _verified[(key, token)] = claims
+    return claims
+
+
 def authenticate(key: str, authorization: str | None, audience: str) -> Principal:
     """Validate ``Authorization: Bearer <jwt>`` as ARM does, or raise the 401 ARM gives."""
     if not authorization:
@@ -96,7 +110,7 @@ def authenticate(key: str, authorization: str | None, audience: str) -> Principa
             "The authentication failed because of invalid 'Authorization' header format.",
         )
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], options={"verify_aud": False})
+        claims = _decode(key, token)
     except jwt.ExpiredSignatureError:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
         raise _auth_error(

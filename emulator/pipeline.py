@@ -79,17 +79,25 @@ def _check_api_version(route: Route, query: dict[str, str], path: str) -> str:
 def _scope(route: Route, params: dict[str, str], path: str) -> str:
     if "scope" in params:
         return "/" + params["scope"].strip("/")
-    if route.operation_id.endswith(("_List", "_ListAll", "_ListByResourceGroup")) or route.operation_id in (
-        POLL_OPERATIONS
-    ):
+    if route.operation_id.endswith(("_List", "_ListAll", "_ListByResourceGroup")):
         return path.split("/providers/")[0]
     return path.rstrip("/")
 
 
-def _authorize(em: Emulator, principal: Principal, route: Route, scope: str) -> None:
-    if route.operation_id in POLL_OPERATIONS and not em.ctx.settings.rbac_checks_operation_polls:
-        return
-    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, scope)):
+def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[str, str], path: str) -> None:
+    """Deny faults and the RBAC-lite role. Operation-status URLs are checked too, as ARM does (their action, e.g.
+    Microsoft.Compute/locations/operations/read, at the operated resource's group: the documented rule that
+    group-level permission is needed to track an operation); only the caller who started one may read it."""
+    scope = _scope(route, params, path)
+    role_scope = scope
+    if route.operation_id in POLL_OPERATIONS:
+        op = em.ctx.ops.get(params["operationId"])
+        if op is not None and op.get("caller") and op["caller"] != principal.object_id:
+            raise errors.AuthorizationFailed.only_caller()
+        if not em.ctx.settings.rbac_checks_operation_polls:
+            return
+        role_scope = parse(op["resourceId"]).resource_group_id if op else scope
+    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, role_scope)):
         raise errors.AuthorizationFailed(principal.object_id, route.action, scope)
 
 
@@ -136,11 +144,20 @@ def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: 
         em.eventgrid.publish(event)
 
 
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise errors.RequestEntityTooLarge(
+            f"The request content length exceeds the limit of {request.app._client_max_size} bytes."
+        ) from None
+
+
 async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     started = time.perf_counter()
     method, path = request.method, request.path
     query = dict(request.query)
-    raw = await request.read()
+    raw = b""
     request_id = str(uuid.uuid4())
     correlation = request.headers.get("x-ms-correlation-request-id") or request_id
     route, params, known = em.router.match(method, path)
@@ -148,6 +165,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     api_version = query.get("api-version", "")
     fault_id = None
     try:
+        raw = await _read(request)
         principal = authenticate(
             em.store.secrets["tokenKey"], request.headers.get("Authorization"), em.ctx.settings.arm_audience
         )
@@ -165,10 +183,12 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             if fault.hang_seconds:
                 await asyncio.sleep(fault.hang_seconds)
             raise fault.error()
-        _authorize(em, principal, route, _scope(route, params, path))
+        _authorize(em, principal, route, params, path)
         em.compute.settle()
         call = Call(method, path, params, query, raw, api_version, em.base_url, principal)
         reply = route.handler(em.backends, call)
+        if reply.result is not None and reply.result.operation is not None:
+            reply.result.operation["caller"] = principal.object_id
         em.compute.settle()
         if route.writes and reply.status < 300:
             _event_for(em, route, call, reply, principal, correlation)
@@ -178,6 +198,11 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             raise after.error()
     except errors.ArmError as e:
         reply = Reply(e.status, e.body(), dict(e.headers))
+    except (TypeError, AttributeError, KeyError, ValueError) as e:
+        # A body of the wrong shape that no explicit check caught: ARM's deserializer would refuse it with a 400.
+        logger.warning("unchecked request shape for %s %s: %r", method, path, e)
+        err = errors.InvalidRequestContent(f"The request content was invalid and could not be deserialized: {e!r}.")
+        reply = Reply(err.status, err.body())
     except Exception:
         logger.exception("unhandled error for %s %s", method, path)
         reply = Reply(500, errors.error_body("InternalServerError", "The emulator hit an internal error; see its log."))

@@ -42,6 +42,7 @@ def parse_role(doc: Any) -> Role:
             actions=[a for r in roles for a in r.actions],
             not_actions=[a for r in roles for a in r.not_actions],
             scopes=[s for r in roles for s in r.scopes],
+            name="+".join(r.name for r in roles) or "custom",
         )
     if not isinstance(doc, dict):
         raise ValueError("a role is a JSON object or a list of objects")
@@ -49,7 +50,7 @@ def parse_role(doc: Any) -> Role:
     if "permissions" in props:
         perms = props["permissions"]
         role = parse_role([{"actions": p.get("actions", []), "notActions": p.get("notActions", [])} for p in perms])
-        role.scopes = list(doc.get("scopes", props.get("assignableScopes", [])) if doc.get("scopes") else [])
+        role.scopes = list(doc.get("scopes", []))  # assignableScopes in templates are expressions: not used
         role.name = str(props.get("roleName", "custom"))
         return role
     actions = props.get("actions")

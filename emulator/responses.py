@@ -103,8 +103,9 @@ def operation_status(b: Backends, call: Call) -> Reply:
     if op is None or op["subscription"].lower() != call.params["subscriptionId"].lower():
         raise errors.NotFound(f"The operation '{call.params['operationId']}' was not found.")
     retry_after = b.ctx.settings.lro.retry_after_seconds
-    if op["status"] == "InProgress" and b.ctx.clock.virtual and b.ctx.settings.lro.advance_clock_on_poll:
-        b.ctx.clock.advance_by(retry_after)
+    step = b.ctx.settings.lro.advance_clock_on_poll_seconds
+    if op["status"] == "InProgress" and b.ctx.clock.virtual and step > 0:
+        b.ctx.clock.advance_by(step)
         b.compute.settle()
     if call.query.get("monitor", "").lower() != "true":
         return ok(b.ctx.ops.status_body(op))

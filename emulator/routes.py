@@ -7,6 +7,9 @@ stable ones; anything else is refused as ARM refuses it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from emulator.core.routing import Route, Router
 from emulator.responses import Backends, Call, Reply, deleted, ok, operation_status, page, written
 
@@ -30,52 +33,105 @@ def _p(call: Call, name: str) -> str:
     return call.params[name]
 
 
-def _h_rg_put(b: Backends, c: Call) -> Reply:
+Backend = Callable[[Backends], Any]
+_VERBS = {"GET": "Get", "PUT": "CreateOrUpdate", "PATCH": "Update", "DELETE": "Delete"}
+_ACTIONS = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+
+
+def _handler(method: str, backend: Backend, name: str) -> Callable[[Backends, Call], Reply]:
+    """The standard handler shapes: GET -> 200 body; PUT/PATCH -> 200/201 (+LRO); DELETE -> 202/200/204."""
+
+    def handle(b: Backends, c: Call) -> Reply:
+        fn = getattr(backend(b), name)
+        if method == "GET":
+            return ok(fn(c.path))
+        if method == "DELETE":
+            return deleted(b, c, fn(c.path, api_version=c.api_version))
+        return written(b, c, fn(c.path, c.json(), api_version=c.api_version))
+
+    return handle
+
+
+def resource_routes(
+    template: str, op: str, rtype: str, versions: tuple[str, ...], kind: str, backend: Backend, methods: dict[str, str]
+) -> list[Route]:
+    """One route per method of a resource: operationId ``{op}_{Verb}``, action ``{rtype}/{read|write|delete}``,
+    handled by the backend method named in ``methods``."""
+    return [
+        Route(
+            m,
+            template,
+            f"{op}_{_VERBS[m]}",
+            f"{rtype}/{_ACTIONS[m]}",
+            versions,
+            _handler(m, backend, name),
+            resource_type=kind,
+        )
+        for m, name in methods.items()
+    ]
+
+
+def list_route(
+    template: str, op: str, rtype: str, versions: tuple[str, ...], kind: str, lister: Callable[[Backends, Call], Any]
+) -> Route:
+    return Route(
+        "GET", template, op, f"{rtype}/read", versions, lambda b, c: page(b, c, lister(b, c)), resource_type=kind
+    )
+
+
+def _tags(method: str) -> Callable[[Backends, Call], Reply]:
+    def handle(b: Backends, c: Call) -> Reply:
+        scope = _p(c, "scope")
+        if method == "GET":
+            return ok(b.resources.get_at_scope(scope))
+        if method == "DELETE":
+            return Reply(200, None, {}, b.resources.delete_at_scope(scope))
+        if method == "PUT":
+            return written(b, c, b.resources.create_or_update_at_scope(scope, c.json()))
+        return written(b, c, b.resources.update_at_scope(scope, c.json()))
+
+    return handle
+
+
+def _rg_put(b: Backends, c: Call) -> Reply:
     result = b.resources.create_or_update_resource_group(_p(c, "subscriptionId"), _p(c, "resourceGroupName"), c.json())
     return written(b, c, result)
-
-
-def _images(b: Backends, c: Call) -> Reply:
-    return page(b, c, b.compute.images.list_by_resource_group(_p(c, "subscriptionId"), _p(c, "resourceGroupName")))
-
-
-def _tags_put(b: Backends, c: Call) -> Reply:
-    return written(b, c, b.resources.create_or_update_at_scope(_p(c, "scope"), c.json()))
-
-
-def _tags_patch(b: Backends, c: Call) -> Reply:
-    return written(b, c, b.resources.update_at_scope(_p(c, "scope"), c.json()))
-
-
-def _tags_delete(b: Backends, c: Call) -> Reply:
-    result = b.resources.delete_at_scope(_p(c, "scope"))
-    return Reply(200, None, {}, result)
 
 
 def _version_get(b: Backends, c: Call) -> Reply:
     return ok(b.compute.versions.get_gallery_image_version(c.path, expand=c.query.get("$expand")))
 
 
+def _sub(c: Call) -> str:
+    return _p(c, "subscriptionId")
+
+
+def _rg(c: Call) -> tuple[str, str]:
+    return _p(c, "subscriptionId"), _p(c, "resourceGroupName")
+
+
+def _parent(c: Call) -> str:
+    return c.path.rstrip("/").rsplit("/", 1)[0]
+
+
 def build_router() -> Router:
-    g, cv, rv = GALLERY_VERSIONS, COMPUTE_VERSIONS, RESOURCES_VERSIONS
-    ims, gal, ver, mac = "images", "galleries", "versions", "machines"
-    img = "Microsoft.Compute/images"
-    gl = "Microsoft.Compute/galleries"
-    gi = "Microsoft.Compute/galleries/images"
-    gv = "Microsoft.Compute/galleries/images/versions"
-    ss = "Microsoft.Compute/virtualMachineScaleSets"
-    vm = "Microsoft.Compute/virtualMachines"
+    g, cv, rv, res = GALLERY_VERSIONS, COMPUTE_VERSIONS, RESOURCES_VERSIONS, "Microsoft.Resources"
     rgs = "Microsoft.Resources/subscriptions/resourceGroups"
+    img, gl = "Microsoft.Compute/images", "Microsoft.Compute/galleries"
+    gi, gv = f"{gl}/images", f"{gl}/images/versions"
+    ss, vm = "Microsoft.Compute/virtualMachineScaleSets", "Microsoft.Compute/virtualMachines"
+    tags = "Microsoft.Resources/tags"
+    cp = "/providers/Microsoft.Compute"
     routes = [
-        # --- subscriptions and resource groups ----------------------------------------------------------------
+        # --- subscriptions, resource groups, tags at scope ------------------------------------------------------
         Route(
             "GET",
             SUB,
             "Subscriptions_Get",
             "Microsoft.Resources/subscriptions/read",
             (*rv, "2022-12-01"),
-            lambda b, c: ok(b.resources.get_subscription(_p(c, "subscriptionId"))),
-            "Microsoft.Resources",
+            lambda b, c: ok(b.resources.get_subscription(_sub(c))),
+            res,
         ),
         Route(
             "GET",
@@ -83,18 +139,18 @@ def build_router() -> Router:
             "ResourceGroups_List",
             f"{rgs}/read",
             rv,
-            lambda b, c: page(b, c, b.resources.list_resource_groups(_p(c, "subscriptionId"))),
-            "Microsoft.Resources",
+            lambda b, c: page(b, c, b.resources.list_resource_groups(_sub(c))),
+            res,
         ),
-        Route("PUT", RG, "ResourceGroups_CreateOrUpdate", f"{rgs}/write", rv, _h_rg_put, "Microsoft.Resources"),
+        Route("PUT", RG, "ResourceGroups_CreateOrUpdate", f"{rgs}/write", rv, _rg_put, res),
         Route(
             "GET",
             RG,
             "ResourceGroups_Get",
             f"{rgs}/read",
             rv,
-            lambda b, c: ok(b.resources.get_resource_group(_p(c, "subscriptionId"), _p(c, "resourceGroupName"))),
-            "Microsoft.Resources",
+            lambda b, c: ok(b.resources.get_resource_group(*_rg(c))),
+            res,
         ),
         Route(
             "DELETE",
@@ -102,358 +158,167 @@ def build_router() -> Router:
             "ResourceGroups_Delete",
             f"{rgs}/delete",
             rv,
-            lambda b, c: deleted(
-                b, c, b.resources.delete_resource_group(_p(c, "subscriptionId"), _p(c, "resourceGroupName"))
-            ),
-            "Microsoft.Resources",
+            lambda b, c: deleted(b, c, b.resources.delete_resource_group(*_rg(c))),
+            res,
         ),
-        # --- tags at scope -------------------------------------------------------------------------------------
-        Route(
-            "GET",
-            TAGS,
-            "Tags_GetAtScope",
-            "Microsoft.Resources/tags/read",
-            rv,
-            lambda b, c: ok(b.resources.get_at_scope(_p(c, "scope"))),
-            "Microsoft.Resources",
-        ),
-        Route(
-            "PUT",
-            TAGS,
-            "Tags_CreateOrUpdateAtScope",
-            "Microsoft.Resources/tags/write",
-            rv,
-            _tags_put,
-            "Microsoft.Resources",
-        ),
-        Route(
-            "PATCH",
-            TAGS,
-            "Tags_UpdateAtScope",
-            "Microsoft.Resources/tags/write",
-            rv,
-            _tags_patch,
-            "Microsoft.Resources",
-        ),
-        Route(
-            "DELETE",
-            TAGS,
-            "Tags_DeleteAtScope",
-            "Microsoft.Resources/tags/delete",
-            rv,
-            _tags_delete,
-            "Microsoft.Resources",
-        ),
-        # --- managed images ------------------------------------------------------------------------------------
-        Route(
-            "GET",
-            SUB + "/providers/Microsoft.Compute/images",
-            "Images_List",
-            f"{img}/read",
-            cv,
-            lambda b, c: page(b, c, b.compute.images.list(_p(c, "subscriptionId"))),
-            resource_type=ims,
-        ),
-        Route(
-            "GET",
-            RG + "/providers/Microsoft.Compute/images",
+        *[Route(m, TAGS, f"Tags_{v}AtScope", f"{tags}/{_ACTIONS[m]}", rv, _tags(m), res) for m, v in _VERBS.items()],
+        # --- managed images -------------------------------------------------------------------------------------
+        list_route(SUB + f"{cp}/images", "Images_List", img, cv, "images", lambda b, c: b.compute.images.list(_sub(c))),
+        list_route(
+            RG + f"{cp}/images",
             "Images_ListByResourceGroup",
-            f"{img}/read",
+            img,
             cv,
-            _images,
-            resource_type=ims,
+            "images",
+            lambda b, c: b.compute.images.list_by_resource_group(*_rg(c)),
         ),
-        Route(
-            "GET",
+        *resource_routes(
             IMAGE,
-            "Images_Get",
-            f"{img}/read",
+            "Images",
+            img,
             cv,
-            lambda b, c: ok(b.compute.images.get_image(c.path)),
-            resource_type=ims,
+            "images",
+            lambda b: b.compute.images,
+            {"GET": "get_image", "PUT": "create_or_update", "PATCH": "update", "DELETE": "delete"},
         ),
-        Route(
-            "PUT",
-            IMAGE,
-            "Images_CreateOrUpdate",
-            f"{img}/write",
-            cv,
-            lambda b, c: written(b, c, b.compute.images.create_or_update(c.path, c.json(), api_version=c.api_version)),
-            resource_type=ims,
-        ),
-        Route(
-            "PATCH",
-            IMAGE,
-            "Images_Update",
-            f"{img}/write",
-            cv,
-            lambda b, c: written(b, c, b.compute.images.update(c.path, c.json(), api_version=c.api_version)),
-            resource_type=ims,
-        ),
-        Route(
-            "DELETE",
-            IMAGE,
-            "Images_Delete",
-            f"{img}/delete",
-            cv,
-            lambda b, c: deleted(b, c, b.compute.images.delete(c.path, api_version=c.api_version)),
-            resource_type=ims,
-        ),
-        # --- galleries -----------------------------------------------------------------------------------------
-        Route(
-            "GET",
-            SUB + "/providers/Microsoft.Compute/galleries",
+        # --- galleries, image definitions, image versions ------------------------------------------------------
+        list_route(
+            SUB + f"{cp}/galleries",
             "Galleries_List",
-            f"{gl}/read",
+            gl,
             g,
-            lambda b, c: page(b, c, b.compute.galleries.list_galleries(_p(c, "subscriptionId"))),
-            resource_type=gal,
+            "galleries",
+            lambda b, c: b.compute.galleries.list_galleries(_sub(c)),
         ),
-        Route(
-            "GET",
-            RG + "/providers/Microsoft.Compute/galleries",
+        list_route(
+            RG + f"{cp}/galleries",
             "Galleries_ListByResourceGroup",
-            f"{gl}/read",
+            gl,
             g,
-            lambda b, c: page(
-                b,
-                c,
-                b.compute.galleries.list_galleries_by_resource_group(
-                    _p(c, "subscriptionId"), _p(c, "resourceGroupName")
-                ),
-            ),
-            resource_type=gal,
+            "galleries",
+            lambda b, c: b.compute.galleries.list_galleries_by_resource_group(*_rg(c)),
         ),
-        Route(
-            "GET",
+        *resource_routes(
             GALLERY,
-            "Galleries_Get",
-            f"{gl}/read",
+            "Galleries",
+            gl,
             g,
-            lambda b, c: ok(b.compute.galleries.get_gallery(c.path)),
-            resource_type=gal,
+            "galleries",
+            lambda b: b.compute.galleries,
+            {
+                "GET": "get_gallery",
+                "PUT": "create_or_update_gallery",
+                "PATCH": "update_gallery",
+                "DELETE": "delete_gallery",
+            },
         ),
-        Route(
-            "PUT",
-            GALLERY,
-            "Galleries_CreateOrUpdate",
-            f"{gl}/write",
-            g,
-            lambda b, c: written(
-                b, c, b.compute.galleries.create_or_update_gallery(c.path, c.json(), api_version=c.api_version)
-            ),
-            resource_type=gal,
-        ),
-        Route(
-            "PATCH",
-            GALLERY,
-            "Galleries_Update",
-            f"{gl}/write",
-            g,
-            lambda b, c: written(b, c, b.compute.galleries.update_gallery(c.path, c.json(), api_version=c.api_version)),
-            resource_type=gal,
-        ),
-        Route(
-            "DELETE",
-            GALLERY,
-            "Galleries_Delete",
-            f"{gl}/delete",
-            g,
-            lambda b, c: deleted(b, c, b.compute.galleries.delete_gallery(c.path, api_version=c.api_version)),
-            resource_type=gal,
-        ),
-        # --- image definitions ---------------------------------------------------------------------------------
-        Route(
-            "GET",
+        list_route(
             GALLERY + "/images",
             "GalleryImages_ListByGallery",
-            f"{gi}/read",
+            gi,
             g,
-            lambda b, c: page(b, c, b.compute.galleries.list_gallery_images_by_gallery(c.path.rsplit("/", 1)[0])),
-            resource_type=gal,
+            "galleries/images",
+            lambda b, c: b.compute.galleries.list_gallery_images_by_gallery(_parent(c)),
         ),
-        Route(
-            "GET",
+        *resource_routes(
             DEFINITION,
-            "GalleryImages_Get",
-            f"{gi}/read",
+            "GalleryImages",
+            gi,
             g,
-            lambda b, c: ok(b.compute.galleries.get_gallery_image(c.path)),
-            resource_type=gal,
+            "galleries/images",
+            lambda b: b.compute.galleries,
+            {
+                "GET": "get_gallery_image",
+                "PUT": "create_or_update_gallery_image",
+                "PATCH": "update_gallery_image",
+                "DELETE": "delete_gallery_image",
+            },
         ),
-        Route(
-            "PUT",
-            DEFINITION,
-            "GalleryImages_CreateOrUpdate",
-            f"{gi}/write",
-            g,
-            lambda b, c: written(
-                b, c, b.compute.galleries.create_or_update_gallery_image(c.path, c.json(), api_version=c.api_version)
-            ),
-            resource_type=gal,
-        ),
-        Route(
-            "PATCH",
-            DEFINITION,
-            "GalleryImages_Update",
-            f"{gi}/write",
-            g,
-            lambda b, c: written(
-                b, c, b.compute.galleries.update_gallery_image(c.path, c.json(), api_version=c.api_version)
-            ),
-            resource_type=gal,
-        ),
-        Route(
-            "DELETE",
-            DEFINITION,
-            "GalleryImages_Delete",
-            f"{gi}/delete",
-            g,
-            lambda b, c: deleted(b, c, b.compute.galleries.delete_gallery_image(c.path, api_version=c.api_version)),
-            resource_type=gal,
-        ),
-        # --- image versions ------------------------------------------------------------------------------------
-        Route(
-            "GET",
+        list_route(
             DEFINITION + "/versions",
             "GalleryImageVersions_ListByGalleryImage",
+            gv,
+            g,
+            "galleries/images/versions",
+            lambda b, c: b.compute.versions.list_gallery_image_versions_by_gallery_image(_parent(c)),
+        ),
+        Route(
+            "GET",
+            VERSION,
+            "GalleryImageVersions_Get",
             f"{gv}/read",
             g,
-            lambda b, c: page(
-                b, c, b.compute.versions.list_gallery_image_versions_by_gallery_image(c.path.rsplit("/", 1)[0])
-            ),
-            resource_type=ver,
+            _version_get,
+            resource_type="galleries/images/versions",
         ),
-        Route("GET", VERSION, "GalleryImageVersions_Get", f"{gv}/read", g, _version_get, resource_type=ver),
-        Route(
-            "PUT",
+        *resource_routes(
             VERSION,
-            "GalleryImageVersions_CreateOrUpdate",
-            f"{gv}/write",
+            "GalleryImageVersions",
+            gv,
             g,
-            lambda b, c: written(
-                b,
-                c,
-                b.compute.versions.create_or_update_gallery_image_version(c.path, c.json(), api_version=c.api_version),
-            ),
-            resource_type=ver,
+            "galleries/images/versions",
+            lambda b: b.compute.versions,
+            {
+                "PUT": "create_or_update_gallery_image_version",
+                "PATCH": "update_gallery_image_version",
+                "DELETE": "delete_gallery_image_version",
+            },
         ),
-        Route(
-            "PATCH",
-            VERSION,
-            "GalleryImageVersions_Update",
-            f"{gv}/write",
-            g,
-            lambda b, c: written(
-                b, c, b.compute.versions.update_gallery_image_version(c.path, c.json(), api_version=c.api_version)
-            ),
-            resource_type=ver,
-        ),
-        Route(
-            "DELETE",
-            VERSION,
-            "GalleryImageVersions_Delete",
-            f"{gv}/delete",
-            g,
-            lambda b, c: deleted(
-                b, c, b.compute.versions.delete_gallery_image_version(c.path, api_version=c.api_version)
-            ),
-            resource_type=ver,
-        ),
-        # --- scale sets and virtual machines -------------------------------------------------------------------
-        Route(
-            "GET",
-            SUB + "/providers/Microsoft.Compute/virtualMachineScaleSets",
+        # --- scale sets and virtual machines --------------------------------------------------------------------
+        list_route(
+            SUB + f"{cp}/virtualMachineScaleSets",
             "VirtualMachineScaleSets_ListAll",
-            f"{ss}/read",
+            ss,
             cv,
-            lambda b, c: page(b, c, b.compute.machines.list_all_virtual_machine_scale_sets(_p(c, "subscriptionId"))),
-            resource_type=mac,
+            "virtualMachineScaleSets",
+            lambda b, c: b.compute.machines.list_all_virtual_machine_scale_sets(_sub(c)),
         ),
-        Route(
-            "GET",
-            RG + "/providers/Microsoft.Compute/virtualMachineScaleSets",
+        list_route(
+            RG + f"{cp}/virtualMachineScaleSets",
             "VirtualMachineScaleSets_List",
-            f"{ss}/read",
+            ss,
             cv,
-            lambda b, c: page(
-                b,
-                c,
-                b.compute.machines.list_virtual_machine_scale_sets(_p(c, "subscriptionId"), _p(c, "resourceGroupName")),
-            ),
-            resource_type=mac,
+            "virtualMachineScaleSets",
+            lambda b, c: b.compute.machines.list_virtual_machine_scale_sets(*_rg(c)),
         ),
-        Route(
-            "GET",
+        *resource_routes(
             VMSS,
-            "VirtualMachineScaleSets_Get",
-            f"{ss}/read",
+            "VirtualMachineScaleSets",
+            ss,
             cv,
-            lambda b, c: ok(b.compute.machines.get_virtual_machine_scale_set(c.path)),
-            resource_type=mac,
+            "virtualMachineScaleSets",
+            lambda b: b.compute.machines,
+            {
+                "GET": "get_virtual_machine_scale_set",
+                "PUT": "create_or_update_virtual_machine_scale_set",
+                "DELETE": "delete_virtual_machine_scale_set",
+            },
         ),
-        Route(
-            "PUT",
-            VMSS,
-            "VirtualMachineScaleSets_CreateOrUpdate",
-            f"{ss}/write",
-            cv,
-            lambda b, c: written(b, c, b.compute.machines.create_or_update_virtual_machine_scale_set(c.path, c.json())),
-            resource_type=mac,
-        ),
-        Route(
-            "DELETE",
-            VMSS,
-            "VirtualMachineScaleSets_Delete",
-            f"{ss}/delete",
-            cv,
-            lambda b, c: deleted(b, c, b.compute.machines.delete_virtual_machine_scale_set(c.path)),
-            resource_type=mac,
-        ),
-        Route(
-            "GET",
-            RG + "/providers/Microsoft.Compute/virtualMachines",
+        list_route(
+            RG + f"{cp}/virtualMachines",
             "VirtualMachines_List",
-            f"{vm}/read",
+            vm,
             cv,
-            lambda b, c: page(
-                b, c, b.compute.machines.list_virtual_machines(_p(c, "subscriptionId"), _p(c, "resourceGroupName"))
-            ),
-            resource_type=mac,
+            "virtualMachines",
+            lambda b, c: b.compute.machines.list_virtual_machines(*_rg(c)),
         ),
+        *resource_routes(
+            VM,
+            "VirtualMachines",
+            vm,
+            cv,
+            "virtualMachines",
+            lambda b: b.compute.machines,
+            {
+                "GET": "get_virtual_machine",
+                "PUT": "create_or_update_virtual_machine",
+                "DELETE": "delete_virtual_machine",
+            },
+        ),
+        # --- long-running operation status ----------------------------------------------------------------------
         Route(
             "GET",
-            VM,
-            "VirtualMachines_Get",
-            f"{vm}/read",
-            cv,
-            lambda b, c: ok(b.compute.machines.get_virtual_machine(c.path)),
-            resource_type=mac,
-        ),
-        Route(
-            "PUT",
-            VM,
-            "VirtualMachines_CreateOrUpdate",
-            f"{vm}/write",
-            cv,
-            lambda b, c: written(
-                b, c, b.compute.machines.create_or_update_virtual_machine(c.path, c.json(), api_version=c.api_version)
-            ),
-            resource_type=mac,
-        ),
-        Route(
-            "DELETE",
-            VM,
-            "VirtualMachines_Delete",
-            f"{vm}/delete",
-            cv,
-            lambda b, c: deleted(b, c, b.compute.machines.delete_virtual_machine(c.path, api_version=c.api_version)),
-            resource_type=mac,
-        ),
-        # --- long-running operation status ---------------------------------------------------------------------
-        Route(
-            "GET",
-            SUB + "/providers/Microsoft.Compute/locations/{location}/capsOperations/{operationId}",
+            SUB + f"{cp}/locations/{{location}}/capsOperations/{{operationId}}",
             "GalleryOperations_Get",
             "Microsoft.Compute/locations/capsOperations/read",
             ANY_COMPUTE,
@@ -462,7 +327,7 @@ def build_router() -> Router:
         ),
         Route(
             "GET",
-            SUB + "/providers/Microsoft.Compute/locations/{location}/operations/{operationId}",
+            SUB + f"{cp}/locations/{{location}}/operations/{{operationId}}",
             "Operations_Get",
             "Microsoft.Compute/locations/operations/read",
             ANY_COMPUTE,

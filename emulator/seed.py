@@ -70,7 +70,11 @@ def _create(b: Backends, body: dict[str, Any]) -> str:
         )
     elif kind == "microsoft.compute/virtualmachinescalesets":
         result = c.machines.create_or_update_virtual_machine_scale_set(body["id"], body)
-    else:
-        raise errors.InvalidParameter(f"The emulator cannot seed resources of type '{rid.type}'.", target="id")
+    else:  # any other type is stored as given (e.g. a resource to tag); no rules apply to it
+        b.ctx.require_group(rid)
+        canonical = b.ctx.canonical_id(rid)
+        body = {**body, "id": str(canonical), "name": canonical.name, "type": rid.type}
+        b.ctx.store.put(body, {"seeded": True})
+        return str(canonical)
     assert result.body is not None
     return str(result.body["id"])

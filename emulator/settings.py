@@ -34,7 +34,9 @@ class LroTimings(_Model):
     image_seconds: float = 0.0  # managed image create and delete
     version_delete_seconds: float = 0.0
     vm_boot_seconds: float = 60.0
-    advance_clock_on_poll: bool = False  # virtual clock only: each operation poll advances it by Retry-After
+    # Virtual clock only: each poll of an operation still in progress moves the clock this far (0 = off), so an
+    # SDK poller alone can wait out a replication (the benchmarks' baseline).
+    advance_clock_on_poll_seconds: float = 0.0
 
 
 class EventGridSettings(_Model):
@@ -59,7 +61,7 @@ class Settings(_Model):
     limits: Limits = Field(default_factory=Limits)
     arm_audience: str = "https://management.azure.com/"
     record_bodies: bool = False
-    rbac_checks_operation_polls: bool = False
+    rbac_checks_operation_polls: bool = True
 
     def merged(self, patch: dict[str, object]) -> Settings:
         """A copy with ``patch`` applied recursively (PUT /_emulator/config sends only what changes)."""

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from azure.core.credentials import TokenCredential
-from azure.identity import ManagedIdentityCredential
+import requests
+from azure.core.credentials import AccessToken, TokenCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
@@ -33,6 +34,32 @@ DEMO_SEED = REPO_ROOT / "emulator" / "seeds" / "demo.json"
 EVENT_FUNCTION = "on_image_tagged"
 APP_CLIENT_ID = "00000000-0000-0000-0000-00000000a99a"  # the app's (user-assigned) managed identity
 USER_CLIENT_ID = "00000000-0000-0000-0000-00000000b0b0"  # a platform engineer, for the demo's own ARM calls
+
+
+class IdentityEndpointCredential:
+    """``TokenCredential`` over the App Service managed-identity protocol (api-version 2019-08-01)."""
+
+    def __init__(self, endpoint: str, header: str, ca_bundle: str, client_id: str) -> None:
+        self.endpoint, self.header, self.ca_bundle, self.client_id = endpoint, header, ca_bundle, client_id
+        self._cached: dict[str, AccessToken] = {}
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        resource = scopes[0].removesuffix("/.default")
+        token = self._cached.get(resource)
+        if token is not None and token.expires_on > time.time() + 300:
+            return token
+        response = requests.get(
+            self.endpoint,
+            params={"api-version": "2019-08-01", "resource": resource, "client_id": self.client_id},
+            headers={"X-IDENTITY-HEADER": self.header},
+            verify=self.ca_bundle,
+            timeout=30,
+        )
+        response.raise_for_status()
+        body = response.json()
+        token = AccessToken(body["access_token"], int(body["expires_on"]))
+        self._cached[resource] = token
+        return token
 
 
 class LocalStack:
@@ -126,13 +153,22 @@ class LocalStack:
         else:
             self.devhost_process.stop()
         self.start_devhost()
+        if self.subscribe_events:
+            self.subscribe()  # the webhook moved with the new port
 
-    def restart_emulator(self) -> None:
-        """Stop and start the emulator on the same state (port changes; the devhost is not told: use with care)."""
-        assert self.emulator_process is not None
-        self.emulator_process.stop()
-        self.emulator_process.start()
-        self.arm = EmulatorControl(self.emulator_process.info)
+    def restart_emulator(self, *, crash: bool = False) -> None:
+        """Stop (or kill -9) the emulator and start it again on the same state and the same port, so the app's
+        ARM endpoint and the devhost's clock sync stay valid."""
+        process = self.emulator_process
+        assert process is not None
+        port = str(self.arm.info["armEndpoint"]).rsplit(":", 1)[1]
+        if crash:
+            process.kill()
+        else:
+            process.stop()
+        process.args[process.args.index("--port") + 1] = port
+        process.start()
+        self.arm = EmulatorControl(process.info)
 
     def event_webhook(self) -> str:
         info = self.host.info
@@ -158,11 +194,14 @@ class LocalStack:
 
     # --- a user's view of ARM -------------------------------------------------------------------------------
     def user_credential(self) -> TokenCredential:
-        """A token from the emulator's identity endpoint, as a platform engineer's tools would get one."""
-        import os
+        """A platform engineer's credential: tokens from the emulator's identity endpoint for another client ID.
 
-        os.environ.update(self.arm.client_env())
-        return ManagedIdentityCredential(client_id=USER_CLIENT_ID)
+        Built on the same App Service protocol the app's ``DefaultAzureCredential`` uses, but without reading the
+        process environment, so tests can talk to several emulators (each with its own CA) side by side."""
+        info = self.arm.info
+        return IdentityEndpointCredential(
+            str(info["identityEndpoint"]), str(info["identityHeader"]), str(info["caBundle"]), USER_CLIENT_ID
+        )
 
     def compute(self, subscription_id: str) -> ComputeManagementClient:
         return ComputeManagementClient(

@@ -15,8 +15,10 @@ def deletion_checks(
     referencing_scale_sets: list[str],
     replication_mode: str,
     approved: bool = False,
+    cancel_requested: bool = False,
 ) -> list[Check]:
     checks = [
+        Check(name="not-canceled", passed=not cancel_requested, reason="a cancel was requested for this migration"),
         Check(name="mode-allows", passed=mode != DeletionMode.NEVER, reason="deletion mode is 'never'"),
         Check(name="validation-passed", passed=validation_passed, reason="the new version did not pass validation"),
     ]

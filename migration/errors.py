@@ -99,7 +99,13 @@ class UnexpectedError(MigrationError):
 
 
 class Canceled(MigrationError):
+    """``landed``: the result of the step that was in flight when the cancel arrived (it ran to completion)."""
+
     code = "Canceled"
+
+    def __init__(self, message: str, landed: object = None) -> None:
+        super().__init__(message)
+        self.landed = landed
 
 
 _BY_NAME: dict[str, type[MigrationError]] = {

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic.alias_generators import to_camel
 
 from migration.errors import InvalidRequest
-from migration.regions import StorageAccountType, TargetRegion, parse_regions_tag
+from migration.regions import StorageAccountType, TargetRegion, normalize_region, parse_regions_tag
 from migration.resource_ids import DEFINITION_NAME_RE, GalleryId, ImageId
 from migration.settings import DeletionMode, Settings
 from migration.versions import parse_version
@@ -178,6 +178,17 @@ def resolve_request(
     if version is not None:
         check("version", parse_version, version)
     regions = body.target_regions
+    if regions is not None:
+        checked = []
+        for i, region in enumerate(regions):
+            name = check(
+                f"targetRegions[{i}].name",
+                lambda text: normalize_region(text, allowed=settings.allowed_region_list),
+                region.name,
+            )
+            if name is not None:
+                checked.append(region.model_copy(update={"name": name}))
+        regions = checked
     if regions is None:
         regions = (
             check(

@@ -39,6 +39,7 @@ class Progress(_Camel):
 
     phase: Phase
     source_image_id: str
+    run_id: str = ""
     definition_id: str | None = None
     version_id: str | None = None
     regions: dict[str, dict[str, Any]] = Field(default_factory=dict)

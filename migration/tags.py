@@ -49,6 +49,7 @@ class TagNames:
     request: str
     version_id: str
     reason: str
+    cancel: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TagNames:
@@ -67,6 +68,7 @@ class TagNames:
             request=f"{s}request",
             version_id=f"{s}version-id",
             reason=f"{s}reason",
+            cancel=f"{s}cancel",
         )
 
     @property

@@ -41,6 +41,8 @@ CANCEL_EVENT = "cancel"
 APPROVE_EVENT = "approve"
 # A single durable timer must stay under the Azure Storage provider's 6-day limit; longer waits loop.
 MAX_TIMER = timedelta(days=5)
+BOOT_TEST_POLL = timedelta(seconds=30)
+BOOT_TEST_TIMEOUT = timedelta(minutes=30)
 
 Steps = Generator[Any, Any, Any]
 
@@ -60,8 +62,13 @@ class MigrationRun:
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
+        # Identifies this run (the instance ID is reused by later migrations of the same image).
+        self.run_id = f"{context.instance_id}@{_iso(self.started)}"
         self.progress = Progress(
-            phase=Phase.PREFLIGHT, source_image_id=request.source_image_id, phase_started_at=_iso(self.started)
+            phase=Phase.PREFLIGHT,
+            source_image_id=request.source_image_id,
+            run_id=self.run_id,
+            phase_started_at=_iso(self.started),
         )
 
     # --- progress -------------------------------------------------------------------------------------
@@ -85,14 +92,17 @@ class MigrationRun:
         Bookkeeping after the migration ended (status tags, cleanup) is not cancellable."""
         attempts = self.settings.transient_retry_attempts
         for attempt in range(attempts + 1):
+            if cancellable and self.cancel.is_completed:
+                raise Canceled("canceled by request")  # arrived while the previous step ran: stop before the next
             task = self.ctx.call_activity(name, payload)
             if cancellable:
                 winner = yield self.ctx.task_any([task, self.cancel])
                 if winner is self.cancel:
                     # Let the in-flight step land, so what we report is what exists; its failure no longer matters.
+                    landed = None
                     with contextlib.suppress(Exception):
-                        yield task
-                    raise Canceled("canceled by request")
+                        landed = yield task
+                    raise Canceled("canceled by request", landed=landed)
             try:
                 return (yield task)
             except Exception as exc:
@@ -146,6 +156,30 @@ class MigrationRun:
             elapsed = (self.ctx.current_utc_datetime - submitted).total_seconds()
             observations = remember(observations, Observation(elapsed=elapsed, progress=snapshot.slowest_progress))
 
+    def boot_test(self, plan_json: dict[str, Any], version_id: str) -> Steps:
+        """Boot a VM from the version, polling its creation on durable timers; always remove the scratch group."""
+        started = yield from self.call(
+            "start_boot_test", {"plan": plan_json, "versionId": version_id, "migrationId": self.ctx.instance_id}
+        )
+        if "vm" not in started:
+            if started.get("group"):
+                yield from self.call("remove_boot_test", started, cancellable=False)
+            return Check(name="boot-test", passed=False, reason=str(started.get("error")))
+        deadline = self.ctx.current_utc_datetime + BOOT_TEST_TIMEOUT
+        state = "Creating"
+        try:
+            while self.ctx.current_utc_datetime < deadline:
+                yield from self.sleep_until(self.ctx.current_utc_datetime + BOOT_TEST_POLL)
+                state = (yield from self.call("get_boot_test", started))["state"]
+                if state in ("Succeeded", "Failed", "NotFound"):
+                    break
+        finally:
+            yield from self.call("remove_boot_test", started, cancellable=False)
+        passed = state == "Succeeded"
+        return Check(
+            name="boot-test", passed=passed, reason="" if passed else f"boot-test VM provisioning state {state}"
+        )
+
     def wait_for_approval(self) -> Steps:
         """True when approved; False when the timeout passes (the source is then kept)."""
         deadline = self.ctx.current_utc_datetime + timedelta(seconds=self.settings.approval_timeout_seconds)
@@ -180,6 +214,7 @@ class MigrationRun:
         plan: MigrationPlan | None = None
         version_id: str | None = None
         validated = False
+        self.publish()
         try:
             result = yield from self.call(
                 "run_preflight", {"request": request.model_dump(mode="json"), "migrationId": self.ctx.instance_id}
@@ -197,7 +232,11 @@ class MigrationRun:
 
             self.enter(Phase.VERSION)
             assert plan.source is not None  # preflight passed
-            provenance = {"migration-id": self.ctx.instance_id, "migration-source-name": plan.source.name[:256]}
+            provenance = {
+                "migration-id": self.ctx.instance_id,
+                "migration-source-id": request.source_image_id[:256],
+                "migration-source-name": plan.source.name[:256],
+            }
             submitted = yield from self.call("submit_image_version", {"plan": plan_json, "provenance": provenance})
             version_id = str(submitted["versionId"])
             outcome.version_id = version_id
@@ -212,6 +251,10 @@ class MigrationRun:
                 {"plan": plan_json, "versionId": version_id, "migrationId": self.ctx.instance_id},
             )
             outcome.validation = [Check.model_validate(c) for c in report["checks"]]
+            if report["passed"] and request.boot_test:
+                check = yield from self.boot_test(plan_json, version_id)
+                outcome.validation.append(check)
+                report["passed"] = check.passed
             if not report["passed"]:
                 reasons = "; ".join(f"{c.name}: {c.reason}" for c in outcome.validation if not c.passed)
                 raise ValidationFailed(reasons)
@@ -235,7 +278,14 @@ class MigrationRun:
                 self.enter(Phase.DELETING_SOURCE)
                 try:
                     deletion = yield from self.call(
-                        "delete_source_image", {"plan": plan_json, "validationPassed": validated, "approved": approved}
+                        "delete_source_image",
+                        {
+                            "plan": plan_json,
+                            "versionId": version_id,
+                            "runId": self.run_id,
+                            "validationPassed": validated,
+                            "approved": approved,
+                        },
                     )
                     outcome.source_deleted = bool(deletion["deleted"])
                     outcome.source_kept_reason = deletion["reason"] or None
@@ -246,6 +296,11 @@ class MigrationRun:
             outcome.outcome, outcome.error = Outcome.CANCELED, ErrorInfo(code=exc.code, message=exc.message)
             outcome.phase = self.progress.phase
             outcome.source_kept_reason = "the migration was canceled"
+            landed = exc.landed if isinstance(exc.landed, dict) else {}
+            if outcome.phase == Phase.VERSION and landed.get("versionId"):
+                version_id = outcome.version_id = str(landed["versionId"])  # created meanwhile: clean it up
+            if outcome.phase == Phase.DELETING_SOURCE and landed.get("deleted"):  # pragma: no cover - guarded
+                outcome.source_deleted, outcome.source_kept_reason = True, None
             self.enter(Phase.CANCELED)
         except MigrationError as exc:
             outcome.outcome, outcome.error = Outcome.FAILED, ErrorInfo(code=exc.code, message=exc.message)

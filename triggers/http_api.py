@@ -6,6 +6,7 @@ instance; these add request validation, one-migration-per-image and a readable s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -16,11 +17,13 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from migration.errors import InvalidRequest
+from activities.planning import merge_tags
+from migration.errors import InvalidRequest, MigrationError
 from migration.instance_ids import PREFIX
 from migration.request import parse_request_body, resolve_request
 from migration.settings import DeletionMode, Settings
 from migration.status import summarize
+from migration.tags import TagNames
 from orchestrators.migrate_image import APPROVE_EVENT, CANCEL_EVENT
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE, start_migration
@@ -109,17 +112,20 @@ async def get_migration(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 async def _active_request(
     client: df.DurableOrchestrationClient, instance_id: str
-) -> tuple[dict[str, Any], func.HttpResponse | None]:
+) -> tuple[dict[str, Any], dict[str, Any], func.HttpResponse | None]:
+    """(the migration's request, its custom status) if it is running; else a problem response."""
     status = await client.get_status(instance_id, show_input=True)
     if not status:
-        return {}, problem(404, "Migration Not Found", f"no migration with id {instance_id}")
+        return {}, {}, problem(404, "Migration Not Found", f"no migration with id {instance_id}")
     runtime = status.runtime_status.name if status.runtime_status else "Unknown"
     if runtime not in ACTIVE:
-        return {}, problem(409, "Migration Not Running", f"migration {instance_id} has ended ({runtime})")
+        return {}, {}, problem(409, "Migration Not Running", f"migration {instance_id} has ended ({runtime})")
     data = status.input_
     if isinstance(data, str):  # the client double-encodes inputs (see the host contract)
         data = json.loads(data)
-    return dict(data.get("request") or {}) if isinstance(data, dict) else {}, None
+    request = dict(data.get("request") or {}) if isinstance(data, dict) else {}
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    return request, custom, None
 
 
 @bp.route(route="migrations/{id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -129,7 +135,7 @@ async def approve_migration(req: func.HttpRequest, client: df.DurableOrchestrati
     instance_id, error = _instance_or_problem(req)
     if error is not None:
         return error
-    request, error = await _active_request(client, instance_id)
+    request, _, error = await _active_request(client, instance_id)
     if error is not None:
         return error
     if request.get("deletion_mode") != DeletionMode.AFTER_APPROVAL.value:
@@ -146,9 +152,18 @@ async def cancel_migration(req: func.HttpRequest, client: df.DurableOrchestratio
     instance_id, error = _instance_or_problem(req)
     if error is not None:
         return error
-    _, error = await _active_request(client, instance_id)
+    request, custom, error = await _active_request(client, instance_id)
     if error is not None:
         return error
+    run_id, source = custom.get("runId"), request.get("source_image_id")
+    if run_id and source:
+        # Also on the image itself: the deletion step re-reads it immediately before deleting, so a cancel that
+        # races with that step still keeps the source.
+        names = TagNames.from_settings(Settings.from_env(os.environ))
+        try:
+            await asyncio.to_thread(merge_tags, source, {names.cancel: run_id}, doing="recording the cancel")
+        except MigrationError as exc:
+            logger.warning("could not tag %s as canceled: %s", source, exc.message)
     await client.raise_event(instance_id, CANCEL_EVENT, {"at": datetime.now(UTC).isoformat()})
     logger.info("cancel requested for %s", instance_id)
     links = client.create_http_management_payload(instance_id)

@@ -21,24 +21,14 @@ NESTED = "Can not delete resource before nested resources are deleted."
 SECURE_DEFAULTS_SINCE = "2025-03-03"
 
 
-def lro(ctx: Context, rid: ResourceId, location: str, kind: str, api_version: str, seconds: float) -> dict[str, Any]:
-    return ctx.ops.start(
-        resource_id=str(rid),
-        kind=kind,
-        subscription=rid.subscription,
-        location=location,
-        now=ctx.clock.now(),
-        due_seconds=seconds,
-        api_version=api_version,
-    )
-
-
-def begin_delete(ctx: Context, record: dict[str, Any], api_version: str, seconds: float) -> Result:
+def begin_delete(
+    ctx: Context, record: dict[str, Any], api_version: str, seconds: float, style: str = "capsOperations"
+) -> Result:
     body = record["body"]
     body.setdefault("properties", {})["provisioningState"] = "Deleting"
     record["meta"]["deleting"] = True
     ctx.store.dirty = True
-    op = lro(ctx, parse(body["id"]), body["location"], "delete", api_version, seconds)
+    op = ctx.start_operation(parse(body["id"]), body["location"], "delete", api_version, seconds, style)
     return Result(None, operation=op, deleted=True)
 
 
@@ -75,22 +65,7 @@ class GalleriesBackend:
             raise errors.PropertyChangeNotAllowed("gallery.location")
         props = copy.deepcopy(v.properties(body))
         props["identifier"] = {"uniqueName": f"{rid.subscription}-{rid.name.upper()}"}
-        props["provisioningState"] = "Succeeded" if seeded else ("Updating" if existing else "Creating")
-        gallery = _tracked(rid, GALLERY_TYPE, location, v.tags_of(body), props)
-        self.ctx.store.put(gallery, existing["meta"] if existing else {})
-        op = (
-            None
-            if seeded
-            else lro(
-                self.ctx,
-                rid,
-                location,
-                "update" if existing else "create",
-                api_version,
-                self.ctx.settings.lro.gallery_seconds,
-            )
-        )
-        return Result(gallery, created=existing is None, operation=op)
+        return self._put(rid, GALLERY_TYPE, location, v.tags_of(body), props, existing, seeded, api_version)
 
     def update_gallery(self, gallery_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         record = self.ctx.require(gallery_id)
@@ -102,8 +77,7 @@ class GalleriesBackend:
                 gallery["properties"][key] = body["properties"][key]
         gallery["properties"]["provisioningState"] = "Updating"
         self.ctx.store.dirty = True
-        op = lro(
-            self.ctx,
+        op = self.ctx.start_operation(
             parse(gallery["id"]),
             gallery["location"],
             "update",
@@ -150,8 +124,10 @@ class GalleriesBackend:
         root = "galleryImage"
         v.enum(v.required(body, "properties.osType", root), v.OS_TYPES, f"{root}.properties.osType", optional=False)
         v.enum(v.required(body, "properties.osState", root), v.OS_STATES, f"{root}.properties.osState", optional=False)
+        v.obj(props.get("identifier"), f"{root}.properties.identifier")
         for part in ("publisher", "offer", "sku"):
-            v.required(body, f"properties.identifier.{part}", root)
+            v.string(v.required(body, f"properties.identifier.{part}", root), f"{root}.properties.identifier.{part}")
+        v.objs(props.get("features"), f"{root}.properties.features")
         v.enum(props.get("hyperVGeneration"), v.HYPERV, f"{root}.properties.hyperVGeneration")
         v.enum(props.get("architecture"), v.ARCHITECTURES, f"{root}.properties.architecture")
         existing = self.ctx.find(image_id)
@@ -187,22 +163,7 @@ class GalleriesBackend:
         else:
             self._apply_defaults(props, api_version)
         self._check_identifier_unique(rid, props["identifier"])
-        props["provisioningState"] = "Succeeded" if seeded else ("Updating" if existing else "Creating")
-        definition = _tracked(rid, DEFINITION_TYPE, location, v.tags_of(body), props)
-        self.ctx.store.put(definition, existing["meta"] if existing else {})
-        op = (
-            None
-            if seeded
-            else lro(
-                self.ctx,
-                rid,
-                location,
-                "update" if existing else "create",
-                api_version,
-                self.ctx.settings.lro.gallery_seconds,
-            )
-        )
-        return Result(definition, created=existing is None, operation=op)
+        return self._put(rid, DEFINITION_TYPE, location, v.tags_of(body), props, existing, seeded, api_version)
 
     def update_gallery_image(self, image_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         """GalleryImages_Update (PATCH): the stored definition with the given properties and tags applied."""
@@ -224,6 +185,27 @@ class GalleriesBackend:
         return begin_delete(self.ctx, record, api_version, self.ctx.settings.lro.gallery_seconds)
 
     # --- rules -----------------------------------------------------------------------------------------------
+    def _put(
+        self,
+        rid: ResourceId,
+        rtype: str,
+        location: str,
+        tags: dict[str, str],
+        props: dict[str, Any],
+        existing: dict[str, Any] | None,
+        seeded: bool,
+        api_version: str,
+    ) -> Result:
+        """Store a gallery or definition (Creating/Updating, or Succeeded when seeded) and start its LRO."""
+        props["provisioningState"] = "Succeeded" if seeded else ("Updating" if existing else "Creating")
+        resource = _tracked(rid, rtype, location, tags, props)
+        self.ctx.store.put(resource, existing["meta"] if existing else {})
+        if seeded:
+            return Result(resource, created=existing is None)
+        kind = "update" if existing else "create"
+        op = self.ctx.start_operation(rid, location, kind, api_version, self.ctx.settings.lro.gallery_seconds)
+        return Result(resource, created=existing is None, operation=op)
+
     @staticmethod
     def _apply_defaults(props: dict[str, Any], api_version: str) -> None:
         secure = api_version >= SECURE_DEFAULTS_SINCE

@@ -9,7 +9,7 @@ from typing import Any
 from emulator.compute import validation as v
 from emulator.core import errors
 from emulator.core.backend import Context, Result
-from emulator.core.ids import parse, region
+from emulator.core.ids import ResourceId, parse, region
 
 ROOT = "parameters"
 IMAGE_TYPE = "Microsoft.Compute/images"
@@ -92,23 +92,13 @@ class ImagesBackend:
         rid = parse(record["body"]["id"])
         self._on_source_changed(record["body"]["id"], "deleted")
         record["meta"]["deleting"] = True
-        op = self._operation(rid, record["body"]["location"], "delete", api_version, style="operations")
+        op = self._operation(rid, record["body"]["location"], "delete", api_version)
         return Result(None, operation=op, deleted=True)
 
     # --- rules -----------------------------------------------------------------------------------------------
-    def _operation(
-        self, rid: Any, location: str, kind: str, api_version: str, style: str = "operations"
-    ) -> dict[str, Any]:
-        return self.ctx.ops.start(
-            resource_id=str(rid),
-            kind=kind,
-            subscription=rid.subscription,
-            location=location,
-            now=self.ctx.clock.now(),
-            due_seconds=self.ctx.settings.lro.image_seconds,
-            style=style,
-            api_version=api_version,
-        )
+    def _operation(self, rid: ResourceId, location: str, kind: str, api_version: str) -> dict[str, Any]:
+        seconds = self.ctx.settings.lro.image_seconds
+        return self.ctx.start_operation(rid, location, kind, api_version, seconds, style="operations")
 
     @staticmethod
     def _content(props: dict[str, Any]) -> Any:
@@ -118,7 +108,7 @@ class ImagesBackend:
     @staticmethod
     def _validate_storage(props: dict[str, Any]) -> None:
         v.enum(props.get("hyperVGeneration"), v.HYPERV, "properties.hyperVGeneration")
-        profile = props.get("storageProfile")
+        profile = v.obj(props.get("storageProfile"), "properties.storageProfile")
         if not profile and not props.get("sourceVirtualMachine"):
             raise errors.InvalidParameter(
                 f"Required parameter '{ROOT}.properties.storageProfile' is missing (null).",
@@ -126,12 +116,14 @@ class ImagesBackend:
             )
         if not profile:
             return
-        os_disk = v.required(props, "storageProfile.osDisk", f"{ROOT}.properties")
+        os_disk = v.obj(
+            v.required(props, "storageProfile.osDisk", f"{ROOT}.properties"), "properties.storageProfile.osDisk"
+        )
         v.enum(os_disk.get("osType"), v.OS_TYPES, "properties.storageProfile.osDisk.osType", optional=False)
         v.enum(os_disk.get("osState"), v.OS_STATES, "properties.storageProfile.osDisk.osState", optional=False)
         _check_disk(os_disk, "properties.storageProfile.osDisk", MAX_OS_DISK_GIB)
         luns: set[int] = set()
-        for i, disk in enumerate(profile.get("dataDisks") or []):
+        for i, disk in enumerate(v.objs(profile.get("dataDisks"), "properties.storageProfile.dataDisks")):
             prop = f"properties.storageProfile.dataDisks[{i}]"
             lun = disk.get("lun")
             if not isinstance(lun, int) or lun < 0 or lun > 63:

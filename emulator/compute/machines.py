@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 from emulator.compute import validation as v
-from emulator.compute.galleries import VERSION_TYPE, begin_delete, lro
+from emulator.compute.galleries import VERSION_TYPE, begin_delete
 from emulator.compute.versions import VersionsBackend
 from emulator.core import errors
 from emulator.core.backend import Context, Result
@@ -87,25 +87,16 @@ class MachinesBackend:
             "properties": props,
         }
         self.ctx.store.put(vm, {})
-        op = lro(
-            self.ctx,
-            rid,
-            location,
-            "update" if existing else "create",
-            api_version,
-            self.ctx.settings.lro.vm_boot_seconds,
-        )
-        op["style"] = "operations"
+        kind = "update" if existing else "create"
+        seconds = self.ctx.settings.lro.vm_boot_seconds
+        op = self.ctx.start_operation(rid, location, kind, api_version, seconds, style="operations")
         return Result(vm, created=existing is None, operation=op)
 
     def delete_virtual_machine(self, vm_id: str, *, api_version: str) -> Result:
         record = self.ctx.find(vm_id)
         if record is None:
             return Result(None)
-        result = begin_delete(self.ctx, record, api_version, 0.0)
-        assert result.operation is not None
-        result.operation["style"] = "operations"
-        return result
+        return begin_delete(self.ctx, record, api_version, 0.0, style="operations")
 
     def _check_image(self, image_ref: str, location: str) -> None:
         target = "parameters.properties.storageProfile.imageReference.id"

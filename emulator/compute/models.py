@@ -32,24 +32,41 @@ class ComputeBackend:
         self.versions = VersionsBackend(ctx, after_plan=self.apply_replication_faults)
         self.machines = MachinesBackend(ctx, self.versions)
         self.on_operation_done: list[OperationListener] = []
+        self._wake_at: datetime | None = None
 
     # --- time ------------------------------------------------------------------------------------------------
     def settle(self) -> None:
         now = self.ctx.clock.now()
-        for op in self.ctx.ops.in_progress():
+        ops = self.ctx.ops
+        if not ops.changed and (self._wake_at is None or now < self._wake_at):
+            return  # nothing is due before the earliest instant computed last time
+        ops.changed = False
+        wake: list[datetime] = []
+        for op in ops.in_progress():
             record = self.ctx.store.get(op["resourceId"])
             if op["due"] is None:
                 self._settle_replication(op, record, now)
-            elif self.ctx.ops.due(op, now):
+                check = record["meta"].get("checkAt") if record else None
+                if op["status"] == "InProgress" and check:
+                    wake.append(parse_iso(check))
+            elif ops.due(op, now):
                 self._finish(op, record, parse_iso(op["due"]), None)
+            else:
+                wake.append(parse_iso(op["due"]))
+        self._wake_at = min(wake) if wake else None
 
     def _settle_replication(self, op: dict[str, Any], record: dict[str, Any] | None, now: datetime) -> None:
         if record is None:
             self.ctx.ops.finish(op, now, {"code": "OperationCanceled", "message": "The resource was deleted."})
             return
+        meta = record["meta"]
+        if "checkAt" in meta and (meta["checkAt"] is None or now < parse_iso(meta["checkAt"])):
+            return  # nothing can have finished yet (the plan has not changed since)
         statuses = self.versions.statuses(record)
         outcome = replication.terminal(statuses)
         if outcome is None:
+            upcoming = replication.next_change(meta.get("plan", []), now)
+            meta["checkAt"] = upcoming.isoformat() if upcoming else None
             return
         state, at = outcome
         error = None
@@ -90,6 +107,8 @@ class ComputeBackend:
                 "replication reads the source until it completes."
             )
             if replication.fail_unfinished(meta["plan"], now, details):
+                meta.pop("checkAt", None)
+                self.ctx.ops.touch()
                 self.ctx.store.dirty = True
 
     def add_replication_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
@@ -133,4 +152,6 @@ class ComputeBackend:
                 if status.state == "Replicating":
                     entry["fault"] = {k: fault[k] for k in ("id", "mode", "details")}
                     entry["fault"]["atProgress"] = max(int(fault["atProgress"]), min(99, status.progress + 1))
+                    record["meta"].pop("checkAt", None)
+                    self.ctx.ops.touch()
                     self.ctx.store.dirty = True

@@ -99,6 +99,24 @@ def terminal(statuses: list[RegionStatus]) -> tuple[str, datetime] | None:
     return None
 
 
+def next_change(plan: list[dict[str, Any]], now: datetime) -> datetime | None:
+    """The earliest instant after ``now`` at which a region can become Completed or Failed by itself (None: none
+    will, e.g. all stalled). Lets the settler skip versions whose replication cannot have finished yet."""
+    times: list[datetime] = []
+    for entry in plan:
+        if region_status(entry, now).state != "Replicating":
+            continue
+        candidates = [parse_iso(entry["start"]) + timedelta(seconds=max(float(entry["duration"]), 0.0))]
+        fault = entry.get("fault")
+        if fault:
+            at = _at(entry, fault["atProgress"])
+            candidates = [at] if fault["mode"] == "fail" else [c for c in candidates if c < at]
+        if entry.get("failure"):
+            candidates.append(parse_iso(entry["failure"]["at"]))
+        times += [c for c in candidates if c > now] or ([now] if candidates else [])
+    return min(times) if times else None
+
+
 def fail_unfinished(plan: list[dict[str, Any]], now: datetime, details: str) -> bool:
     """Make every region that has not completed by ``now`` fail at ``now`` (source deleted or changed)."""
     changed = False

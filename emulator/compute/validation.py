@@ -69,9 +69,39 @@ def immutable(old: dict[str, Any], new: dict[str, Any], paths: tuple[str, ...], 
         raise errors.PropertyChangeNotAllowed(f"{root}.{path}")
 
 
+def _content_error(prop: str, expected: str) -> errors.InvalidRequestContent:
+    return errors.InvalidRequestContent(
+        f"The request content was invalid and could not be deserialized: '{prop}' must be {expected}."
+    )
+
+
+def obj(value: Any, prop: str) -> dict[str, Any]:
+    """``value`` as a JSON object (None -> {}), or ARM's deserialization error naming ``prop``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _content_error(prop, "an object")
+    return value
+
+
+def objs(value: Any, prop: str) -> list[dict[str, Any]]:
+    """``value`` as a list of JSON objects (None -> [])."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise _content_error(prop, "an array of objects")
+    return value
+
+
+def string(value: Any, prop: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _content_error(prop, "a string")
+    return value
+
+
 def location_of(body: dict[str, Any], root: str) -> str:
-    loc = body.get("location")
-    if not isinstance(loc, str) or not loc:
+    loc = string(body.get("location"), f"{root}.location")
+    if not loc:
         raise errors.InvalidParameter(f"Required parameter '{root}.location' is missing (null).", target="location")
     return loc
 

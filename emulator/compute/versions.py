@@ -138,26 +138,22 @@ class VersionsBackend:
     # --- rules -----------------------------------------------------------------------------------------------
     def _operation(self, rid: ResourceId, location: str, kind: str, api_version: str) -> dict[str, Any]:
         """Create/update completes when replication does (the settler finishes it), hence no due time."""
-        return self.ctx.ops.start(
-            resource_id=str(rid),
-            kind=kind,
-            subscription=rid.subscription,
-            location=location,
-            now=self.ctx.clock.now(),
-            due_seconds=None,
-            api_version=api_version,
-        )
+        return self.ctx.start_operation(rid, location, kind, api_version, None)
 
     @staticmethod
     def _source_id(body: dict[str, Any]) -> str:
-        source = v.dig(body, "properties.storageProfile.source") or {}
+        v.obj(v.dig(body, "properties.storageProfile"), f"{ROOT}.properties.storageProfile")
+        source = v.obj(v.dig(body, "properties.storageProfile.source"), f"{ROOT}.properties.storageProfile.source")
         if source.get("virtualMachineId") or source.get("communityGalleryImageId"):
             raise errors.InvalidParameter(
                 "The emulator supports managed images (storageProfile.source.id) as the source of an image "
                 "version; virtual machine and community gallery sources are not emulated.",
                 target=f"{ROOT}.properties.storageProfile.source",
             )
-        return str(v.required(body, "properties.storageProfile.source.id", ROOT))
+        source_id = v.string(
+            v.required(body, "properties.storageProfile.source.id", ROOT), f"{ROOT}.properties.storageProfile.source.id"
+        )
+        return str(source_id)
 
     def _check_source(self, source_id: str, definition: dict[str, Any], location: str) -> dict[str, Any]:
         target = f"{ROOT}.properties.storageProfile.source.id"
@@ -224,8 +220,8 @@ class VersionsBackend:
                 )
 
     def _publishing_profile(self, given: dict[str, Any], location: str, api_version: str) -> dict[str, Any]:
-        pp = copy.deepcopy(given)
         prefix = f"{ROOT}.properties.publishingProfile"
+        pp = copy.deepcopy(v.obj(given, prefix))
         v.enum(pp.get("storageAccountType"), v.GALLERY_STORAGE_TYPES, f"{prefix}.storageAccountType")
         v.enum(pp.get("storageAccountStrategy"), v.STORAGE_STRATEGIES, f"{prefix}.storageAccountStrategy")
         v.enum(pp.get("replicationMode"), v.REPLICATION_MODES, f"{prefix}.replicationMode")
@@ -245,10 +241,10 @@ class VersionsBackend:
         default_type = pp.get("storageAccountType") or (
             "Standard_ZRS" if pp.get("storageAccountStrategy") == "PreferStandard_ZRS" else "Standard_LRS"
         )
-        regions = pp.get("targetRegions") or [{"name": location}]
+        regions = v.objs(pp.get("targetRegions"), f"{prefix}.targetRegions") or [{"name": location}]
         seen: set[str] = set()
         for i, target in enumerate(regions):
-            name = target.get("name")
+            name = v.string(target.get("name"), f"{prefix}.targetRegions[{i}].name")
             if not name:
                 raise errors.InvalidParameter(
                     f"Required parameter '{prefix}.targetRegions[{i}].name' is missing (null).",
@@ -322,6 +318,8 @@ class VersionsBackend:
                 target=f"{ROOT}.properties.publishingProfile.targetRegions",
             )
         record["meta"]["plan"] = [e for e in record["meta"]["plan"] if e["key"] in wanted]
+        record["meta"].pop("checkAt", None)  # the plan changed: let the settler look again
+        self.ctx.ops.touch()
         if added and image is not None:
             now = self.ctx.clock.now()
             record["meta"]["plan"] += self._plan({"targetRegions": added}, image["body"], now, seeded=False)

@@ -34,6 +34,28 @@ class Context:
         self.settings = settings
         self.ops = Operations(store)
 
+    def start_operation(
+        self,
+        rid: ResourceId,
+        location: str,
+        kind: str,
+        api_version: str,
+        seconds: float | None,
+        style: str = "capsOperations",
+    ) -> dict[str, Any]:
+        """An LRO on ``rid`` due in ``seconds`` of clock time (None: the settler decides, e.g. replication).
+        ``style`` is the URL segment ARM uses: capsOperations (gallery resources) or operations (images, VMs)."""
+        return self.ops.start(
+            resource_id=str(rid),
+            kind=kind,
+            subscription=rid.subscription,
+            location=location,
+            now=self.clock.now(),
+            due_seconds=seconds,
+            style=style,
+            api_version=api_version,
+        )
+
     # --- lookups ---------------------------------------------------------------------------------------------
     def require_subscription(self, subscription: str) -> dict[str, Any]:
         sub = self.store.subscriptions.get(subscription.lower())

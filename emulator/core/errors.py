@@ -2,17 +2,20 @@
 
 ArmError (status, code, message, target)
 ├── BadRequest (400)
-│   ├── InvalidParameter, PropertyChangeNotAllowed, InvalidRequestContent, InvalidResourceName
+│   ├── InvalidParameter, PropertyChangeNotAllowed, InvalidRequestContent
 │   ├── MissingApiVersionParameter, InvalidApiVersionParameter, NoRegisteredProviderFound
-│   ├── InvalidTag (InvalidTagNameCharacters, InvalidTagNameLength, InvalidTagValueLength, TooManyTags)
+│   ├── InvalidTagNameCharacters, InvalidTagNameLength, InvalidTagValueLength, TooManyTags
 │   └── LinkedInvalidPropertyId
 ├── AuthenticationFailed, InvalidAuthenticationToken, ExpiredAuthenticationToken,
 │   InvalidAuthenticationTokenAudience (401)
 ├── AuthorizationFailed (403)
 ├── ResourceNotFound, ResourceGroupNotFound, SubscriptionNotFound, ParentResourceNotFound, NotFound,
 │   InvalidResourceType (404)
-├── Conflict, OperationNotAllowed, CannotDeleteResource, ResourceInUse (409)
-├── TooManyRequests (429), InternalServerError (500), ServiceUnavailable (503), GatewayTimeout (504)
+├── Conflict, OperationNotAllowed, CannotDeleteResource (409)
+├── RequestEntityTooLarge (413), TooManyRequests (429)
+└── InternalServerError (500), ServiceUnavailable (503), GatewayTimeout (504)
+
+TooManyRequests, ServiceUnavailable and GatewayTimeout are what injected faults raise (FAULT_ERRORS).
 
 Rules raise these; the HTTP layer only serializes them with :func:`error_body`.
 """
@@ -66,10 +69,6 @@ class PropertyChangeNotAllowed(BadRequest):
 
 class InvalidRequestContent(BadRequest):
     code = "InvalidRequestContent"
-
-
-class InvalidResourceName(BadRequest):
-    code = "InvalidResourceName"
 
 
 class MissingApiVersionParameter(BadRequest):
@@ -137,6 +136,15 @@ class AuthorizationFailed(ArmError):
         self.action = action
         self.scope = scope
 
+    @classmethod
+    def only_caller(cls) -> ArmError:
+        err = ArmError.__new__(cls)
+        ArmError.__init__(
+            err,
+            "Only the original caller of an asynchronous operation is allowed to retrieve the results.",
+        )
+        return err
+
 
 class ResourceNotFound(ArmError):
     status = 404
@@ -199,6 +207,11 @@ class OperationNotAllowed(ArmError):
 class CannotDeleteResource(ArmError):
     status = 409
     code = "CannotDeleteResource"
+
+
+class RequestEntityTooLarge(ArmError):
+    status = 413
+    code = "RequestEntityTooLarge"
 
 
 class TooManyRequests(ArmError):

@@ -19,6 +19,10 @@ TERMINAL = ("Succeeded", "Failed", "Canceled")
 class Operations:
     def __init__(self, store: Store):
         self.store = store
+        self.changed = True  # something the settler must look at again (a new operation, a changed plan)
+
+    def touch(self) -> None:
+        self.changed = True
 
     def start(
         self,
@@ -51,6 +55,7 @@ class Operations:
         }
         self.store.operations[name] = op
         self.store.dirty = True
+        self.changed = True
         return op
 
     def get(self, name: str) -> dict[str, Any] | None:

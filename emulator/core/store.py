@@ -8,7 +8,6 @@ clock advance) resumes them exactly.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -16,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from emulator.core.ids import norm
 
@@ -47,7 +48,7 @@ class Store:
             state_dir.mkdir(parents=True, exist_ok=True)
             path = state_dir / STATE_FILE
             if path.exists():
-                saved = json.loads(path.read_text())
+                saved = orjson.loads(path.read_bytes())
                 self.data.update(saved.get("data", {}))
                 self.secrets = saved.get("secrets", {})
                 logger.info("loaded state from %s (%d resources)", path, len(self.resources))
@@ -107,9 +108,9 @@ class Store:
         """Write the document atomically (temp file + rename) when something changed; no-op in memory."""
         if self.state_dir is None or not self.dirty:
             return
-        payload = json.dumps({"data": self.data, "secrets": self.secrets}, separators=(",", ":"))
+        payload = orjson.dumps({"data": self.data, "secrets": self.secrets})  # ~10x json's speed: saved per write
         fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".state-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(payload)
         os.replace(tmp, self.state_dir / STATE_FILE)
         self.dirty = False

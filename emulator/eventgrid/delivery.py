@@ -23,6 +23,7 @@ from emulator.settings import Settings
 
 logger = logging.getLogger(__name__)
 NO_RETRY = (400, 413)  # Event Grid dead-letters these at once
+MAX_FINISHED = 5000  # finished delivery records kept (the oldest go first); pending ones are never dropped
 
 
 class EventGrid:
@@ -137,6 +138,10 @@ class EventGrid:
                 continue
             for delivery in self._apply_faults(sub, event):
                 self.deliveries.append(delivery)
+        finished = [d for d in self.deliveries if d["status"] in ("delivered", "failed", "dropped")]
+        if len(finished) > MAX_FINISHED:
+            drop = {id(d) for d in finished[: len(finished) - MAX_FINISHED]}
+            self.deliveries[:] = [d for d in self.deliveries if id(d) not in drop]
         self.store.dirty = True
         self._wake.set()
 
@@ -163,13 +168,14 @@ class EventGrid:
         if kind not in ("drop", "duplicate", "delay", "reorder"):
             raise ValueError("Event Grid fault 'kind' must be drop, duplicate, delay or reorder")
         filters.validate(doc.get("filter") or {})
+        count = int(doc.get("count", 2))
         fault = {
             "id": doc.get("id") or uuid.uuid4().hex,
             "kind": kind,
-            "times": int(doc.get("times", 1)),
+            "times": int(doc.get("times", count if kind == "reorder" else 1)),
             "copies": int(doc.get("copies", 1)),
             "seconds": float(doc.get("seconds", 0)),
-            "count": int(doc.get("count", 2)),
+            "count": count,
             "filter": doc.get("filter") or {},
             "subscription": doc.get("subscription"),
             "hits": 0,
@@ -215,9 +221,10 @@ class EventGrid:
         while True:
             now = time.time()
             due: dict[str, dict[str, Any]] = {}
-            for d in self.deliveries:
-                if d["status"] == "pending" and d["nextAttemptAt"] <= now and d["subscription"] not in self._busy:
-                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps order
+            ready = [d for d in self.deliveries if d["status"] == "pending" and d["nextAttemptAt"] <= now]
+            for d in sorted(ready, key=lambda d: d["nextAttemptAt"]):  # stable: equal times keep publish order
+                if d["subscription"] not in self._busy:
+                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps the order
             for name, d in due.items():
                 self._busy.add(name)
                 task = asyncio.create_task(self._deliver(d))

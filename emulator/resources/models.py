@@ -44,7 +44,7 @@ class ResourcesBackend:
                 target="resourceGroupName",
             )
         location = body.get("location")
-        if not location:
+        if not isinstance(location, str) or not location:
             raise errors.InvalidParameter("Required parameter 'location' is missing (null).", target="location")
         rg_id = f"/subscriptions/{subscription_id.lower()}/resourceGroups/{name}"
         existing = self.ctx.store.get(rg_id)
@@ -94,9 +94,7 @@ class ResourcesBackend:
             return self.ctx.require(scope)
         if rid.resource_group:
             return self.ctx.require_group(rid)
-        raise errors.InvalidParameter(
-            "The emulator supports tags at resource and resource-group scope only.", target="scope"
-        )
+        return {"body": self.ctx.require_subscription(rid.subscription)}  # subscription scope
 
     @staticmethod
     def _tags_body(scope: str, tags: dict[str, str]) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""One emulator + devhost stack for the end-to-end suites (virtual clock), reset before each test."""
+"""One emulator + devhost stack for the end-to-end suites (virtual clock), reset before each test.
+
+Every scenario runs as deployed: the emulator enforces the deployment template's custom role (RBAC-lite) on
+every ARM call, and delivers events through the template's Event Grid filter. A scenario needing an action the
+role lacks fails with 403, so the whole suite proves the role is sufficient.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,25 @@ import pytest
 
 from localrun.stack import LocalStack
 from tests.e2e.world import World
+from tests.infra.template import event_subscription_filter, role_actions
 
 # Fast, but the same code paths: SDK retries back off briefly, durable waits cost nothing on the virtual clock.
+BOOT_SUBNET = (
+    "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-net/providers/Microsoft.Network"
+    "/virtualNetworks/vnet/subnets/boot-tests"
+)
 E2E_SETTINGS = {
     "ARM_RETRY_BACKOFF_SECONDS": "0.05",
     "ARM_RETRY_BACKOFF_MAX_SECONDS": "1",
+    "BOOT_TEST_SUBNET_ID": BOOT_SUBNET,  # used only by migrations that ask for a boot test
 }
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(clock="virtual", seed=None, settings=E2E_SETTINGS) as running:
+    with LocalStack(
+        clock="virtual", seed=None, settings=E2E_SETTINGS, event_filter=event_subscription_filter()
+    ) as running:
         yield running
 
 
@@ -28,6 +41,7 @@ def world(stack: LocalStack) -> World:
     stack.host.reset()
     stack.host.clock(auto_advance=True)
     stack.subscribe()
+    stack.arm.set_role({"actions": role_actions(include_boot_test=False)})
     w = World(stack)
     w.replication_takes(3600)
     return w

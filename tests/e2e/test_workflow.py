@@ -17,6 +17,7 @@ from tests.e2e.world import (
     scale_set,
     version,
 )
+from tests.infra.template import role_actions
 
 pytestmark = pytest.mark.e2e
 
@@ -237,3 +238,32 @@ def test_cancel_stops_and_keeps_the_source(world: World) -> None:
     assert world.tags_of(source)["migration-status"] == "canceled"
     again = world.api("POST", f"migrations/{instance}/cancel")
     assert again.status_code == 409
+
+
+def test_boot_test_boots_a_vm_from_the_version_and_cleans_up(world: World) -> None:
+    world.stack.arm.set_role({"actions": role_actions(include_boot_test=True)})
+    source = image_id("boot-01")
+    world.seed(gallery(), image("boot-01"))
+    response = world.start_http({"sourceImageId": source, "galleryId": GALLERY, "bootTest": True})
+    output = world.finish(response.json()["id"])["output"]
+    assert output["outcome"] == "succeeded", output
+    assert {"name": "boot-test", "passed": True, "reason": ""} in output["validation"]
+    assert world.stack.arm.request_summary()["byOperationId"]["VirtualMachines_CreateOrUpdate"] == 1
+    assert world.stack.arm.resources("Microsoft.Compute/virtualMachines") == []  # the scratch group is gone
+    assert not world.exists(source)
+
+
+def test_a_failed_boot_test_keeps_the_source_and_removes_the_version(world: World) -> None:
+    world.stack.arm.set_role({"actions": role_actions(include_boot_test=True)})
+    source = image_id("boot-02")
+    world.seed(gallery(), image("boot-02"))
+    world.stack.arm.add_fault(
+        operationId="VirtualMachines_CreateOrUpdate", status=400, code="InvalidParameter", message="bad size"
+    )
+    response = world.start_http({"sourceImageId": source, "galleryId": GALLERY, "bootTest": True})
+    output = world.finish(response.json()["id"])["output"]
+    assert (output["outcome"], output["error"]["code"]) == ("failed", "ValidationFailed")
+    assert "boot-test" in output["error"]["message"]
+    assert output["versionRemoved"] is True
+    assert world.exists(source)
+    assert world.versions_of("boot-02") == []

@@ -31,19 +31,9 @@ TEST_SETTINGS: dict[str, Any] = {"lro": {"retryAfterSeconds": 0}, "recordBodies"
 def start_emulator(tmp: Path, *extra: str) -> ServerProcess:
     config = tmp / "emulator-config.json"
     config.write_text(json.dumps(TEST_SETTINGS))
-    args = [
-        "--port",
-        "0",
-        "--clock",
-        "virtual",
-        "--seed",
-        str(DEMO_SEED),
-        "--config",
-        str(config),
-        "--certs-dir",
-        str(tmp / "certs"),
-        *extra,
-    ]
+    args = ["--port", "0", "--clock", "virtual", "--seed", str(DEMO_SEED), "--config", str(config), *extra]
+    if "--state" not in extra:  # with --state the certificates live in the state directory
+        args += ["--certs-dir", str(tmp / "certs")]
     return ServerProcess("emulator", args, log_path=tmp / "emulator.log").start()
 
 

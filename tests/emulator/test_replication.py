@@ -3,8 +3,11 @@ does, replication faults, and a source image deleted mid-replication (Full mode)
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from azure.core.exceptions import HttpResponseError
+from azure.core.polling import LROPoller
 from azure.mgmt.compute import ComputeManagementClient, models
 
 from emulator.control import EmulatorControl
@@ -123,3 +126,65 @@ def test_virtual_clock_is_monotonic(control: EmulatorControl) -> None:
     assert control.advance(to="2000-01-01T00:00:00Z") == now
     assert control.advance(60) > now
     wait_for(lambda: control.health()["status"] == "ok", "health")
+
+
+def test_advance_clock_on_poll_lets_the_sdk_poller_wait_out_replication(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    """The benchmark baseline: each poll of the operation moves virtual time (here 30 s, Retry-After stays 0)."""
+    control.configure(
+        {"replication": {"fixedSeconds": 600, "queuedSeconds": 0}, "lro": {"advanceClockOnPollSeconds": 30}}
+    )
+    start = control.now()
+    poller = compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(), polling_interval=0
+    )
+    assert poller.result(timeout=60).provisioning_state == "Succeeded"
+    polls = control.requests(operation_id="GalleryOperations_Get")
+    assert (control.now() - start).total_seconds() == 600
+    assert [p["responseBody"]["status"] for p in polls][-1] == "Succeeded"
+    assert len(polls) >= 20  # 20 advancing polls of 30 s, and the SDK may read the final state once more
+
+
+def ten_minute_version(
+    compute: ComputeManagementClient, control: EmulatorControl, definition_name: str, **pp: Any
+) -> LROPoller[models.GalleryImageVersion]:
+    """Start a 10-minute replication of 1.0.0 and let 2 minutes (20 %) pass."""
+    control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
+    poller = compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, definition_name, "1.0.0", version(**pp))
+    control.advance(120)
+    return poller
+
+
+def test_changing_the_source_mid_replication_fails_full_mode(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    poller = ten_minute_version(compute, control, web_definition)
+    image = compute.images.get(RG, "ubuntu-web-01")
+    image.storage_profile.data_disks[0].disk_size_gb = 128
+    compute.images.begin_create_or_update(RG, "ubuntu-web-01", image).result()
+    with pytest.raises(HttpResponseError) as e:
+        poller.result(timeout=30)
+    assert "was modified while the image version was being replicated" in arm_error(e.value)[1]
+    assert summary(compute) == [("westus2", "Failed", 20)]
+
+
+def test_tag_changes_do_not_disturb_replication(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    poller = ten_minute_version(compute, control, web_definition)
+    image = compute.images.get(RG, "ubuntu-web-01")
+    image.tags = {"migration-status": "running"}
+    compute.images.begin_create_or_update(RG, "ubuntu-web-01", image).result()
+    control.advance(480)
+    assert poller.result(timeout=30).provisioning_state == "Succeeded"
+
+
+def test_shallow_mode_keeps_referencing_the_source(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    poller = ten_minute_version(compute, control, web_definition, replicationMode="Shallow")
+    compute.images.begin_delete(RG, "ubuntu-web-01").result()
+    control.advance(480)
+    result = poller.result(timeout=30)
+    assert (result.provisioning_state, result.publishing_profile.replication_mode) == ("Succeeded", "Shallow")

@@ -72,3 +72,17 @@ def test_unknown_api_version_is_refused(
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "NoRegisteredProviderFound"
     assert "The supported api-versions are '2026-04-01, 2026-03-01" in resp.json()["error"]["message"]
+
+
+def test_async_clients_work_too(arm: str, control: EmulatorControl) -> None:
+    """The aio SDK (aiohttp transport) trusts the CA through SSL_CERT_FILE and gets tokens the same way."""
+    import asyncio
+
+    from azure.identity.aio import DefaultAzureCredential as AsyncCredential
+    from azure.mgmt.compute.aio import ComputeManagementClient as AsyncCompute
+
+    async def names() -> list[str]:
+        async with AsyncCredential() as cred, AsyncCompute(cred, SUB, base_url=arm, credential_scopes=SCOPE) as c:
+            return [str(i.name) async for i in c.images.list_by_resource_group(RG)]
+
+    assert asyncio.run(names()) == ["ubuntu-web-01"]
