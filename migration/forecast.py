@@ -82,7 +82,8 @@ def forecast_deletion(plan: MigrationPlan, *, scale_sets: list[str]) -> Deletion
         replication_mode=request.replication_mode.value,
         approved=True,
     )
-    checks = [c for c in checks if c.name not in ("validation-passed", "approved")]  # assumed, not observable now
+    unobservable = ("not-canceled", "validation-passed", "approved")  # assumed: a plan cannot see them yet
+    checks = [c for c in checks if c.name not in unobservable]
     approval = request.deletion_mode == DeletionMode.AFTER_APPROVAL
     guards_pass = all(c.passed for c in checks)
     reason = refusal_reason(checks)
