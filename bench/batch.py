@@ -3,8 +3,8 @@
 ``python -m bench.batch [--migrations N] [--cap N] [--no-save]`` runs the scale benchmark's own runner
 (:func:`bench.scale.run_scenario`) with :data:`BATCH`, prints the scale tables plus the batch's concurrency
 (the devhost's durable ``peakRunningSubOrchestrations`` of the batch instance) and saves them as the ``batch``
-section of ``bench/results/batch.json`` (and its Markdown twin). Adding :data:`BATCH` to ``bench.scale.SCENARIOS`` puts the row beside
-``tag-trigger`` in ``python -m bench scale``.
+section of ``bench/results/batch.json`` (and its Markdown twin). Adding :data:`BATCH` to
+``bench.scale.SCENARIOS`` puts the row beside ``tag-trigger`` in ``python -m bench scale``.
 """
 
 from __future__ import annotations

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import yaml
 from openapi_spec_validator import validate
 
-import function_app
+from tests.app_functions import functions
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -19,11 +18,10 @@ def spec() -> dict[str, Any]:
     return dict(yaml.safe_load(SPEC.read_text(encoding="utf-8")))
 
 
-@functools.cache  # the app indexes its functions once: a second get_functions() raises
 def served_routes() -> frozenset[tuple[str, str]]:
     """(METHOD, /route) of every HTTP trigger, from the app's own function bindings."""
     routes = set()
-    for function in function_app.app.get_functions():
+    for function in functions():
         for binding in function.get_bindings():
             if binding.type == "httpTrigger":
                 methods = getattr(binding, "methods", None) or ["GET", "POST"]
