@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
+import json
+import subprocess
+import sys
 from typing import Any
 
 import yaml
 from openapi_spec_validator import validate
 
-from tests.app_functions import functions
+from localrun.processes import REPO_ROOT
 
-SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+SPEC = REPO_ROOT / "docs" / "openapi.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
@@ -18,15 +21,28 @@ def spec() -> dict[str, Any]:
     return dict(yaml.safe_load(SPEC.read_text(encoding="utf-8")))
 
 
+@functools.cache
 def served_routes() -> frozenset[tuple[str, str]]:
-    """(METHOD, /route) of every HTTP trigger, from the app's own function bindings."""
-    routes = set()
-    for function in functions():
-        for binding in function.get_bindings():
-            if binding.type == "httpTrigger":
-                methods = getattr(binding, "methods", None) or ["GET", "POST"]
-                routes |= {(str(getattr(m, "value", m)).upper(), "/" + binding.route.strip("/")) for m in methods}
-    return frozenset(routes)
+    """(METHOD, /route) of every HTTP trigger, from the app's own function bindings.
+
+    Indexed in a child process, as the Functions worker does: importing the app here would import aiohttp into
+    the test process and pin its TLS trust store before other suites point it at their emulator's CA."""
+    done = subprocess.run(
+        [sys.executable, "-c", _INDEX], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    return frozenset((method.upper(), "/" + route.strip("/")) for method, route in json.loads(done.stdout))
+
+
+_INDEX = """
+import json
+import function_app
+print(json.dumps([
+    [str(getattr(method, "value", method)), binding.route]
+    for function in function_app.app.get_functions()
+    for binding in function.get_bindings() if binding.type == "httpTrigger"
+    for method in (getattr(binding, "methods", None) or ["GET", "POST"])
+]))
+"""
 
 
 def documented_routes(document: dict[str, Any]) -> set[tuple[str, str]]:
