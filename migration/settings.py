@@ -95,7 +95,7 @@ class Settings(BaseModel):
 
     # --- Pacing ------------------------------------------------------------------------------------------------
     start_spread_seconds: int = _setting(
-        60, "START_SPREAD_SECONDS", "Spread migration starts over this many seconds (keeps bursts under ARM limits)."
+        120, "START_SPREAD_SECONDS", "Spread migration starts over this many seconds (keeps bursts under ARM limits)."
     )
 
     # --- Waiting for replication ---------------------------------------------------------------------------
