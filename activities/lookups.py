@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from azure.core.exceptions import ResourceNotFoundError
 
 from activities import _arm
@@ -19,8 +21,26 @@ def read_image_tags(image: ImageId) -> dict[str, str] | None:
     return dict(found.tags or {})
 
 
+GALLERY_CACHE_SECONDS = 300.0
+_galleries: dict[tuple[str, str, str], tuple[GalleryId, float]] = {}
+
+
 def resolve_gallery_name(image: ImageId, name: str) -> GalleryId:
-    """A gallery named in a tag: first in the image's resource group, then anywhere in its subscription."""
+    """A gallery named in a tag: first in the image's resource group, then anywhere in its subscription.
+
+    Remembered for a few minutes: a script tagging hundreds of images with the same gallery name would otherwise
+    list the subscription's galleries for each of them. A stale entry is harmless: preflight reads the gallery
+    and fails with GalleryNotFound if it is gone."""
+    key = (image.subscription_id, image.resource_group.lower(), name.lower())
+    cached = _galleries.get(key)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    gallery = _find_gallery(image, name)
+    _galleries[key] = (gallery, time.monotonic() + GALLERY_CACHE_SECONDS)
+    return gallery
+
+
+def _find_gallery(image: ImageId, name: str) -> GalleryId:
     client = _arm.compute(image.subscription_id).galleries
     wanted = name.lower()
     with _arm.arm_errors(f"looking for gallery '{name}'"):

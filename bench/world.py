@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from emulator.control import EmulatorControl
-from localrun.processes import ServerProcess
 from localrun.stack import APP_CLIENT_ID, USER_CLIENT_ID, LocalStack
 from tests.e2e.world import GALLERY_NAME, SUB, World, definition, gallery, image, image_id
 
@@ -37,21 +35,12 @@ REGIONS = "westus2=1;eastus=1"
 QUEUED_SECONDS = 30  # the emulator's default wait before a region starts replicating
 
 
-class BenchStack(LocalStack):
-    """The local stack with the emulator's state in memory (its default mode; the devhost keeps its durable store
-    on disk). With ``--state`` the emulator rewrites its whole state file after every request, a cost that grows
-    with the number of resources and that ARM does not have: at 200 migrations it was most of the emulator's CPU."""
-
-    def start_emulator(self) -> None:
-        args = ["--port", "0", "--clock", self.clock, "--in-memory", "--certs-dir", str(self.dir / "certs")]
-        self.emulator_process = ServerProcess("emulator", args, log_path=self.dir / "emulator.log").start()
-        self.arm = EmulatorControl(self.emulator_process.info)
-
-
 def bench_stack() -> LocalStack:
     """Emulator + devhost on the virtual clock, with the product's default settings (no overrides: the benchmark
     measures the shipped polling schedule)."""
-    return BenchStack(clock="virtual", seed=None)
+    # The emulator keeps its state in memory: with --state it rewrites its state file after requests, a cost that
+    # grows with the number of resources and that ARM does not have.
+    return LocalStack(clock="virtual", seed=None, persist_emulator=False)
 
 
 def replication_takes(stack: LocalStack, seconds: float) -> None:

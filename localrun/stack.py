@@ -75,6 +75,7 @@ class LocalStack:
         emulator_args: list[str] | None = None,
         devhost_args: list[str] | None = None,
         subscribe_events: bool = True,
+        persist_emulator: bool = True,
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -86,6 +87,8 @@ class LocalStack:
         self.emulator_args = list(emulator_args or [])
         self.devhost_args = list(devhost_args or [])
         self.subscribe_events = subscribe_events
+        # In memory, the emulator does not write its state file (benchmarks; restarts then lose ARM state).
+        self.persist_emulator = persist_emulator
         self.emulator_process: ServerProcess | None = None
         self.devhost_process: ServerProcess | None = None
         self.arm: EmulatorControl
@@ -101,7 +104,12 @@ class LocalStack:
         return self
 
     def start_emulator(self) -> None:
-        args = ["--port", "0", "--clock", self.clock, "--state", str(self.dir / "emulator"), *self.emulator_args]
+        where = (
+            ["--state", str(self.dir / "emulator")]
+            if self.persist_emulator
+            else ["--in-memory", "--certs-dir", str(self.dir / "certs")]
+        )
+        args = ["--port", "0", "--clock", self.clock, *where, *self.emulator_args]
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
         if self.emulator_config:

@@ -93,6 +93,11 @@ class Settings(BaseModel):
         1023, "MAX_DATA_DISK_SIZE_GB", "Largest data disk accepted (the documented procedure: 1 TB, ARM: 1023 GB)."
     )
 
+    # --- Pacing ------------------------------------------------------------------------------------------------
+    start_spread_seconds: int = _setting(
+        120, "START_SPREAD_SECONDS", "Spread migration starts over this many seconds (keeps bursts under ARM limits)."
+    )
+
     # --- Waiting for replication ---------------------------------------------------------------------------
     poll_first_seconds: int = _setting(60, "REPLICATION_POLL_FIRST_SECONDS", "First status check after submit.")
     poll_min_seconds: int = _setting(60, "REPLICATION_POLL_MIN_SECONDS", "Shortest wait between status checks.")

@@ -27,6 +27,7 @@ from migration.errors import (
     ValidationFailed,
     error_from_failure,
 )
+from migration.pacing import start_delay
 from migration.plan import MigrationPlan
 from migration.replication import Observation, ReplicationSnapshot, next_poll_delay, progress_view, remember
 from migration.request import MigrationRequest
@@ -216,6 +217,11 @@ class MigrationRun:
         validated = False
         self.publish()
         try:
+            delay = start_delay(self.ctx.instance_id, settings.start_spread_seconds)
+            if delay:
+                self.publish(message=f"starting in {delay} s (START_SPREAD_SECONDS spreads ARM traffic)")
+                yield from self.sleep_until(self.ctx.current_utc_datetime + timedelta(seconds=delay))
+                self.publish(message="")
             result = yield from self.call(
                 "run_preflight", {"request": request.model_dump(mode="json"), "migrationId": self.ctx.instance_id}
             )

@@ -75,14 +75,21 @@ def test_unknown_api_version_is_refused(
 
 
 def test_async_clients_work_too(arm: str, control: EmulatorControl) -> None:
-    """The aio SDK (aiohttp transport) trusts the CA through SSL_CERT_FILE and gets tokens the same way."""
+    """The aio SDK (aiohttp transport) trusts the emulator's CA and gets tokens the same way."""
     import asyncio
 
     from azure.identity.aio import DefaultAzureCredential as AsyncCredential
     from azure.mgmt.compute.aio import ComputeManagementClient as AsyncCompute
 
+    # aiohttp builds its default TLS context when first imported, which in a full test run happens before this
+    # suite points SSL_CERT_FILE at the emulator's CA; hand the CA to the transports explicitly.
+    ca = str(control.info["caBundle"])
+
     async def names() -> list[str]:
-        async with AsyncCredential() as cred, AsyncCompute(cred, SUB, base_url=arm, credential_scopes=SCOPE) as c:
+        async with (
+            AsyncCredential(connection_verify=ca) as cred,
+            AsyncCompute(cred, SUB, base_url=arm, credential_scopes=SCOPE, connection_verify=ca) as c,
+        ):
             return [str(i.name) async for i in c.images.list_by_resource_group(RG)]
 
     assert asyncio.run(names()) == ["ubuntu-web-01"]

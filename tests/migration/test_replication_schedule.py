@@ -49,3 +49,15 @@ def test_remember_keeps_the_first_progress_and_the_latest() -> None:
     for t, p in [(60, 0), (120, 0), (240, 2), (480, 5), (960, 12)]:
         kept = remember(kept, Observation(elapsed=t, progress=p))
     assert kept == [Observation(elapsed=240, progress=2), Observation(elapsed=960, progress=12)]
+
+
+def test_start_delays_are_stable_and_spread_over_the_window() -> None:
+    from migration.pacing import start_delay
+
+    delays = [start_delay(f"mig-image-{i}-{i:016x}", 60) for i in range(600)]
+    assert delays == [start_delay(f"mig-image-{i}-{i:016x}", 60) for i in range(600)]
+    assert min(delays) >= 0
+    assert max(delays) <= 60
+    per_minute_half = sum(1 for d in delays if d < 30)
+    assert 200 < per_minute_half < 400  # roughly uniform: about half in the first half of the window
+    assert start_delay("anything", 0) == 0
