@@ -93,7 +93,11 @@ class BatchRun:
                 self.ledger.crashed(image.instance_id, f"an instance already exists ({active[image.instance_id]})", now)
                 continue
             settings = child_settings(self.settings, floor=self.floor, instance_id=image.instance_id)
-            child_input = {"request": image.request, "settings": settings.model_dump(mode="json")}
+            child_input = {
+                "request": image.request,
+                "settings": settings.model_dump(mode="json"),
+                "runId": str(self.ctx.new_uuid()),  # replay-safe
+            }
             self.children[image.instance_id] = self.ctx.call_sub_orchestrator(CHILD, child_input, image.instance_id)
 
     def wait_for_one(self) -> Steps:

@@ -55,7 +55,13 @@ def _iso(moment: datetime) -> str:
 class MigrationRun:
     """State of one execution of the orchestrator (rebuilt identically on every replay)."""
 
-    def __init__(self, context: df.DurableOrchestrationContext, request: MigrationRequest, settings: Settings):
+    def __init__(
+        self,
+        context: df.DurableOrchestrationContext,
+        request: MigrationRequest,
+        settings: Settings,
+        run_id: str | None = None,
+    ):
         self.ctx = context
         self.request = request
         self.settings = settings
@@ -63,8 +69,9 @@ class MigrationRun:
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
-        # Identifies this run (the instance ID is reused by later migrations of the same image).
-        self.run_id = f"{context.instance_id}@{_iso(self.started)}"
+        # Identifies this run (the instance ID is reused by later migrations of the same image): chosen by the
+        # starter; the fallback is for inputs from other starters (e.g. the Durable HTTP API).
+        self.run_id = run_id or f"{context.instance_id}@{_iso(self.started)}"
         self.progress = Progress(
             phase=Phase.PREFLIGHT,
             source_image_id=request.source_image_id,
@@ -354,6 +361,9 @@ def _error(code: str, message: str) -> MigrationError:
 def migrate_image(context: df.DurableOrchestrationContext) -> Steps:
     data = context.get_input()
     run = MigrationRun(
-        context, MigrationRequest.model_validate(data["request"]), Settings.model_validate(data["settings"])
+        context,
+        MigrationRequest.model_validate(data["request"]),
+        Settings.model_validate(data["settings"]),
+        run_id=data.get("runId"),
     )
     return (yield from run.execute())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 
 import azure.durable_functions as df
@@ -42,7 +43,11 @@ async def start_migration(client: df.DurableOrchestrationClient, request: Migrat
     if current in ACTIVE:
         return StartResult(instance_id, started=False, runtime_status=current)
     settings = Settings.from_env(os.environ)
-    payload = {"request": request.model_dump(mode="json"), "settings": settings.model_dump(mode="json")}
+    payload = {
+        "request": request.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "runId": uuid.uuid4().hex,  # this run, unlike the instance ID, is never reused
+    }
     try:
         await client.start_new(ORCHESTRATOR, instance_id, payload)
     except Exception:
