@@ -5,36 +5,15 @@ Generators to ``yield from`` inside an orchestrator: deterministic, time only fr
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
-from migration.errors import error_from_failure
 from migration.fleet import Candidate, FleetBody, ImageItem, classify, gallery_for, instance_id_of
 from migration.settings import Settings
+from orchestrators.steps import Steps, call, iso
 
-Steps = Generator[Any, Any, Any]
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def call(context: df.DurableOrchestrationContext, name: str, payload: dict[str, Any], settings: Settings) -> Steps:
-    """Run an activity; retry transient failures (throttling, 5xx) with durable timers; raise domain errors."""
-    attempts = settings.transient_retry_attempts
-    for attempt in range(attempts + 1):
-        try:
-            return (yield context.call_activity(name, payload))
-        except Exception as exc:
-            error = error_from_failure(exc)
-            if not error.retryable or attempt == attempts:
-                raise error from None
-        delay = settings.transient_retry_delay_seconds * 2**attempt
-        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=delay))
-    raise AssertionError("unreachable")  # pragma: no cover
+__all__ = ["Steps", "call", "iso", "list_images", "survey"]
 
 
 def list_images(context: df.DurableOrchestrationContext, body: FleetBody, settings: Settings) -> Steps:

@@ -11,8 +11,6 @@ at the next step boundary (or at once during a wait); the source is never delete
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +23,6 @@ from migration.errors import (
     PermissionDenied,
     ReplicationFailed,
     ValidationFailed,
-    error_from_failure,
 )
 from migration.pacing import start_delay
 from migration.plan import MigrationPlan
@@ -35,6 +32,8 @@ from migration.settings import DeletionMode, Settings
 from migration.source import Check
 from migration.status import ErrorInfo, MigrationOutcome, Outcome, Phase, Progress
 from migration.tags import MigrationStatus
+from orchestrators import steps
+from orchestrators.steps import Steps, iso
 
 bp = df.Blueprint()
 
@@ -44,12 +43,6 @@ APPROVE_EVENT = "approve"
 MAX_TIMER = timedelta(days=5)
 BOOT_TEST_POLL = timedelta(seconds=30)
 BOOT_TEST_TIMEOUT = timedelta(minutes=30)
-
-Steps = Generator[Any, Any, Any]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class MigrationRun:
@@ -71,12 +64,12 @@ class MigrationRun:
         self.phase_seconds: dict[str, float] = {}
         # Identifies this run (the instance ID is reused by later migrations of the same image): chosen by the
         # starter; the fallback is for inputs from other starters (e.g. the Durable HTTP API).
-        self.run_id = run_id or f"{context.instance_id}@{_iso(self.started)}"
+        self.run_id = run_id or f"{context.instance_id}@{iso(self.started)}"
         self.progress = Progress(
             phase=Phase.PREFLIGHT,
             source_image_id=request.source_image_id,
             run_id=self.run_id,
-            phase_started_at=_iso(self.started),
+            phase_started_at=iso(self.started),
         )
 
     # --- progress -------------------------------------------------------------------------------------
@@ -91,47 +84,24 @@ class MigrationRun:
             self.phase_seconds.get(previous.value, 0.0) + (now - self.phase_started).total_seconds()
         )
         self.phase_started = now
-        self.publish(**{"phase": phase, "phase_started_at": _iso(now), "message": "", "next_poll_at": None, **changes})
+        self.publish(**{"phase": phase, "phase_started_at": iso(now), "message": "", "next_poll_at": None, **changes})
 
     # --- steps ----------------------------------------------------------------------------------------
     def call(self, name: str, payload: dict[str, Any], *, cancellable: bool = True) -> Steps:
-        """Run an activity; retry transient failures with durable timers; honour a cancel between steps.
-
-        Bookkeeping after the migration ended (status tags, cleanup) is not cancellable."""
-        attempts = self.settings.transient_retry_attempts
-        for attempt in range(attempts + 1):
-            if cancellable and self.cancel.is_completed:
-                raise Canceled("canceled by request")  # arrived while the previous step ran: stop before the next
-            task = self.ctx.call_activity(name, payload)
-            if cancellable:
-                winner = yield self.ctx.task_any([task, self.cancel])
-                if winner is self.cancel:
-                    # Let the in-flight step land, so what we report is what exists; its failure no longer matters.
-                    landed = None
-                    with contextlib.suppress(Exception):
-                        landed = yield task
-                    raise Canceled("canceled by request", landed=landed)
-            try:
-                return (yield task)
-            except Exception as exc:
-                error = error_from_failure(exc)
-                if not error.retryable or attempt == attempts:
-                    raise error from None
-            delay = self.settings.transient_retry_delay_seconds * 2**attempt
-            self.publish(message=f"{name} failed transiently; retry {attempt + 1} of {attempts} in {delay} s")
-            fire_at = self.ctx.current_utc_datetime + timedelta(seconds=delay)
-            if cancellable:
-                yield from self.sleep_until(fire_at)
-            else:
-                yield self.ctx.create_timer(fire_at)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """An activity with durable retries, stopped by a cancel; bookkeeping after the end is not cancellable."""
+        return (
+            yield from steps.call(
+                self.ctx,
+                name,
+                payload,
+                self.settings,
+                cancel=self.cancel if cancellable else None,
+                on_retry=lambda message: self.publish(message=message),
+            )
+        )
 
     def sleep_until(self, fire_at: datetime) -> Steps:
-        timer = self.ctx.create_timer(fire_at)
-        winner = yield self.ctx.task_any([timer, self.cancel])
-        if winner is self.cancel:
-            timer.cancel()
-            raise Canceled("canceled by request")
+        yield from steps.sleep_until(self.ctx, fire_at, cancel=self.cancel)
 
     # --- phases ---------------------------------------------------------------------------------------
     def wait_for_replication(self, version_id: str) -> Steps:
@@ -149,7 +119,7 @@ class MigrationRun:
                     + (f"; still pending in: {', '.join(pending)}" if pending else "")
                 )
             fire_at = now + timedelta(seconds=delay)
-            self.publish(next_poll_at=_iso(fire_at))
+            self.publish(next_poll_at=iso(fire_at))
             yield from self.sleep_until(fire_at)
             result = yield from self.call("get_replication_status", {"versionId": version_id})
             snapshot = ReplicationSnapshot.model_validate(result)
@@ -325,7 +295,7 @@ class MigrationRun:
             outcome.version_removed = yield from self.remove_version(version_id)
 
         outcome.phase_seconds = dict(self.phase_seconds)
-        outcome.started_at, outcome.finished_at = _iso(self.started), _iso(self.ctx.current_utc_datetime)
+        outcome.started_at, outcome.finished_at = iso(self.started), iso(self.ctx.current_utc_datetime)
         yield from self.record(
             MigrationStatus(outcome.outcome.value),
             versionId=version_id if not outcome.version_removed else None,
