@@ -79,11 +79,12 @@ class EventGrid:
             "createdAt": time.time(),
         }
         self.subscriptions[sub_id] = sub
-        self.store.dirty = True
+        self.store.mark("eventSubscriptions", sub_id, sub)
         if handshake:
             error = await self._handshake(sub)
             if error:
                 del self.subscriptions[sub_id]
+                self.store.mark_removed("eventSubscriptions", sub_id)
                 raise ValueError(f"subscription validation handshake with {endpoint} failed: {error}")
         return sub
 
@@ -91,21 +92,31 @@ class EventGrid:
         sub = self.subscriptions.get(name)
         if sub and secrets.compare_digest(sub["validationCode"], code):
             sub["validated"] = True
-            self.store.dirty = True
+            self.store.mark("eventSubscriptions", name, sub)
             self._wake.set()
             return True
         return False
 
     def unsubscribe(self, name: str) -> bool:
-        self.store.dirty = True
-        return self.subscriptions.pop(name, None) is not None
+        found = self.subscriptions.pop(name, None) is not None
+        if found:
+            self.store.mark_removed("eventSubscriptions", name)
+        return found
 
-    def reset(self) -> None:
-        """Keep command-line webhooks, drop everything else."""
-        for name in [n for n, s in self.subscriptions.items() if not s.get("builtin")]:
-            del self.subscriptions[name]
-        self.deliveries.clear()
+    def builtin_subscriptions(self) -> dict[str, dict[str, Any]]:
+        """The command-line webhooks (``--eventgrid-webhook``), which a reset keeps."""
+        return {n: s for n, s in self.subscriptions.items() if s.get("builtin")}
+
+    def reset(self, keep: dict[str, dict[str, Any]]) -> None:
+        """After the store was emptied: put back ``keep`` (the built-in subscriptions), drop the faults."""
+        for name, sub in keep.items():
+            self.subscriptions[name] = sub
+            self.store.mark("eventSubscriptions", name, sub)
         self.faults.clear()
+
+    def clear_deliveries(self) -> None:
+        self.deliveries.clear()
+        self.store.mark_section("deliveries")
 
     async def _handshake(self, sub: dict[str, Any]) -> str | None:
         url = f"{self.control_url()}/eventgrid/validate?name={sub['name']}&code={sub['validationCode']}"
@@ -125,7 +136,8 @@ class EventGrid:
             return f"{type(e).__name__}: {e}"
         if isinstance(body, dict) and body.get("validationResponse") == sub["validationCode"]:
             sub["validated"] = True
-            self.store.dirty = True
+            if self.subscriptions.get(sub["name"]) is sub:
+                self.store.mark("eventSubscriptions", sub["name"], sub)
             return None
         return "the response did not echo validationCode as validationResponse"
 
@@ -138,12 +150,18 @@ class EventGrid:
                 continue
             for delivery in self._apply_faults(sub, event):
                 self.deliveries.append(delivery)
+                self.store.mark("deliveries", delivery["id"], delivery)
+        if len(self.deliveries) > MAX_FINISHED:
+            self._forget_finished()
+        self._wake.set()
+
+    def _forget_finished(self) -> None:
         finished = [d for d in self.deliveries if d["status"] in ("delivered", "failed", "dropped")]
         if len(finished) > MAX_FINISHED:
             drop = {id(d) for d in finished[: len(finished) - MAX_FINISHED]}
+            for d in finished[: len(finished) - MAX_FINISHED]:
+                self.store.mark_removed("deliveries", d["id"])
             self.deliveries[:] = [d for d in self.deliveries if id(d) not in drop]
-        self.store.dirty = True
-        self._wake.set()
 
     def _new(self, sub: dict[str, Any], event: dict[str, Any], delay: float = 0.0) -> dict[str, Any]:
         return {
@@ -212,6 +230,7 @@ class EventGrid:
             if len(fault["held"]) >= fault["count"]:
                 for i, held in enumerate(reversed(fault["held"])):
                     held.update(status="pending", nextAttemptAt=time.time() + 0.05 * i)
+                    self.store.mark("deliveries", held["id"], held)
                 fault["held"] = []
             return [d]
         return [self._new(sub, event)]
@@ -244,7 +263,8 @@ class EventGrid:
             d["status"] = "failed"
         finally:
             self._busy.discard(d["subscription"])
-            self.store.dirty = True
+            if any(x is d for x in self.deliveries):  # not if a reset or a clear dropped it meanwhile
+                self.store.mark("deliveries", d["id"], d)
             self._wake.set()
 
     async def _attempt(self, d: dict[str, Any]) -> None:
