@@ -24,6 +24,7 @@ from emulator.settings import Settings
 logger = logging.getLogger(__name__)
 NO_RETRY = (400, 413)  # Event Grid dead-letters these at once
 MAX_FINISHED = 5000  # finished delivery records kept (the oldest go first); pending ones are never dropped
+OPEN = ("pending", "held")  # not finished: to be attempted (again), or held back by a reorder fault
 
 
 class EventGrid:
@@ -37,6 +38,9 @@ class EventGrid:
         self._task: asyncio.Task[None] | None = None
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # The deliveries not finished yet, in publish order: what the delivery loop looks at, rather than every
+        # record kept (finished ones drop out as the loop passes).
+        self._open: list[dict[str, Any]] = [d for d in self.deliveries if d["status"] in OPEN]
 
     @property
     def subscriptions(self) -> dict[str, dict[str, Any]]:
@@ -113,9 +117,11 @@ class EventGrid:
             self.subscriptions[name] = sub
             self.store.mark("eventSubscriptions", name, sub)
         self.faults.clear()
+        self._open = []
 
     def clear_deliveries(self) -> None:
         self.deliveries.clear()
+        self._open = []
         self.store.mark_section("deliveries")
 
     async def _handshake(self, sub: dict[str, Any]) -> str | None:
@@ -150,6 +156,7 @@ class EventGrid:
                 continue
             for delivery in self._apply_faults(sub, event):
                 self.deliveries.append(delivery)
+                self._open.append(delivery)
                 self.store.mark("deliveries", delivery["id"], delivery)
         if len(self.deliveries) > MAX_FINISHED:
             self._forget_finished()
@@ -240,7 +247,8 @@ class EventGrid:
         while True:
             now = time.time()
             due: dict[str, dict[str, Any]] = {}
-            ready = [d for d in self.deliveries if d["status"] == "pending" and d["nextAttemptAt"] <= now]
+            self._open = [d for d in self._open if d["status"] in OPEN]
+            ready = [d for d in self._open if d["status"] == "pending" and d["nextAttemptAt"] <= now]
             for d in sorted(ready, key=lambda d: d["nextAttemptAt"]):  # stable: equal times keep publish order
                 if d["subscription"] not in self._busy:
                     due.setdefault(d["subscription"], d)  # one in flight per subscription keeps the order
@@ -249,7 +257,7 @@ class EventGrid:
                 task = asyncio.create_task(self._deliver(d))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            pending = [d["nextAttemptAt"] for d in self.deliveries if d["status"] == "pending"]
+            pending = [d["nextAttemptAt"] for d in self._open if d["status"] == "pending"]
             wait = max(0.01, min(pending) - time.time()) if pending else 1.0
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -263,7 +271,7 @@ class EventGrid:
             d["status"] = "failed"
         finally:
             self._busy.discard(d["subscription"])
-            if any(x is d for x in self.deliveries):  # not if a reset or a clear dropped it meanwhile
+            if any(x is d for x in self._open):  # not if a reset or a clear dropped it meanwhile
                 self.store.mark("deliveries", d["id"], d)
             self._wake.set()
 
