@@ -38,6 +38,7 @@ class EventGrid:
         self._task: asyncio.Task[None] | None = None
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
         # The deliveries not finished yet, in publish order: what the delivery loop looks at, rather than every
         # record kept (finished ones drop out as the loop passes).
         self._open: list[dict[str, Any]] = [d for d in self.deliveries if d["status"] in OPEN]
@@ -56,10 +57,18 @@ class EventGrid:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """End the loop and the attempts in flight (their deliveries stay pending, to be resumed after a restart).
+        The flag, not only the cancellation, ends the loop: Python 3.11's ``wait_for`` can swallow a cancellation
+        that arrives as the event it waits for is set."""
+        self._closing = True
+        self._wake.set()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._session:
             await self._session.close()
 
@@ -244,7 +253,7 @@ class EventGrid:
 
     # --- the delivery loop -----------------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             now = time.time()
             due: dict[str, dict[str, Any]] = {}
             self._open = [d for d in self._open if d["status"] in OPEN]

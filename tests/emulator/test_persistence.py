@@ -14,7 +14,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 from emulator.control import EmulatorControl
 from tests.emulator.conftest import GALLERY, RG, SCOPE, SUB, start_emulator
-from tests.emulator.helpers import definition, version
+from tests.emulator.helpers import definition, version, wait_for
 
 
 def client(ctl: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> ComputeManagementClient:
@@ -158,3 +158,23 @@ def test_a_reset_keeps_command_line_webhooks(tmp_path: Path) -> None:
         assert ctl.check_state() == []
     finally:
         proc.stop()
+
+
+def test_stops_promptly_while_deliveries_are_being_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM while the delivery loop is busy retrying a dead endpoint: the emulator saves and exits by itself
+    (a stop that lost the loop's cancellation used to hang until it was killed)."""
+    proc = start_emulator(tmp_path, "--state", str(tmp_path / "state"))
+    try:
+        ctl = EmulatorControl(proc.info)
+        ctl.configure({"eventgrid": {"retryScheduleSeconds": [0.001], "maxDeliveryAttempts": 1000000}})
+        for i in range(8):
+            ctl.subscribe("http://127.0.0.1:9/refused", name=f"dead-{i}", handshake=False)
+        client(ctl, monkeypatch)  # the identity environment
+        tags = resource_client(ctl).tags
+        tags.begin_update_at_scope(
+            f"/subscriptions/{SUB}", {"operation": "Merge", "properties": {"tags": {"k": "v"}}}
+        ).result()
+        wait_for(lambda: min(d["attempts"] for d in ctl.deliveries()) > 20, "deliveries being retried")
+    finally:
+        proc.stop(timeout=5)
+    assert proc.proc is not None and proc.proc.returncode == 0
