@@ -255,19 +255,25 @@ class EventGrid:
     async def _run(self) -> None:
         while not self._closing:
             now = time.time()
-            due: dict[str, dict[str, Any]] = {}
             self._open = [d for d in self._open if d["status"] in OPEN]
-            ready = [d for d in self._open if d["status"] == "pending" and d["nextAttemptAt"] <= now]
-            for d in sorted(ready, key=lambda d: d["nextAttemptAt"]):  # stable: equal times keep publish order
-                if d["subscription"] not in self._busy:
-                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps the order
+            # Per free subscription, the earliest due delivery (equal times: publish order); one in flight per
+            # subscription keeps the order. And the earliest attempt of all, to sleep until then.
+            due: dict[str, dict[str, Any]] = {}
+            earliest: float | None = None
+            for d in self._open:
+                if d["status"] != "pending":
+                    continue
+                at = d["nextAttemptAt"]
+                earliest = at if earliest is None or at < earliest else earliest
+                name = d["subscription"]
+                if at <= now and name not in self._busy and (name not in due or at < due[name]["nextAttemptAt"]):
+                    due[name] = d
             for name, d in due.items():
                 self._busy.add(name)
                 task = asyncio.create_task(self._deliver(d))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            pending = [d["nextAttemptAt"] for d in self._open if d["status"] == "pending"]
-            wait = max(0.01, min(pending) - time.time()) if pending else 1.0
+            wait = max(0.01, earliest - time.time()) if earliest is not None else 1.0
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(wait, 1.0))
