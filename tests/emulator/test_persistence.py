@@ -177,4 +177,5 @@ def test_stops_promptly_while_deliveries_are_being_retried(tmp_path: Path, monke
         wait_for(lambda: min(d["attempts"] for d in ctl.deliveries()) > 20, "deliveries being retried")
     finally:
         proc.stop(timeout=5)
-    assert proc.proc is not None and proc.proc.returncode == 0
+    assert proc.proc is not None
+    assert proc.proc.returncode == 0  # not -9: it exited by itself within the 5 s stop() allows
