@@ -53,8 +53,16 @@ def add_routes(app: web.Application, em: Emulator) -> None:
             "status": "ok",
             "clock": em.clock.to_json(),
             "resources": len(em.store.resources),
+            "persistence": em.store.stats(),
+            "settle": {"evaluations": em.compute.evaluations, "scheduled": em.ctx.ops.scheduled()},
             **em.ready_info(__import__("os").getpid()),
         }
+
+    async def state_check(_: web.Request) -> dict[str, Any]:
+        if em.store.state_dir is None:
+            raise ValueError("the emulator keeps its state in memory (no --state): there is nothing to check")
+        differences = em.store.differences()
+        return {"consistent": not differences, "differences": differences[:50]}
 
     async def reset(request: web.Request) -> dict[str, Any]:
         body = await _body(request)
@@ -111,14 +119,14 @@ def add_routes(app: web.Application, em: Emulator) -> None:
     async def faults_delete(_: web.Request) -> dict[str, Any]:
         em.faults.clear()
         em.store.data["replicationFaults"] = []
-        em.store.dirty = True
+        em.store.mark_section("replicationFaults")
         return all_faults()
 
     async def fault_delete(request: web.Request) -> dict[str, Any]:
         fault_id = request.match_info["id"]
         before = len(em.store.data["replicationFaults"])
         em.store.data["replicationFaults"] = [f for f in em.store.data["replicationFaults"] if f["id"] != fault_id]
-        em.store.dirty = True
+        em.store.mark_section("replicationFaults")
         if not em.faults.remove(fault_id) and before == len(em.store.data["replicationFaults"]):
             raise KeyError(f"no fault {fault_id}")
         return all_faults()
@@ -181,7 +189,7 @@ def add_routes(app: web.Application, em: Emulator) -> None:
         return {"value": items, "counts": counts}
 
     async def eg_deliveries_delete(_: web.Request) -> dict[str, Any]:
-        em.eventgrid.deliveries.clear()
+        em.eventgrid.clear_deliveries()
         return {"value": []}
 
     async def requests_get(request: web.Request) -> dict[str, Any]:
@@ -212,6 +220,7 @@ def add_routes(app: web.Application, em: Emulator) -> None:
     r = app.router
     table: list[tuple[str, str, Callable[[web.Request], Awaitable[Any]]]] = [
         ("GET", "/health", health),
+        ("POST", "/state/check", state_check),
         ("POST", "/reset", reset),
         ("POST", "/seed", seed),
         ("GET", "/clock", clock_get),

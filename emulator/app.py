@@ -54,6 +54,7 @@ class Emulator:
         self.port = config.port
         if not self.store.resources and not self.store.subscriptions:
             self.reseed()
+        self.save()  # a fresh snapshot: folds the journal left by the last run, keeps new secrets
 
     # --- addresses -------------------------------------------------------------------------------------------
     @property
@@ -94,23 +95,25 @@ class Emulator:
     def reset(self, *, reseed: bool = True) -> None:
         """Wipe resources, operations, faults, RBAC, subscriptions added at runtime, deliveries and the request
         log; settings go back to the startup ones; the clock keeps its time (it never goes back)."""
+        builtin = self.eventgrid.builtin_subscriptions()
         self.store.reset()
-        self.ctx.ops.touch()
+        self.ctx.ops.reschedule_all()
         self.store.data["clock"] = self.clock.to_json()["now"]
         self.faults.clear()
         self.role = self._load_roles(self.config.roles)
         self.requests.clear()
-        self.eventgrid.reset()
+        self.eventgrid.reset(keep=builtin)
         self.ctx.settings = self.initial_settings.model_copy(deep=True)
         if reseed:
             self.reseed()
 
-    def save(self) -> None:
+    def save(self, *, flush: bool = False) -> None:
+        """Persist what the last request or control call changed (a moved virtual clock included)."""
         now = self.clock.to_json()["now"]
         if self.clock.virtual and self.store.data.get("clock") != now:
             self.store.data["clock"] = now
-            self.store.dirty = True
-        self.store.save()
+            self.store.mark_section("clock")
+        self.store.save(flush=flush)
 
     @staticmethod
     def _load_roles(paths: tuple[Path, ...]) -> Role | None:
@@ -137,7 +140,8 @@ class Emulator:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await self.eventgrid.stop()
-        self.save()
+        self.save(flush=True)
+        self.store.close()
 
     async def _tick(self) -> None:
         """Real clock: settle operations as time passes. Both clocks: persist delivery progress."""

@@ -61,6 +61,11 @@ class EmulatorControl:
             document = json.loads(Path(document).read_text())
         return self._call("POST", "/seed", document)
 
+    def check_state(self) -> list[str]:
+        """Persistence self-check (``--state`` only): saves everything pending, reads the state directory back and
+        returns the entries (``section/key``) that differ from memory; empty when every change was saved."""
+        return self._call("POST", "/state/check")["differences"]
+
     def resources(self, resource_type: str | None = None) -> list[dict[str, Any]]:
         """Stored records ``{"body", "meta"}`` (meta: replication plan, terminalAt, ...)."""
         params = {"type": resource_type} if resource_type else None

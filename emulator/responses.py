@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from emulator.compute.models import ComputeBackend
 from emulator.core import errors
 from emulator.core.backend import Context, Result
+from emulator.core.lro import retry_after_header
 from emulator.identity import Principal
 from emulator.resources.models import ResourcesBackend
 
@@ -98,20 +99,21 @@ def page(b: Backends, call: Call, values: list[dict[str, Any]]) -> Reply:
 
 
 def operation_status(b: Backends, call: Call) -> Reply:
-    """Azure-AsyncOperation (status body) and Location (``monitor=true``: 202 until done, then the result)."""
+    """Azure-AsyncOperation (status body) and Location (``monitor=true``: 202 until done, then the result).
+    While the operation is in progress every answer carries ``Retry-After`` (``lro.retryAfterSeconds``; 0: none)."""
     op = b.ctx.ops.get(call.params["operationId"])
     if op is None or op["subscription"].lower() != call.params["subscriptionId"].lower():
         raise errors.NotFound(f"The operation '{call.params['operationId']}' was not found.")
-    retry_after = b.ctx.settings.lro.retry_after_seconds
     step = b.ctx.settings.lro.advance_clock_on_poll_seconds
     if op["status"] == "InProgress" and b.ctx.clock.virtual and step > 0:
         b.ctx.clock.advance_by(step)
         b.compute.settle()
+    in_progress = retry_after_header(b.ctx.settings.lro.retry_after_seconds) if op["status"] == "InProgress" else {}
     if call.query.get("monitor", "").lower() != "true":
-        return ok(b.ctx.ops.status_body(op))
+        return Reply(200, b.ctx.ops.status_body(op), in_progress)
     if op["status"] == "InProgress":
         url = b.ctx.ops.url(op, call.base_url) + "&monitor=true"
-        return Reply(202, None, {"Location": url, "Retry-After": str(retry_after)})
+        return Reply(202, None, {"Location": url, **in_progress})
     if op["error"]:
         return Reply(400 if op["status"] == "Failed" else 409, {"error": op["error"]})
     if op["kind"] == "delete":

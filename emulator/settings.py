@@ -29,7 +29,9 @@ class ReplicationTimings(_Model):
 
 
 class LroTimings(_Model):
-    retry_after_seconds: int = 1  # Retry-After on LRO responses (the SDK poller sleeps this long, in real time)
+    # Retry-After on the first LRO response and on every status response while in progress (the SDK poller sleeps
+    # this long, in real time); 0 = no Retry-After (the client's own polling interval applies)
+    retry_after_seconds: int = 1
     gallery_seconds: float = 0.0  # gallery/definition create, update and delete
     image_seconds: float = 0.0  # managed image create and delete
     version_delete_seconds: float = 0.0

@@ -27,7 +27,7 @@ def begin_delete(
     body = record["body"]
     body.setdefault("properties", {})["provisioningState"] = "Deleting"
     record["meta"]["deleting"] = True
-    ctx.store.dirty = True
+    ctx.store.mark_record(record)
     op = ctx.start_operation(parse(body["id"]), body["location"], "delete", api_version, seconds, style)
     return Result(None, operation=op, deleted=True)
 
@@ -76,7 +76,7 @@ class GalleriesBackend:
             if key in v.properties(body):
                 gallery["properties"][key] = body["properties"][key]
         gallery["properties"]["provisioningState"] = "Updating"
-        self.ctx.store.dirty = True
+        self.ctx.store.mark_record(record)
         op = self.ctx.start_operation(
             parse(gallery["id"]),
             gallery["location"],

@@ -82,7 +82,7 @@ class ImagesBackend:
             image["properties"] = merged
             if self._content(merged) != before:
                 self._on_source_changed(image["id"], "modified")
-        self.ctx.store.dirty = True
+        self.ctx.store.mark_record(record)
         return Result(image)
 
     def delete(self, image_id: str, *, api_version: str) -> Result:
@@ -92,6 +92,7 @@ class ImagesBackend:
         rid = parse(record["body"]["id"])
         self._on_source_changed(record["body"]["id"], "deleted")
         record["meta"]["deleting"] = True
+        self.ctx.store.mark_record(record)
         op = self._operation(rid, record["body"]["location"], "delete", api_version)
         return Result(None, operation=op, deleted=True)
 

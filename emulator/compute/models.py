@@ -1,7 +1,9 @@
 """The Compute backend: composes the per-resource backends and settles time-dependent state.
 
 ``settle()`` runs before and after every request (and on clock moves): it finishes operations whose time has come
-and applies their effects (provisioningState, removal on delete), and it is the only place that does so.
+and applies their effects (provisioningState, removal on delete), and it is the only place that does so. It looks
+only at the operations scheduled at or before the clock (see :class:`~emulator.core.lro.Operations`), and
+schedules a replication that is still running at the next instant one of its regions can finish or fail.
 """
 
 from __future__ import annotations
@@ -32,41 +34,31 @@ class ComputeBackend:
         self.versions = VersionsBackend(ctx, after_plan=self.apply_replication_faults)
         self.machines = MachinesBackend(ctx, self.versions)
         self.on_operation_done: list[OperationListener] = []
-        self._wake_at: datetime | None = None
+        self.evaluations = 0  # operations looked at by settle() (how much work the schedule saves)
 
     # --- time ------------------------------------------------------------------------------------------------
     def settle(self) -> None:
         now = self.ctx.clock.now()
-        ops = self.ctx.ops
-        if not ops.changed and (self._wake_at is None or now < self._wake_at):
-            return  # nothing is due before the earliest instant computed last time
-        ops.changed = False
-        wake: list[datetime] = []
-        for op in ops.in_progress():
+        for op in self.ctx.ops.take_due(now):
+            self.evaluations += 1
             record = self.ctx.store.get(op["resourceId"])
             if op["due"] is None:
                 self._settle_replication(op, record, now)
-                check = record["meta"].get("checkAt") if record else None
-                if op["status"] == "InProgress" and check:
-                    wake.append(parse_iso(check))
-            elif ops.due(op, now):
+            elif now >= parse_iso(op["due"]):
                 self._finish(op, record, parse_iso(op["due"]), None)
-            else:
-                wake.append(parse_iso(op["due"]))
-        self._wake_at = min(wake) if wake else None
+            else:  # scheduled early (after a load, a reset or a wake-up)
+                self.ctx.ops.schedule(op, parse_iso(op["due"]))
 
     def _settle_replication(self, op: dict[str, Any], record: dict[str, Any] | None, now: datetime) -> None:
         if record is None:
             self.ctx.ops.finish(op, now, {"code": "OperationCanceled", "message": "The resource was deleted."})
             return
-        meta = record["meta"]
-        if "checkAt" in meta and (meta["checkAt"] is None or now < parse_iso(meta["checkAt"])):
-            return  # nothing can have finished yet (the plan has not changed since)
         statuses = self.versions.statuses(record)
         outcome = replication.terminal(statuses)
         if outcome is None:
-            upcoming = replication.next_change(meta.get("plan", []), now)
-            meta["checkAt"] = upcoming.isoformat() if upcoming else None
+            upcoming = replication.next_change(record["meta"].get("plan", []), now)
+            if upcoming is not None:  # None: nothing finishes by itself (stalled) until the plan changes
+                self.ctx.ops.schedule(op, upcoming)
             return
         state, at = outcome
         error = None
@@ -83,14 +75,15 @@ class ComputeBackend:
     def _finish(
         self, op: dict[str, Any], record: dict[str, Any] | None, at: datetime, error: dict[str, Any] | None
     ) -> None:
+        """Clock-driven, hence derived changes: saved with the next write, recomputed after a restart."""
         self.ctx.ops.finish(op, at, error)
         if record is not None:
             if op["kind"] == "delete":
-                self.ctx.store.remove(op["resourceId"])
+                self.ctx.store.remove(op["resourceId"], derived=True)
             else:
                 props = record["body"].setdefault("properties", {})
                 props["provisioningState"] = "Failed" if error else "Succeeded"
-                self.ctx.store.dirty = True
+                self.ctx.store.mark_record(record, derived=True)
         for listener in self.on_operation_done:
             listener(op)
 
@@ -107,9 +100,8 @@ class ComputeBackend:
                 "replication reads the source until it completes."
             )
             if replication.fail_unfinished(meta["plan"], now, details):
-                meta.pop("checkAt", None)
-                self.ctx.ops.touch()
-                self.ctx.store.dirty = True
+                self.ctx.store.mark_record(record)
+                self.ctx.ops.wake(record["body"]["id"])
 
     def add_replication_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
         """Fail or stall replication to ``region`` of versions whose ID matches ``versionPattern`` (regex, any
@@ -134,10 +126,10 @@ class ComputeBackend:
             "details": fault.get("details") or f"Replication to region '{fault['region']}' failed (injected fault).",
         }
         self.ctx.store.data["replicationFaults"].append(stored)
+        self.ctx.store.mark_section("replicationFaults")
         for record in self.ctx.store.under("/subscriptions", VERSION_TYPE):
             if record["body"]["properties"].get("provisioningState") in ("Creating", "Updating"):
                 self.apply_replication_faults(record)
-        self.ctx.store.dirty = True
         return stored
 
     def apply_replication_faults(self, record: dict[str, Any]) -> None:
@@ -152,6 +144,5 @@ class ComputeBackend:
                 if status.state == "Replicating":
                     entry["fault"] = {k: fault[k] for k in ("id", "mode", "details")}
                     entry["fault"]["atProgress"] = max(int(fault["atProgress"]), min(99, status.progress + 1))
-                    record["meta"].pop("checkAt", None)
-                    self.ctx.ops.touch()
-                    self.ctx.store.dirty = True
+                    self.ctx.store.mark_record(record)
+                    self.ctx.ops.wake(record["body"]["id"])

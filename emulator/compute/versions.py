@@ -130,9 +130,8 @@ class VersionsBackend:
             )
         for op in self.ctx.ops.in_progress():
             if norm(op["resourceId"]) == norm(record["body"]["id"]) and op["kind"] != "delete":
-                op["status"] = "Canceled"
-                op["endTime"] = iso(self.ctx.clock.now())
-                op["error"] = {"code": "OperationCanceled", "message": "The image version was deleted."}
+                error = {"code": "OperationCanceled", "message": "The image version was deleted."}
+                self.ctx.ops.cancel(op, self.ctx.clock.now(), error)
         return begin_delete(self.ctx, record, api_version, self.ctx.settings.lro.version_delete_seconds)
 
     # --- rules -----------------------------------------------------------------------------------------------
@@ -318,8 +317,7 @@ class VersionsBackend:
                 target=f"{ROOT}.properties.publishingProfile.targetRegions",
             )
         record["meta"]["plan"] = [e for e in record["meta"]["plan"] if e["key"] in wanted]
-        record["meta"].pop("checkAt", None)  # the plan changed: let the settler look again
-        self.ctx.ops.touch()
+        self.ctx.ops.wake(old["id"])  # the plan changed: operations in progress on it get another look
         if added and image is not None:
             now = self.ctx.clock.now()
             record["meta"]["plan"] += self._plan({"targetRegions": added}, image["body"], now, seeded=False)
@@ -332,7 +330,7 @@ class VersionsBackend:
             old["tags"] = v.tags_of(body)
         if props.get("provisioningState") != "Failed" or added:
             props["provisioningState"] = "Updating"
-        self.ctx.store.dirty = True
+        self.ctx.store.mark_record(record)
         return Result(old, operation=self._operation(parse(old["id"]), old["location"], "update", api_version))
 
 

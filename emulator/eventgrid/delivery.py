@@ -24,6 +24,7 @@ from emulator.settings import Settings
 logger = logging.getLogger(__name__)
 NO_RETRY = (400, 413)  # Event Grid dead-letters these at once
 MAX_FINISHED = 5000  # finished delivery records kept (the oldest go first); pending ones are never dropped
+OPEN = ("pending", "held")  # not finished: to be attempted (again), or held back by a reorder fault
 
 
 class EventGrid:
@@ -37,6 +38,10 @@ class EventGrid:
         self._task: asyncio.Task[None] | None = None
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        # The deliveries not finished yet, in publish order: what the delivery loop looks at, rather than every
+        # record kept (finished ones drop out as the loop passes).
+        self._open: list[dict[str, Any]] = [d for d in self.deliveries if d["status"] in OPEN]
 
     @property
     def subscriptions(self) -> dict[str, dict[str, Any]]:
@@ -52,10 +57,18 @@ class EventGrid:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """End the loop and the attempts in flight (their deliveries stay pending, to be resumed after a restart).
+        The flag, not only the cancellation, ends the loop: Python 3.11's ``wait_for`` can swallow a cancellation
+        that arrives as the event it waits for is set."""
+        self._closing = True
+        self._wake.set()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._session:
             await self._session.close()
 
@@ -79,11 +92,12 @@ class EventGrid:
             "createdAt": time.time(),
         }
         self.subscriptions[sub_id] = sub
-        self.store.dirty = True
+        self.store.mark("eventSubscriptions", sub_id, sub)
         if handshake:
             error = await self._handshake(sub)
             if error:
                 del self.subscriptions[sub_id]
+                self.store.mark_removed("eventSubscriptions", sub_id)
                 raise ValueError(f"subscription validation handshake with {endpoint} failed: {error}")
         return sub
 
@@ -91,21 +105,33 @@ class EventGrid:
         sub = self.subscriptions.get(name)
         if sub and secrets.compare_digest(sub["validationCode"], code):
             sub["validated"] = True
-            self.store.dirty = True
+            self.store.mark("eventSubscriptions", name, sub)
             self._wake.set()
             return True
         return False
 
     def unsubscribe(self, name: str) -> bool:
-        self.store.dirty = True
-        return self.subscriptions.pop(name, None) is not None
+        found = self.subscriptions.pop(name, None) is not None
+        if found:
+            self.store.mark_removed("eventSubscriptions", name)
+        return found
 
-    def reset(self) -> None:
-        """Keep command-line webhooks, drop everything else."""
-        for name in [n for n, s in self.subscriptions.items() if not s.get("builtin")]:
-            del self.subscriptions[name]
-        self.deliveries.clear()
+    def builtin_subscriptions(self) -> dict[str, dict[str, Any]]:
+        """The command-line webhooks (``--eventgrid-webhook``), which a reset keeps."""
+        return {n: s for n, s in self.subscriptions.items() if s.get("builtin")}
+
+    def reset(self, keep: dict[str, dict[str, Any]]) -> None:
+        """After the store was emptied: put back ``keep`` (the built-in subscriptions), drop the faults."""
+        for name, sub in keep.items():
+            self.subscriptions[name] = sub
+            self.store.mark("eventSubscriptions", name, sub)
         self.faults.clear()
+        self._open = []
+
+    def clear_deliveries(self) -> None:
+        self.deliveries.clear()
+        self._open = []
+        self.store.mark_section("deliveries")
 
     async def _handshake(self, sub: dict[str, Any]) -> str | None:
         url = f"{self.control_url()}/eventgrid/validate?name={sub['name']}&code={sub['validationCode']}"
@@ -125,7 +151,8 @@ class EventGrid:
             return f"{type(e).__name__}: {e}"
         if isinstance(body, dict) and body.get("validationResponse") == sub["validationCode"]:
             sub["validated"] = True
-            self.store.dirty = True
+            if self.subscriptions.get(sub["name"]) is sub:
+                self.store.mark("eventSubscriptions", sub["name"], sub)
             return None
         return "the response did not echo validationCode as validationResponse"
 
@@ -138,12 +165,19 @@ class EventGrid:
                 continue
             for delivery in self._apply_faults(sub, event):
                 self.deliveries.append(delivery)
+                self._open.append(delivery)
+                self.store.mark("deliveries", delivery["id"], delivery)
+        if len(self.deliveries) > MAX_FINISHED:
+            self._forget_finished()
+        self._wake.set()
+
+    def _forget_finished(self) -> None:
         finished = [d for d in self.deliveries if d["status"] in ("delivered", "failed", "dropped")]
         if len(finished) > MAX_FINISHED:
             drop = {id(d) for d in finished[: len(finished) - MAX_FINISHED]}
+            for d in finished[: len(finished) - MAX_FINISHED]:
+                self.store.mark_removed("deliveries", d["id"])
             self.deliveries[:] = [d for d in self.deliveries if id(d) not in drop]
-        self.store.dirty = True
-        self._wake.set()
 
     def _new(self, sub: dict[str, Any], event: dict[str, Any], delay: float = 0.0) -> dict[str, Any]:
         return {
@@ -212,26 +246,34 @@ class EventGrid:
             if len(fault["held"]) >= fault["count"]:
                 for i, held in enumerate(reversed(fault["held"])):
                     held.update(status="pending", nextAttemptAt=time.time() + 0.05 * i)
+                    self.store.mark("deliveries", held["id"], held)
                 fault["held"] = []
             return [d]
         return [self._new(sub, event)]
 
     # --- the delivery loop -----------------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             now = time.time()
+            self._open = [d for d in self._open if d["status"] in OPEN]
+            # Per free subscription, the earliest due delivery (equal times: publish order); one in flight per
+            # subscription keeps the order. And the earliest attempt of all, to sleep until then.
             due: dict[str, dict[str, Any]] = {}
-            ready = [d for d in self.deliveries if d["status"] == "pending" and d["nextAttemptAt"] <= now]
-            for d in sorted(ready, key=lambda d: d["nextAttemptAt"]):  # stable: equal times keep publish order
-                if d["subscription"] not in self._busy:
-                    due.setdefault(d["subscription"], d)  # one in flight per subscription keeps the order
+            earliest: float | None = None
+            for d in self._open:
+                if d["status"] != "pending":
+                    continue
+                at = d["nextAttemptAt"]
+                earliest = at if earliest is None or at < earliest else earliest
+                name = d["subscription"]
+                if at <= now and name not in self._busy and (name not in due or at < due[name]["nextAttemptAt"]):
+                    due[name] = d
             for name, d in due.items():
                 self._busy.add(name)
                 task = asyncio.create_task(self._deliver(d))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            pending = [d["nextAttemptAt"] for d in self.deliveries if d["status"] == "pending"]
-            wait = max(0.01, min(pending) - time.time()) if pending else 1.0
+            wait = max(0.01, earliest - time.time()) if earliest is not None else 1.0
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(wait, 1.0))
@@ -244,7 +286,8 @@ class EventGrid:
             d["status"] = "failed"
         finally:
             self._busy.discard(d["subscription"])
-            self.store.dirty = True
+            if any(x is d for x in self._open):  # not if a reset or a clear dropped it meanwhile
+                self.store.mark("deliveries", d["id"], d)
             self._wake.set()
 
     async def _attempt(self, d: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ class ResourcesBackend:
             "state": "Enabled",
         }
         self.ctx.store.subscriptions[subscription_id.lower()] = sub
-        self.ctx.store.dirty = True
+        self.ctx.store.mark("subscriptions", subscription_id.lower(), sub)
         return sub
 
     def get_subscription(self, subscription_id: str) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class ResourcesBackend:
                     target="location",
                 )
             stored["tags"] = body.get("tags", stored.get("tags", {}))
-            self.ctx.store.dirty = True
+            self.ctx.store.mark_record(existing)
             return Result(stored)
         group = {
             "id": rg_id,
@@ -94,7 +94,7 @@ class ResourcesBackend:
             return self.ctx.require(scope)
         if rid.resource_group:
             return self.ctx.require_group(rid)
-        return {"body": self.ctx.require_subscription(rid.subscription)}  # subscription scope
+        return {"body": self.ctx.require_subscription(rid.subscription)}  # subscription scope (no record)
 
     @staticmethod
     def _tags_body(scope: str, tags: dict[str, str]) -> dict[str, Any]:
@@ -114,7 +114,11 @@ class ResourcesBackend:
         self._check_tags(tags)
         record = self._scope_record(scope)
         record["body"]["tags"] = dict(tags)
-        self.ctx.store.dirty = True
+        if "meta" in record:
+            self.ctx.store.mark_record(record)
+        else:
+            sub = record["body"]
+            self.ctx.store.mark("subscriptions", sub["subscriptionId"].lower(), sub)
         return Result(self._tags_body(record["body"]["id"], tags), extra={"scopeId": record["body"]["id"]})
 
     def create_or_update_at_scope(self, scope: str, body: dict[str, Any]) -> Result:

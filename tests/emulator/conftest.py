@@ -1,5 +1,7 @@
-"""Fixtures: one emulator process per session (in memory, virtual clock, demo seed), reset before each test, and
-the real SDK clients pointed at it through the managed-identity environment."""
+"""Fixtures: one emulator process per session (virtual clock, demo seed, state in a directory), reset before each
+test, and the real SDK clients pointed at it through the managed-identity environment. After each test the
+emulator checks that its state directory holds exactly what it has in memory, so every test also proves that
+each change it made was saved."""
 
 from __future__ import annotations
 
@@ -39,7 +41,8 @@ def start_emulator(tmp: Path, *extra: str) -> ServerProcess:
 
 @pytest.fixture(scope="session")
 def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = start_emulator(tmp_path_factory.mktemp("emulator"), "--in-memory")
+    tmp = tmp_path_factory.mktemp("emulator")
+    proc = start_emulator(tmp, "--state", str(tmp / "state"))
     saved = {
         k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
     }
@@ -54,10 +57,11 @@ def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 
 
 @pytest.fixture
-def control(emulator_process: ServerProcess) -> EmulatorControl:
+def control(emulator_process: ServerProcess) -> Iterator[EmulatorControl]:
     ctl = EmulatorControl(emulator_process.info)
     ctl.reset()
-    return ctl
+    yield ctl
+    assert ctl.check_state() == [], "changes made in memory but not saved to the state directory"
 
 
 @pytest.fixture

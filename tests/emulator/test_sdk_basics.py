@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import requests
 from azure.core.exceptions import ResourceNotFoundError
@@ -74,22 +78,32 @@ def test_unknown_api_version_is_refused(
     assert "The supported api-versions are '2026-04-01, 2026-03-01" in resp.json()["error"]["message"]
 
 
+ASYNC_CLIENT = """
+import asyncio, sys
+from azure.identity.aio import DefaultAzureCredential
+from azure.mgmt.compute.aio import ComputeManagementClient
+
+async def names() -> list[str]:
+    arm, sub, rg, scope = sys.argv[1:5]
+    async with DefaultAzureCredential() as cred, ComputeManagementClient(
+        cred, sub, base_url=arm, credential_scopes=[scope]
+    ) as client:
+        return [str(i.name) async for i in client.images.list_by_resource_group(rg)]
+
+print(",".join(asyncio.run(names())))
+"""
+
+
 def test_async_clients_work_too(arm: str, control: EmulatorControl) -> None:
-    """The aio SDK (aiohttp transport) trusts the emulator's CA and gets tokens the same way."""
-    import asyncio
-
-    from azure.identity.aio import DefaultAzureCredential as AsyncCredential
-    from azure.mgmt.compute.aio import ComputeManagementClient as AsyncCompute
-
-    # aiohttp builds its default TLS context when first imported, which in a full test run happens before this
-    # suite points SSL_CERT_FILE at the emulator's CA; hand the CA to the transports explicitly.
-    ca = str(control.info["caBundle"])
-
-    async def names() -> list[str]:
-        async with (
-            AsyncCredential(connection_verify=ca) as cred,
-            AsyncCompute(cred, SUB, base_url=arm, credential_scopes=SCOPE, connection_verify=ca) as c,
-        ):
-            return [str(i.name) async for i in c.images.list_by_resource_group(RG)]
-
-    assert asyncio.run(names()) == ["ubuntu-web-01"]
+    """The aio SDK (aiohttp transport) trusts the CA through SSL_CERT_FILE and gets tokens the same way. In a
+    process of its own: aiohttp reads SSL_CERT_FILE once, when it is imported, so the variable must be set when
+    the process starts (as ``client_env()`` is meant to be used)."""
+    done = subprocess.run(
+        [sys.executable, "-c", ASYNC_CLIENT, arm, SUB, RG, SCOPE[0]],
+        env={**os.environ, **control.client_env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ubuntu-web-01"), done.stderr
