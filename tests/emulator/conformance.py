@@ -17,12 +17,8 @@ from localrun.processes import REPO_ROOT
 
 
 def _specs_dir() -> Path:
-    """``../shared/azure-specs`` beside the checkout (as CI lays it out), or $AZURE_SPECS_DIR."""
-    candidates = [
-        os.environ.get("AZURE_SPECS_DIR", ""),
-        *(str(p / "shared" / "azure-specs") for p in REPO_ROOT.parents),
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_dir()), REPO_ROOT.parent / "shared" / "azure-specs")
+    """The specs vendored in ``third_party/azure-specs`` (or $AZURE_SPECS_DIR to try another copy)."""
+    return Path(os.environ.get("AZURE_SPECS_DIR") or REPO_ROOT / "third_party" / "azure-specs")
 
 
 SPECS = _specs_dir()
