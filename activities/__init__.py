@@ -1,9 +1,22 @@
 """Activities: one ARM step each, idempotent (Durable runs them at least once).
 
-Importing this package registers every activity on :data:`bp`.
+The migration's activities register on the shared :data:`bp`; the fleet's (``inventory``) on their own.
 """
 
-from activities import boot_test, definition, outcome, planning, source, validation, version
+from activities import boot_test, definition, inventory, outcome, planning, source, validation, version
 from activities.blueprint import bp
 
-__all__ = ["boot_test", "bp", "definition", "outcome", "planning", "source", "validation", "version"]
+blueprints = (bp, inventory.bp)
+
+__all__ = [
+    "blueprints",
+    "boot_test",
+    "bp",
+    "definition",
+    "inventory",
+    "outcome",
+    "planning",
+    "source",
+    "validation",
+    "version",
+]

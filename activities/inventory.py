@@ -7,7 +7,7 @@
 - ``get_active_migrations`` / ``cancel_migrations``: the per-image migration instances that are active, and
   raising ``cancel`` on them (Durable client, no ARM).
 
-These activities are on their own blueprint (:data:`bp`), registered in ``function_app.py``.
+These activities are on their own blueprint (:data:`bp`), listed in ``activities.blueprints``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Orchestrators: pure control flow. Importing this package registers them on :data:`bp`."""
+"""Orchestrators: pure control flow (``migrate_image``; the fleet's ``plan_migrations`` and ``migrate_batch``)."""
 
-from orchestrators.migrate_image import bp
+from orchestrators import migrate_batch, migrate_image, plan_migrations
 
-__all__ = ["bp"]
+blueprints = (migrate_image.bp, plan_migrations.bp, migrate_batch.bp)
+
+__all__ = ["blueprints", "migrate_batch", "migrate_image", "plan_migrations"]

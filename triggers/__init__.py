@@ -1,5 +1,7 @@
-"""Client functions: the HTTP API and the Event Grid tag trigger. Each module has its own blueprint."""
+"""Client functions: the HTTP API (migrations; plans and batches) and the Event Grid tag trigger."""
 
-from triggers import event_grid, http_api
+from triggers import event_grid, fleet_api, http_api
 
-__all__ = ["event_grid", "http_api"]
+blueprints = (http_api.bp, event_grid.bp, fleet_api.bp)
+
+__all__ = ["blueprints", "event_grid", "fleet_api", "http_api"]
