@@ -189,13 +189,7 @@ def test_devhost_killed_while_waiting_for_replication_and_for_approval(world: Wo
     instance = start_http(world, source, deletionMode="after-approval")
     hold_in_replication(world, instance)
     world.stack.restart_devhost(crash=True)  # between two polls
-    host = world.stack.host
-    host.clock(auto_advance=False)
-    for _ in range(60):
-        if phase_of(host.status(instance)) == "awaiting-approval":
-            break
-        host.clock(advance_by=600)
-    assert phase_of(host.status(instance)) == "awaiting-approval"
+    world.step_to_phase(instance, "awaiting-approval")
     world.stack.restart_devhost(crash=True)  # while the approval timer runs
     world.stack.host.clock(auto_advance=False)
     assert world.api("POST", f"migrations/{instance}/approve").status_code == 202
@@ -277,11 +271,7 @@ def test_source_modified_after_validation_is_not_deleted(world: World) -> None:
     host = world.stack.host
     host.clock(auto_advance=False)
     instance = start_http(world, source, deletionMode="after-approval")
-    world.wait_for_instance(instance)
-    for _ in range(60):
-        if phase_of(host.status(instance)) == "awaiting-approval":
-            break
-        host.clock(advance_by=600)
+    world.step_to_phase(instance, "awaiting-approval")
     world.seed(image("changed-late", data_disks=((0, 64), (1, 128))))
     assert world.api("POST", f"migrations/{instance}/approve").status_code == 202
     release(world)
@@ -379,12 +369,7 @@ def test_cancel_in_each_phase(world: World, phase: str, operation: str | None, v
     elif phase == "replicating":
         hold_in_replication(world, instance)
     else:  # awaiting-approval: step the held clock until the migration asks for approval
-        host.clock(auto_advance=False)
-        world.wait_for_instance(instance)
-        for _ in range(60):
-            if phase_of(host.status(instance)) == phase:
-                break
-            host.clock(advance_by=600)
+        world.step_to_phase(instance, phase)
     assert phase_of(host.status(instance)) == phase
     response = world.api("POST", f"migrations/{instance}/cancel")
     assert response.status_code == 202, response.text

@@ -145,13 +145,7 @@ def test_after_approval_mode_deletes_only_once_approved(world: World) -> None:
     host = world.stack.host
     host.clock(auto_advance=False)  # hold virtual time so the approval timeout cannot fire meanwhile
     instance = world.tag_for_migration(source, **{"migrate-delete-source": "after-approval"})
-    world.wait_for_instance(instance)
-    for _ in range(60):
-        status = host.status(instance) or {}
-        if (status.get("customStatus") or {}).get("phase") == "awaiting-approval":
-            break
-        host.clock(advance_by=600)
-    assert (status.get("customStatus") or {}).get("phase") == "awaiting-approval", status
+    world.step_to_phase(instance, "awaiting-approval")
     assert eventually(lambda: world.tags_of(source).get("migration-status") == "awaiting-approval")
     assert world.exists(source)
 

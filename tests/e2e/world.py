@@ -181,6 +181,19 @@ class World:
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}\n{self.stack.logs()}") from None
 
+    def step_to_phase(self, instance_id: str, phase: str) -> None:
+        """Hold virtual time and move it forward in 10-minute steps until the migration reaches ``phase``
+        (e.g. awaiting-approval, whose timeout would otherwise fire as soon as the host is idle)."""
+        host = self.stack.host
+        host.clock(auto_advance=False)
+        self.wait_for_instance(instance_id)
+        for _ in range(60):
+            status = host.status(instance_id) or {}
+            if (status.get("customStatus") or {}).get("phase") == phase:
+                return
+            host.clock(advance_by=600)
+        raise AssertionError(f"{instance_id} never reached {phase}: {host.status(instance_id)}")
+
     def summary(self, instance_id: str) -> dict[str, Any]:
         response = self.api("GET", f"migrations/{instance_id}")
         assert response.status_code == 200, response.text
