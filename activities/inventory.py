@@ -23,9 +23,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from activities import _arm
 from migration import arm_json
 from migration.errors import InvalidRequest
-from migration.fleet import ACTIVE_RUNTIME, MAX_FLEET_IMAGES, ImageFilters, ImageItem, Scope
+from migration.fleet import MAX_FLEET_IMAGES, ImageFilters, ImageItem, Scope
 from migration.instance_ids import PREFIX
 from migration.resource_ids import GalleryId, ImageId
+from migration.status import ACTIVE_RUNTIME_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,8 @@ async def get_active_migrations(payload: dict[str, Any], client: df.DurableOrche
     """``{"instanceIds"}`` -> ``{"active": {instance ID: runtime status}}`` for those that are active now."""
     wanted = set(payload["instanceIds"])
     statuses = await client.get_status_by(
-        runtime_status=[df.OrchestrationRuntimeStatus[s] for s in sorted(ACTIVE_RUNTIME)], instance_id_prefix=PREFIX
+        runtime_status=[df.OrchestrationRuntimeStatus[s] for s in sorted(ACTIVE_RUNTIME_STATUSES)],
+        instance_id_prefix=PREFIX,
     )
     active = {
         str(s.instance_id): s.runtime_status.name

@@ -12,7 +12,7 @@ from migration.tags import MigrationStatus, TagNames, status_tags
 
 @bp.activity_trigger(input_name="payload")
 def record_status(payload: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``migration-*`` tags onto the image (if it still exists) and provenance onto the version."""
+    """Merge ``migration-*`` tags onto the image (unless we deleted it) and provenance onto the version."""
     names = TagNames.from_settings(_arm.settings())
     tags = status_tags(
         names,
@@ -22,7 +22,9 @@ def record_status(payload: dict[str, Any]) -> dict[str, Any]:
         version_id=payload.get("versionId"),
         reason=payload.get("reason"),
     )
-    image_tagged = merge_tags(payload["sourceImageId"], tags, doing="recording the migration status on the image")
+    image_tagged = not payload.get("sourceDeleted") and merge_tags(
+        payload["sourceImageId"], tags, doing="recording the migration status on the image"
+    )
     version_tagged = False
     if payload.get("versionId") and payload.get("provenance"):
         version_tagged = merge_tags(

@@ -13,6 +13,7 @@ from migration import arm_json
 from migration.definitions import DefinitionFacts
 from migration.plan import MigrationPlan, VersionFacts, build_plan
 from migration.request import MigrationRequest
+from migration.resource_ids import parse_resource_id
 from migration.source import SourceImage
 from migration.tags import MigrationStatus, TagNames, status_tags
 
@@ -71,8 +72,6 @@ def merge_tags(scope: str, tags: dict[str, str], *, doing: str) -> bool:
     """Merge tags onto a resource through the Tags API (needs only Microsoft.Resources/tags/write).
 
     Returns False when the resource no longer exists (e.g. a deleted source image)."""
-    from migration.resource_ids import parse_resource_id
-
     subscription = parse_resource_id(scope).subscription_id
     with _arm.arm_errors(doing):
         try:

@@ -11,10 +11,11 @@ from azure.core.exceptions import ResourceNotFoundError
 from activities import _arm
 from activities.blueprint import bp
 from activities.planning import merge_tags, read_source
+from activities.version import read_version
 from migration import arm_json
 from migration.deletion import deletion_checks, refusal_reason
 from migration.plan import MigrationPlan
-from migration.resource_ids import ImageId, same_id
+from migration.resource_ids import ImageId, VersionId, same_id
 from migration.tags import TagNames, tag_lookup
 
 logger = logging.getLogger(__name__)
@@ -24,9 +25,6 @@ DELETION_MARKER = "migration-source-deletion"
 
 
 def _deletion_started(version_id: str) -> bool:
-    from activities.version import read_version
-    from migration.resource_ids import VersionId
-
     found = read_version(VersionId.parse(version_id))
     return bool(found and DELETION_MARKER in (found.get("tags") or {}))
 

@@ -12,7 +12,7 @@ from migration import arm_json
 from migration.definitions import compatibility_problems
 from migration.plan import MigrationPlan
 from migration.resource_ids import VersionId
-from migration.source import Check
+from migration.source import Check, check
 from migration.validation import ValidationReport, validation_checks
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def _definition_check(plan: MigrationPlan, version: VersionId) -> Check:
         )
     assert plan.source is not None
     problems = compatibility_problems(arm_json.definition_facts(found.as_dict()), plan.source, plan.request.definition)
-    return Check(name="definition-matches", passed=not problems, reason="; ".join(problems))
+    return check(name="definition-matches", passed=not problems, reason="; ".join(problems))
 
 
 @bp.activity_trigger(input_name="payload")

@@ -34,9 +34,6 @@ class MigrationError(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
 
 class InvalidRequest(MigrationError):
     code = "InvalidRequest"
@@ -132,6 +129,11 @@ _BY_NAME: dict[str, type[MigrationError]] = {
 _FAILURE = re.compile(r"failed:\s+(?P<type>[A-Za-z_][A-Za-z0-9_]*):\s(?P<message>.*?)(?:\s\n\s|$)", re.DOTALL)
 
 
+def error_for_code(code: str, message: str) -> MigrationError:
+    """The domain error named by ``code`` (a class name above); an unknown code is a plain MigrationError."""
+    return _BY_NAME.get(code, MigrationError)(message)
+
+
 def error_from_failure(exc: BaseException) -> MigrationError:
     """Recover the domain error an activity raised from the exception Durable hands the orchestrator."""
     if isinstance(exc, MigrationError):
@@ -139,6 +141,6 @@ def error_from_failure(exc: BaseException) -> MigrationError:
     text = str(exc)
     match = _FAILURE.search(text)
     if match and match.group("type") in _BY_NAME:
-        return _BY_NAME[match.group("type")](match.group("message").strip())
+        return error_for_code(match.group("type"), match.group("message").strip())
     first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return UnexpectedError(first_line[:1000])

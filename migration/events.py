@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from migration.errors import InvalidRequest
 from migration.resource_ids import ImageId
@@ -42,7 +41,3 @@ def image_from_event(event_type: object, subject: object, data: object) -> Event
     except InvalidRequest as exc:
         return EventDecision(None, f"subject is not a managed image: {exc.message}")
     return EventDecision(image, operation)
-
-
-def describe(event: Mapping[str, Any]) -> str:
-    return f"{event.get('eventType')} {event.get('subject')} ({event.get('id')})"

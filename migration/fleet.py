@@ -25,7 +25,7 @@ from migration.request import _Model as RequestModel  # request models' base: ca
 from migration.resource_ids import RESOURCE_GROUP_RE, SUBSCRIPTION_RE, GalleryId, ImageId
 from migration.settings import Settings
 from migration.source import OsType
-from migration.status import ErrorInfo
+from migration.status import ACTIVE_RUNTIME_STATUSES, ErrorInfo
 from migration.tags import MigrationStatus, TagNames, tag_lookup
 
 PLAN_PREFIX = "plan-"
@@ -213,18 +213,11 @@ def is_fleet_id(text: str, prefix: str) -> bool:
     return bool(_FLEET_ID.fullmatch(text)) and text.startswith(prefix)
 
 
-def image_key(image_id: str) -> str:
-    return ImageId.parse(image_id).key
-
-
-ACTIVE_RUNTIME = {"Running", "Pending", "Suspended", "ContinuedAsNew"}
-
-
 def skip_reason(
     item: ImageItem, names: TagNames, *, built_versions: list[str], runtime_status: str | None
 ) -> str | None:
     """Why a batch leaves this image alone (already migrated, or being migrated), or None to migrate it."""
-    if runtime_status in ACTIVE_RUNTIME:
+    if runtime_status in ACTIVE_RUNTIME_STATUSES:
         return f"being migrated: its migration instance is {runtime_status}"
     status = tag_lookup(item.tags).get(names.status.lower(), "").strip().lower()
     if status in (MigrationStatus.RUNNING, MigrationStatus.AWAITING_APPROVAL):

@@ -11,7 +11,7 @@ from migration.definitions import DefinitionFacts, compatibility_problems, defin
 from migration.errors import InvalidRequest
 from migration.regions import TargetRegion, normalize_target_regions
 from migration.request import MigrationRequest
-from migration.resource_ids import DefinitionId, VersionId, same_id
+from migration.resource_ids import DefinitionId, same_id
 from migration.settings import Settings
 from migration.source import Check, Disk, SourceImage, preflight_checks
 from migration.versions import next_version, parse_version
@@ -203,7 +203,3 @@ def version_body(plan: MigrationPlan, *, provenance: dict[str, str]) -> dict[str
             "storageProfile": {"source": {"id": request.source_image_id}},
         },
     }
-
-
-def version_id_of(plan: MigrationPlan) -> VersionId:
-    return VersionId.parse(plan.version_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from migration.errors import InvalidRequest
+from migration.versions import parse_version
 
 SUBSCRIPTION_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Resource group: 1-90 of letters, digits, underscore, parentheses, hyphen, period; not ending in a period.
@@ -196,8 +197,6 @@ class VersionId(_TypedId):
 
     @classmethod
     def parse(cls, text: object) -> Self:
-        from migration.versions import parse_version  # local: versions imports nothing from here
-
         p = cls._parse_typed(text, 3)
         parse_version(p.names[2])
         return cls(

@@ -34,6 +34,11 @@ class Check(BaseModel):
     reason: str = ""
 
 
+def check(name: str, passed: bool, reason: str) -> Check:
+    """A rule's outcome; ``reason`` says what is wrong, so a passed check carries none."""
+    return Check(name=name, passed=passed, reason="" if passed else reason)
+
+
 class Disk(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -81,7 +86,7 @@ def image_fingerprint(properties: dict[str, object], location: str) -> str:
 def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_data_disk_gb: int) -> list[Check]:
     """Rules the source must pass before anything is created. ``gallery_location`` None = gallery missing."""
     checks = [
-        Check(
+        check(
             name="source-succeeded",
             passed=source.provisioning_state.lower() == "succeeded",
             reason=f"the managed image's provisioning state is {source.provisioning_state}, not Succeeded",
@@ -89,7 +94,7 @@ def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_d
     ]
     too_big = [d for d in source.data_disks if d.size_gb is not None and d.size_gb > max_data_disk_gb]
     checks.append(
-        Check(
+        check(
             name="data-disk-size",
             passed=not too_big,
             reason="data disk(s) larger than the {} GB limit: {}".format(
@@ -99,18 +104,18 @@ def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_d
     )
     luns = [d.lun for d in source.data_disks]
     checks.append(
-        Check(
+        check(
             name="data-disk-luns",
             passed=len(luns) == len(set(luns)) and all(lun is not None and lun >= 0 for lun in luns),
             reason=f"data disk LUNs must be distinct and non-negative, got {luns}",
         )
     )
     if gallery_location is None:
-        checks.append(Check(name="gallery-exists", passed=False, reason="the target gallery does not exist"))
+        checks.append(check(name="gallery-exists", passed=False, reason="the target gallery does not exist"))
     else:
         same = gallery_location.replace(" ", "").lower() == source.location.replace(" ", "").lower()
         checks.append(
-            Check(
+            check(
                 name="same-region",
                 passed=same,
                 reason=(
@@ -119,4 +124,4 @@ def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_d
                 ),
             )
         )
-    return [c if not c.passed else c.model_copy(update={"reason": ""}) for c in checks]
+    return checks

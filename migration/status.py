@@ -10,6 +10,9 @@ from pydantic.alias_generators import to_camel
 
 from migration.source import Check
 
+# Durable runtime statuses of an instance that still owns its ID (the host refuses a second start under it).
+ACTIVE_RUNTIME_STATUSES = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
+
 
 class Phase(StrEnum):
     PREFLIGHT = "preflight"

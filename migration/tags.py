@@ -20,7 +20,7 @@ from enum import StrEnum
 from migration.errors import InvalidRequest
 from migration.regions import parse_regions_tag, parse_storage_account_type
 from migration.request import DefinitionSpec, MigrationRequestBody
-from migration.resource_ids import GalleryId, ImageId
+from migration.resource_ids import GALLERY_NAME_RE, GalleryId, ImageId
 from migration.settings import DeletionMode, Settings
 
 TAG_VALUE_MAX = 256
@@ -139,8 +139,6 @@ def parse_trigger_value(value: str, settings: Settings) -> GalleryRef:
         return GalleryRef(gallery_id=GalleryId.parse(settings.default_gallery_id))
     if text.startswith("/"):
         return GalleryRef(gallery_id=GalleryId.parse(text))
-    from migration.resource_ids import GALLERY_NAME_RE
-
     if not GALLERY_NAME_RE.fullmatch(text):
         raise InvalidRequest(f"'{text[:80]}' is neither a gallery resource ID, a gallery name nor 'true'")
     return GalleryRef(name=text)

@@ -8,7 +8,7 @@ from migration.plan import MigrationPlan, VersionFacts
 from migration.regions import normalize_region
 from migration.replication import ReplicationSnapshot
 from migration.resource_ids import VersionId, same_id
-from migration.source import Check, SourceImage
+from migration.source import Check, SourceImage, check
 
 
 class ValidationReport(BaseModel):
@@ -37,19 +37,19 @@ def validation_checks(
     """Every check the version must pass before it may be promoted and the source may be deleted."""
     source: SourceImage | None = plan.source
     if version is None or source is None:
-        return [Check(name="version-exists", passed=False, reason=f"{plan.version_id} was not found")]
+        return [check(name="version-exists", passed=False, reason=f"{plan.version_id} was not found")]
     checks = [
-        Check(
+        check(
             name="version-succeeded",
             passed=version.provisioning_state.lower() == "succeeded",
             reason=f"provisioning state is {version.provisioning_state}",
         ),
-        Check(
+        check(
             name="built-from-source",
             passed=same_id(version.source_id, source.id),
             reason=f"the version's source is {version.source_id}, not {source.id}",
         ),
-        Check(
+        check(
             name="in-definition",
             passed=same_id(str(VersionId.parse(version.id).definition_id), plan.definition_id),
             reason=f"the version is not in {plan.definition_id}",
@@ -61,7 +61,7 @@ def validation_checks(
     }
     missing = sorted(wanted - completed)
     checks.append(
-        Check(
+        check(
             name="replicated-everywhere",
             passed=not missing,
             reason=f"not Completed in: {', '.join(missing)}",
@@ -73,7 +73,7 @@ def validation_checks(
         or version.os_disk.size_gb >= source.os_disk.size_gb
     )
     checks.append(
-        Check(
+        check(
             name="os-disk",
             passed=os_ok,
             reason=f"OS disk image {version.os_disk} does not match the source's {source.os_disk}",
@@ -87,7 +87,7 @@ def validation_checks(
         if lun in version_disks and size is not None and version_disks[lun] is not None and version_disks[lun] != size
     ]
     checks.append(
-        Check(
+        check(
             name="data-disks",
             passed=set(source_disks) == set(version_disks) and not size_mismatch,
             reason=(
@@ -96,4 +96,4 @@ def validation_checks(
             ),
         )
     )
-    return [c if not c.passed else c.model_copy(update={"reason": ""}) for c in checks]
+    return checks

@@ -23,13 +23,14 @@ from migration.errors import (
     PermissionDenied,
     ReplicationFailed,
     ValidationFailed,
+    error_for_code,
 )
 from migration.pacing import start_delay
 from migration.plan import MigrationPlan
 from migration.replication import Observation, ReplicationSnapshot, next_poll_delay, progress_view, remember
 from migration.request import MigrationRequest
 from migration.settings import DeletionMode, Settings
-from migration.source import Check
+from migration.source import Check, check
 from migration.status import ErrorInfo, MigrationOutcome, Outcome, Phase, Progress
 from migration.tags import MigrationStatus
 from orchestrators import steps
@@ -142,7 +143,7 @@ class MigrationRun:
         if "vm" not in started:
             if started.get("group"):
                 yield from self.call("remove_boot_test", started, cancellable=False)
-            return Check(name="boot-test", passed=False, reason=str(started.get("error")))
+            return check(name="boot-test", passed=False, reason=str(started.get("error")))
         deadline = self.ctx.current_utc_datetime + BOOT_TEST_TIMEOUT
         state = "Creating"
         try:
@@ -153,10 +154,7 @@ class MigrationRun:
                     break
         finally:
             yield from self.call("remove_boot_test", started, cancellable=False)
-        passed = state == "Succeeded"
-        return Check(
-            name="boot-test", passed=passed, reason="" if passed else f"boot-test VM provisioning state {state}"
-        )
+        return check(name="boot-test", passed=state == "Succeeded", reason=f"boot-test VM provisioning state {state}")
 
     def wait_for_approval(self) -> Steps:
         """True when approved; False when the timeout passes (the source is then kept)."""
@@ -207,7 +205,7 @@ class MigrationRun:
             self.publish(definition_id=plan.definition_id, version_id=plan.version_id or None)
             failure = plan.failure()
             if failure is not None:
-                raise _error(*failure)
+                raise error_for_code(*failure)
             plan_json = plan.model_dump(mode="json")
 
             self.enter(Phase.DEFINITION)
@@ -298,6 +296,7 @@ class MigrationRun:
         outcome.started_at, outcome.finished_at = iso(self.started), iso(self.ctx.current_utc_datetime)
         yield from self.record(
             MigrationStatus(outcome.outcome.value),
+            sourceDeleted=outcome.source_deleted,
             versionId=version_id if not outcome.version_removed else None,
             reason=(outcome.error.message if outcome.error else outcome.source_kept_reason),
             provenance=(
@@ -318,13 +317,6 @@ class MigrationRun:
             self.publish(message=f"could not remove the failed version: {exc.message}")
             return False
         return bool(removed["deleted"])
-
-
-def _error(code: str, message: str) -> MigrationError:
-    from migration import errors
-
-    cls = getattr(errors, code, errors.MigrationError)
-    return cls(message) if isinstance(cls, type) and issubclass(cls, MigrationError) else MigrationError(message)
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -20,7 +20,7 @@ import azure.functions as func
 from activities.lookups import read_image_tags, resolve_gallery_name
 from activities.planning import merge_tags
 from migration.errors import InvalidRequest
-from migration.events import describe, image_from_event
+from migration.events import image_from_event
 from migration.instance_ids import migration_instance_id
 from migration.request import resolve_request
 from migration.settings import Settings
@@ -73,10 +73,6 @@ async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestr
     request = request.model_copy(update={"request_hash": verdict.request_hash})
     result = await start_migration(client, request)
     if result.started:
-        logger.info(
-            "%s started migration %s",
-            describe({"eventType": event.event_type, "subject": event.subject, "id": event.id}),
-            result.instance_id,
-        )
+        logger.info("event %s (%s) started migration %s", event.id, event.subject, result.instance_id)
     else:
         logger.info("ignored %s: migration %s is %s", event.id, result.instance_id, result.runtime_status)

@@ -12,11 +12,12 @@ import azure.durable_functions as df
 from migration.instance_ids import migration_instance_id
 from migration.request import MigrationRequest
 from migration.settings import Settings
+from migration.status import ACTIVE_RUNTIME_STATUSES
 
 logger = logging.getLogger(__name__)
 
 ORCHESTRATOR = "migrate_image"
-ACTIVE = {"Running", "Pending", "Suspended", "ContinuedAsNew"}
+ACTIVE = ACTIVE_RUNTIME_STATUSES
 
 
 @dataclass(frozen=True)

@@ -239,13 +239,9 @@ def test_replication_stalls_past_the_deadline(world: World) -> None:
     world.seed(gallery(), image("stall"))
     world.stack.arm.add_fault(kind="replication", region="eastus", mode="stall")
     output = world.finish(start_http(world, source, targetRegions=[{"name": "eastus"}]))["output"]
-    assert output["outcome"] == "failed"
-    assert output["error"]["code"] == "DeadlineExceeded"
-    assert "86400 s deadline" in output["error"]["message"]
-    assert "eastus" in output["error"]["message"]
-    assert output["versionRemoved"] is True
-    assert world.exists(source)
-    assert world.versions_of("stall") == []
+    world.assert_failed_and_cleaned_up(
+        output, code="DeadlineExceeded", mentions=("86400 s deadline", "eastus"), source=source, definition="stall"
+    )
 
 
 def test_source_modified_during_replication_is_not_deleted(world: World) -> None:
@@ -256,11 +252,13 @@ def test_source_modified_during_replication_is_not_deleted(world: World) -> None
     world.seed(image("changed", data_disks=((0, 64), (1, 128))))  # someone re-creates it with another disk
     release(world)
     output = world.finish(instance)["output"]
-    assert (output["outcome"], output["error"]["code"]) == ("failed", "ReplicationFailed")
-    assert "was modified while the image version was being replicated" in output["error"]["message"]
-    assert output["versionRemoved"] is True
-    assert world.versions_of("changed") == []
-    assert world.exists(source)
+    world.assert_failed_and_cleaned_up(
+        output,
+        code="ReplicationFailed",
+        mentions=("was modified while the image version was being replicated",),
+        source=source,
+        definition="changed",
+    )
 
 
 def test_source_modified_after_validation_is_not_deleted(world: World) -> None:

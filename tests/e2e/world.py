@@ -181,6 +181,17 @@ class World:
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}\n{self.stack.logs()}") from None
 
+    def assert_failed_and_cleaned_up(
+        self, output: dict[str, Any], *, code: str, mentions: tuple[str, ...], source: str, definition: str
+    ) -> None:
+        """A failed migration: the reason names what went wrong, its version is gone, the source is kept."""
+        assert (output["outcome"], output["error"]["code"]) == ("failed", code), output
+        for text in mentions:
+            assert text in output["error"]["message"], output["error"]
+        assert output["versionRemoved"] is True
+        assert self.exists(source)
+        assert self.versions_of(definition) == []
+
     def step_to_phase(self, instance_id: str, phase: str) -> None:
         """Hold virtual time and move it forward in 10-minute steps until the migration reaches ``phase``
         (e.g. awaiting-approval, whose timeout would otherwise fire as soon as the host is idle)."""
