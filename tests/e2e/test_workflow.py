@@ -102,6 +102,18 @@ def test_existing_compatible_definition_is_reused_and_versions_are_numbered(worl
     assert world.versions_of("shared") == ["1.0.0", "1.0.7", "1.0.8"]
 
 
+def test_gallery_name_lookups_are_remembered(world: World) -> None:
+    """Many images tagged with the same gallery name look the gallery up once, not once each."""
+    world.seed(gallery(), image("named-1"), image("named-2"), image("named-3"))
+    for name in ("named-1", "named-2", "named-3"):
+        options = {"migrate-delete-source": "never"}
+        assert world.finish(world.tag_for_migration(image_id(name), **options))["output"]["outcome"] == "succeeded"
+    lookups = [
+        r for r in world.stack.arm.requests() if r["operationId"] in ("Galleries_ListByResourceGroup", "Galleries_List")
+    ]
+    assert len(lookups) <= 2  # at most the first image's lookup (none if an earlier test filled the cache)
+
+
 def test_incompatible_definition_fails_fast_and_creates_nothing(world: World) -> None:
     world.seed(gallery(), image("gen2-01"), definition("gen1-only", generation="V1"))
     instance = world.tag_for_migration(image_id("gen2-01"), **{"migrate-definition": "gen1-only"})

@@ -18,6 +18,7 @@ from devhost.engine import Outcome
 from migration.errors import ArmRequestFailed, TransientArmError
 from migration.plan import MigrationPlan, build_plan
 from migration.request import MigrationRequest
+from migration.settings import Settings
 from tests.app_functions import functions
 from tests.devhost.minihost import MiniHost, handles_of
 from tests.migration.factories import request, settings, source
@@ -106,9 +107,9 @@ class _App:
         return functions()
 
 
-def migrate(arm: ScriptedArm, *, raise_events: Any = (), **body: Any) -> Any:
+def migrate(arm: ScriptedArm, *, raise_events: Any = (), app_settings: Settings = APP_SETTINGS, **body: Any) -> Any:
     host = MiniHost(handles_of(_App), arm.activities())
-    data = {"request": request(**body).model_dump(mode="json"), "settings": APP_SETTINGS.model_dump(mode="json")}
+    data = {"request": request(**body).model_dump(mode="json"), "settings": app_settings.model_dump(mode="json")}
     return host.run("migrate_image", data, instance_id="mig-test-0000000000000000", raise_events=raise_events)
 
 
@@ -188,3 +189,19 @@ def test_replaying_the_history_gives_the_same_actions() -> None:
     state = json.loads(first)
     assert state["isDone"] is True
     assert state["output"]["outcome"] == "succeeded"
+
+
+def first_work(run: Any) -> int:
+    """The EventType of the first scheduled item: a timer (10) or an activity (4)."""
+    return next(e["EventType"] for e in run.history if e["EventType"] in (4, 10))
+
+
+def test_starts_are_spread_by_a_stable_delay_before_any_arm_call() -> None:
+    from migration.pacing import start_delay
+
+    assert start_delay("mig-test-0000000000000000", 120) > 0
+    spread = migrate(ScriptedArm(), app_settings=settings(START_SPREAD_SECONDS="120"))
+    assert first_work(spread) == 10  # a durable timer first
+    immediate = migrate(ScriptedArm(), app_settings=settings(START_SPREAD_SECONDS="0"))
+    assert first_work(immediate) == 4  # straight to preflight
+    assert spread.output["outcome"] == immediate.output["outcome"] == "succeeded"
