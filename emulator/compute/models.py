@@ -61,6 +61,12 @@ class ComputeBackend:
                 self.ctx.ops.schedule(op, upcoming)
             return
         state, at = outcome
+        not_before = parse_iso(op["notBefore"]) if op.get("notBefore") else None
+        if state == "Succeeded" and not_before is not None:
+            if now < not_before:  # replicated, but an update takes its minimum time
+                self.ctx.ops.schedule(op, not_before)
+                return
+            at = max(at, not_before)
         error = None
         if state == "Failed":
             failed = next(s for s in statuses if s.state == "Failed")

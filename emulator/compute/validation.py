@@ -117,6 +117,12 @@ def properties(body: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+def tags_entry(body: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """``{"tags": ...}`` when the request has tags, else nothing: Azure leaves ``tags`` out of a resource created
+    without them (recorded traffic: a gallery PUT without tags answers without a ``tags`` key)."""
+    return {"tags": tags_of(body)} if "tags" in body else {}
+
+
 def tags_of(body: dict[str, Any]) -> dict[str, str]:
     tags = body.get("tags") or {}
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):

@@ -23,6 +23,11 @@ class Result:
     operation: dict[str, Any] | None = None
     deleted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    answer: dict[str, Any] | None = None  # what the write answers when it differs from the stored body
+
+    @property
+    def response_body(self) -> dict[str, Any] | None:
+        return self.answer if self.answer is not None else self.body
 
 
 class Context:
