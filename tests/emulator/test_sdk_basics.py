@@ -51,7 +51,9 @@ def test_gallery_definition_version_with_sdk_poller(compute: ComputeManagementCl
     assert [(d.lun, d.size_in_gb) for d in ver.storage_profile.data_disk_images] == [(0, 64)]
     got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0", expand="ReplicationStatus")
     assert got.replication_status.aggregated_state == "Completed"
-    assert [(s.region, s.state, s.progress) for s in got.replication_status.summary] == [("West US 2", "Completed", 100)]
+    assert [(s.region, s.state, s.progress) for s in got.replication_status.summary] == [
+        ("West US 2", "Completed", 100)
+    ]
 
 
 def test_missing_image_is_resource_not_found(compute: ComputeManagementClient, control: EmulatorControl) -> None:
