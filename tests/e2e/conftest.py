@@ -28,10 +28,19 @@ E2E_SETTINGS = {
 }
 
 
+# The emulator's "fast" profile: promote_image_version (activities/version.py) still waits inside the activity for
+# the version PATCH to leave Updating (Azure: 150 s), and a virtual clock does not move while an activity runs.
+EMULATOR_PROFILE = "fast"
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     with LocalStack(
-        clock="virtual", seed=None, settings=E2E_SETTINGS, event_filter=event_subscription_filter()
+        clock="virtual",
+        seed=None,
+        settings=E2E_SETTINGS,
+        event_filter=event_subscription_filter(),
+        emulator_profile=EMULATOR_PROFILE,
     ) as running:
         yield running
 
