@@ -4,29 +4,14 @@ with ``Azure-AsyncOperation`` only, a DELETE with ``Azure-AsyncOperation`` and `
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import requests
-from azure.identity import ManagedIdentityCredential
 from azure.mgmt.compute import ComputeManagementClient
 
 from emulator.control import EmulatorControl
-from tests.emulator.conftest import GALLERY, RG, RG_ID, SCOPE
-from tests.emulator.helpers import definition, version_body
+from tests.emulator.conftest import GALLERY, RG, RG_ID
+from tests.emulator.helpers import Arm, definition, version_body
 
 VERSION_URL = f"{RG_ID}/providers/Microsoft.Compute/galleries/{GALLERY}/images/web/versions/1.0.0"
-
-
-class Arm:
-    def __init__(self, arm: str, control: EmulatorControl):
-        token = ManagedIdentityCredential().get_token(*SCOPE).token
-        self.arm, self.verify = arm, str(control.info["caBundle"])
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def __call__(self, method: str, url: str, body: Any = None) -> requests.Response:
-        url = url if url.startswith("https://") else f"{self.arm}{url}?api-version=2025-03-03"
-        return requests.request(method, url, json=body, headers=self.headers, verify=self.verify, timeout=10)
 
 
 @pytest.fixture
