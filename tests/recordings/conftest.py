@@ -48,6 +48,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         write(f"{r.recording:46} {row[0]:>8} {row[1]:>8} {row[2]:>8} {row[3]:>9} {row[4]:>8}")
     write(f"{'total':46} {totals[0]:>8} {totals[1]:>8} {totals[2]:>8} {totals[3]:>9} {totals[4]:>8}")
     write(
-        "allowed = differs from Azure for a reason in tests/recordings/allowlist.yaml; skipped = not an emulated "
-        "resource (networks, deployments, key vaults, Graph, VM actions)"
+        "allowed = differs from Azure for a reason in tests/recordings/allowlist.yaml; skipped = outside the emulated "
+        "surface (networks, deployments, key vaults, Graph, other providers, VM actions; VMs are seeded instead)"
     )

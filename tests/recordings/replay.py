@@ -27,6 +27,7 @@ from tests.recordings.cassette import ARM_HOST, RECORDED_SUBSCRIPTION, Interacti
 SUBSCRIPTION = "00000000-0000-4000-8000-0000000000aa"
 Verdict = Literal["match", "allowed", "differ", "skipped"]
 _MANAGED_DISK_TYPE = "Microsoft.Compute/disks"
+EMULATED_PROVIDERS = ("microsoft.compute", "microsoft.resources")
 
 
 @dataclass
@@ -141,7 +142,8 @@ class Replayer:
                 outcome.note = f"not ARM ({i.host})"
                 continue
             route, _, _ = self.router.match(i.method, i.path)
-            if route is None:
+            namespace = _provider(i.path)
+            if route is None or (namespace and namespace.lower() not in EMULATED_PROVIDERS):
                 outcome.note = "not emulated"
                 continue
             if route.resource_type == "virtualMachines":
@@ -189,6 +191,12 @@ class Replayer:
             return
         outcome.verdict, outcome.differences = "allowed", found
         outcome.note = "; ".join(sorted({str(self.allow.explain(recording, outcome.index, d)) for d in found}))
+
+
+def _provider(path: str) -> str | None:
+    """The resource provider a request is about (the last ``/providers/{namespace}`` of its path)."""
+    found = re.findall(r"/providers/([^/]+)", path, flags=re.I)
+    return found[-1] if found else None
 
 
 def _image_disks(image: dict[str, Any]) -> dict[str, dict[str, Any]]:
