@@ -7,7 +7,18 @@ import pytest
 from azure.mgmt.compute.models import ImageUpdate
 
 from localrun.stack import APP_CLIENT_ID
-from tests.e2e.world import GALLERY, GALLERY_NAME, SUB, World, eventually, gallery, image, image_id, scale_set
+from tests.e2e.world import (
+    GALLERY,
+    GALLERY_NAME,
+    SUB,
+    World,
+    deployed_roles,
+    eventually,
+    gallery,
+    image,
+    image_id,
+    scale_set,
+)
 from tests.infra.template import role_actions
 
 pytestmark = pytest.mark.e2e
@@ -46,9 +57,7 @@ def test_the_custom_role_is_exactly_what_the_app_uses(world: World) -> None:
 
 
 def test_without_delete_permission_the_source_is_kept_and_the_reason_names_it(world: World) -> None:
-    world.stack.arm.set_role(
-        {"actions": [a for a in role_actions(include_boot_test=False) if a != "Microsoft.Compute/images/delete"]}
-    )
+    world.stack.arm.set_role(deployed_roles(without=("Microsoft.Compute/images/delete",)))
     source = image_id("no-delete")
     world.seed(gallery(), image("no-delete"))
     output = world.finish(world.tag_for_migration(source))["output"]
@@ -91,7 +100,6 @@ def test_an_image_write_event_also_starts_a_migration(world: World) -> None:
     """Tags set by PATCHing the image itself raise Microsoft.Compute/images/write, not tags/write."""
     source = image_id("patched")
     world.seed(gallery(), image("patched"))
-    world.stack.arm.clear_role()  # RBAC-lite has one role for every caller; this caller is the image's owner
     world.stack.compute(SUB).images.begin_update(
         "rg-images",
         "patched",
