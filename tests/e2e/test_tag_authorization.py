@@ -20,7 +20,7 @@ from tests.e2e.world import (
     GALLERY_NAME,
     SUB,
     World,
-    deployed_roles,
+    deployed_rbac,
     eventually,
     gallery,
     image,
@@ -37,7 +37,7 @@ TAG_CONTRIBUTOR = {"name": "Tag Contributor", "actions": ["Microsoft.Resources/t
 @pytest.fixture
 def tagger(world: World) -> str:
     """A principal who may write tags anywhere and do nothing else."""
-    world.stack.arm.set_role([*deployed_roles(), {**TAG_CONTRIBUTOR, "principals": [TAGGER_PRINCIPAL_ID]}])
+    world.stack.arm.set_role([*deployed_rbac(), {**TAG_CONTRIBUTOR, "principals": [TAGGER_PRINCIPAL_ID]}])
     return TAGGER_CLIENT_ID
 
 

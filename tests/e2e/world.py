@@ -17,7 +17,7 @@ from emulator.identity import principal_id_for
 from localrun.stack import APP_CLIENT_ID, USER_CLIENT_ID, USER_PRINCIPAL_ID, LocalStack
 from migration.instance_ids import migration_instance_id
 from migration.resource_ids import ImageId
-from tests.infra.template import role_actions
+from tests.infra.template import emulator_roles
 
 SUB = "11111111-1111-4111-8111-111111111111"
 RG = "rg-images"
@@ -115,16 +115,25 @@ def scale_set(name: str, *, image: str | None = None) -> dict[str, Any]:
 
 
 APP_PRINCIPAL_ID = principal_id_for(APP_CLIENT_ID)
+# The deployment the scenarios run as: images anywhere in the subscription, the gallery in its own resource group.
+DEPLOYMENT = {
+    "imageSubscriptionIds": [SUB],
+    "galleryResourceGroupId": f"/subscriptions/{SUB}/resourceGroups/{GALLERY_RG}",
+}
 
 
-def deployed_roles(*, include_boot_test: bool = False, without: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The emulator's role assignments as deployed: the template's roles for the app's identity (minus the actions
-    in ``without``), and Owner for the platform engineer who tags images in the scenarios."""
-    app = [a for a in role_actions(include_boot_test=include_boot_test) if a not in without]
-    return [
-        {"name": "Image Gallery Migrator", "actions": app, "principals": [APP_PRINCIPAL_ID]},
-        {"name": "Owner", "actions": ["*"], "principals": [USER_PRINCIPAL_ID]},
+def deployed_rbac(
+    *, include_boot_test: bool = False, without: tuple[str, ...] = (), deployment: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The emulator's role assignments as deployed: each of the template's roles for the app's identity at the
+    scopes the template assigns it (minus the actions in ``without``), and Owner for the platform engineer who
+    tags images in the scenarios."""
+    parameters = {**(deployment or DEPLOYMENT), "enableBootTest": include_boot_test}
+    app = [
+        {**role, "actions": [a for a in role["actions"] if a not in without]}
+        for role in emulator_roles(parameters, APP_PRINCIPAL_ID)
     ]
+    return [*app, {"name": "Owner", "actions": ["*"], "principals": [USER_PRINCIPAL_ID]}]
 
 
 def seed_document(*resources: dict[str, Any]) -> dict[str, Any]:
