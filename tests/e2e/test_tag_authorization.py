@@ -176,6 +176,24 @@ def test_an_untrusted_tag_write_during_a_migration_puts_its_deletion_on_hold(wor
     world.hold_in_replication(instance)
     world.tag(source, as_client=tagger, **{"owner": "someone-else"})
     assert delivered_event(world, TAGGER_PRINCIPAL_ID)  # its trigger call (and the hold) completed
+    world.step_to_phase(instance, "awaiting-approval")
+    expected = f"approval required: tagged by ServicePrincipal {TAGGER_PRINCIPAL_ID}, not in ALLOWED_TAG_PRINCIPALS"
+    assert world.summary(instance)["message"] == expected
+    assert world.exists(source)
+
+    assert world.api("POST", f"migrations/{instance}/approve").status_code == 202
+    world.stack.host.clock(auto_advance=True)
+    output = world.finish(instance)["output"]
+    assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", True), output
+
+
+def test_a_hold_that_nobody_approves_keeps_the_source(world: World, tagger: str) -> None:
+    source = image_id("held-long")
+    world.seed(gallery(), image("held-long"))
+    instance = world.tag_for_migration(source)
+    world.hold_in_replication(instance)
+    world.tag(source, as_client=tagger, **{"owner": "someone-else"})
+    assert delivered_event(world, TAGGER_PRINCIPAL_ID)
     world.stack.host.clock(auto_advance=True)
     output = world.finish(instance)["output"]
     assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", False), output
