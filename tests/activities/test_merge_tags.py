@@ -40,11 +40,12 @@ class ScriptedArm(requests.adapters.BaseAdapter):
         self.tags = {"team": "platform"}
         self.pending: dict[str, str] = {}
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         path = (request.url or "").split("?")[0].removeprefix(ARM)
         self.calls.append((request.method or "", path))
         if path == IMAGE + "/providers/Microsoft.Resources/tags/default":
-            added = json.loads(request.body or "{}")["properties"]["tags"]
+            body = request.body or "{}"
+            added = json.loads(body.decode() if isinstance(body, bytes) else str(body))["properties"]["tags"]
             if self.tags_status == 200:
                 self.tags.update(added)
                 return self._answer(request, 200, {"id": IMAGE, "properties": {"tags": self.tags}})

@@ -25,6 +25,7 @@ from tests.e2e.world import (
     image,
     image_id,
     scale_set,
+    seed_document,
 )
 from tests.infra.template import context, event_subscription_filter, role_actions
 
@@ -105,6 +106,28 @@ def test_each_role_is_exactly_what_its_scope_needs(guide_world: World) -> None:
         "gallery": set(role_actions("gallery")),
         "subscription": set(),
     }
+
+
+def test_events_for_images_outside_the_role_scopes_are_acknowledged(guide_world: World) -> None:
+    """Issue 19, item 5: a subscription-wide topic delivers every image write of the subscription; one the app may
+    not read (403) is acknowledged and logged, not failed into a day of Event Grid retries and a dead letter."""
+    world = guide_world
+    outside = image_id("elsewhere", group="rg-other")
+    document = seed_document(image("elsewhere", group="rg-other"))
+    document["resourceGroups"].append({"subscriptionId": SUB, "name": "rg-other", "location": "westus2"})
+    world.stack.arm.seed(document)
+    world.stack.arm.clear_requests()
+    world.tag(outside, **{"migrate-to-gallery": GALLERY})
+    deliveries = eventually(
+        lambda: (
+            [d for d in world.stack.arm.deliveries() if d["subject"].lower() == outside.lower()]
+            if all(d["status"] != "pending" for d in world.stack.arm.deliveries())
+            else None
+        )
+    )
+    assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 1)]
+    assert [(c["operationId"], c["status"]) for c in app_calls(world)] == [("Images_Get", 403)]
+    assert world.stack.host.status(world.instance_of(outside)) is None
 
 
 def test_without_delete_permission_the_source_is_kept_and_the_reason_names_it(world: World) -> None:
