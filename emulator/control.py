@@ -158,3 +158,11 @@ class EmulatorControl:
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")
+
+    # --- ARM throttling --------------------------------------------------------------------------------------
+    def throttling(self) -> dict[str, Any]:
+        """``throttled`` (429s the token buckets sent: total and per reads/writes/deletes), ``buckets``, settings."""
+        return self._call("GET", "/throttling")
+
+    def refill_buckets(self) -> None:
+        self._call("DELETE", "/throttling")

@@ -1,4 +1,4 @@
-"""The ARM request pipeline, in order: route, authentication, api-version, injected faults, authorization
+"""The ARM request pipeline, in order: route, authentication, throttling, api-version, injected faults, authorization
 (RBAC-lite + deny faults), settle time, handler, settle, events, persistence, request log.
 
 The managed-identity endpoint (App Service protocol) lives here too: it is the other authenticated door.
@@ -97,8 +97,9 @@ def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[st
         if not em.ctx.settings.rbac_checks_operation_polls:
             return
         role_scope = parse(op["resourceId"]).resource_group_id if op else scope
-    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, role_scope)):
-        raise errors.AuthorizationFailed(principal.object_id, route.action, scope)
+    action = route.action_for(path)
+    if em.faults.denied(action, scope) or (em.role is not None and not em.role.allows(action, role_scope)):
+        raise errors.AuthorizationFailed(principal.object_id, action, scope)
 
 
 def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: Principal, correlation: str) -> None:
@@ -130,7 +131,7 @@ def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: 
         deleted=is_delete,
         subject=subject,
         resource_uri=subject,
-        action=route.action,
+        action=route.action_for(call.path),
         principal=principal,
         correlation_id=correlation,
         now=em.clock.now(),
@@ -164,11 +165,13 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     principal: Principal | None = None
     api_version = query.get("api-version", "")
     fault_id = None
+    rate_headers: dict[str, str] = {}
     try:
         raw = await _read(request)
         principal = authenticate(
             em.store.secrets["tokenKey"], request.headers.get("Authorization"), em.ctx.settings.arm_audience
         )
+        rate_headers = em.throttle.take(method, path, principal.object_id)  # ARM throttles before routing
         if route is None:
             if known:
                 raise errors.BadRequest(f"The HTTP method '{method}' is not supported for '{path}' by the emulator.")
@@ -210,6 +213,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     headers = {
         "x-ms-request-id": request_id,
         "x-ms-correlation-request-id": correlation,
+        **rate_headers,
         **reply.headers,
     }
     if "x-ms-client-request-id" in request.headers:
@@ -242,7 +246,7 @@ def _log(
         "query": dict(request.query),
         "apiVersion": api_version or None,
         "operationId": route.operation_id if route else None,
-        "action": route.action if route else None,
+        "action": route.action_for(request.path) if route else None,
         "status": reply.status,
         "errorCode": reply.body["error"]["code"] if reply.status >= 400 and reply.body else None,
         "principal": principal.object_id if principal else None,
@@ -251,6 +255,7 @@ def _log(
         "correlationId": correlation,
         "durationMs": round((time.perf_counter() - started) * 1000, 2),
         "fault": fault_id,
+        "throttled": reply.status == 429 and fault_id is None,  # by the token buckets, not an injected fault
     }
     if em.ctx.settings.record_bodies:
         try:
