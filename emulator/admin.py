@@ -212,7 +212,7 @@ def add_routes(app: web.Application, em: Emulator) -> None:
         return em.throttle.to_json()
 
     async def throttling_delete(_: web.Request) -> dict[str, Any]:
-        em.throttle.refill()
+        em.throttle.reset()
         return em.throttle.to_json()
 
     async def resources_get(request: web.Request) -> dict[str, Any]:

@@ -107,7 +107,7 @@ class Emulator:
         self.faults.clear()
         self.role = self._load_roles(self.config.roles)
         self.requests.clear()
-        self.throttle.refill()
+        self.throttle.reset()
         self.eventgrid.reset(keep=builtin)
         self.ctx.settings = self.initial_settings.model_copy(deep=True)
         if reseed:

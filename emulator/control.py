@@ -164,5 +164,6 @@ class EmulatorControl:
         """``throttled`` (429s the token buckets sent: total and per reads/writes/deletes), ``buckets``, settings."""
         return self._call("GET", "/throttling")
 
-    def refill_buckets(self) -> None:
+    def reset_throttling(self) -> None:
+        """Full buckets, no 429 counted."""
         self._call("DELETE", "/throttling")

@@ -144,9 +144,10 @@ class Throttle:
             "https://aka.ms/arm-throttling"
         )
 
-    def refill(self) -> None:
-        """Every bucket full again (a reset)."""
+    def reset(self) -> None:
+        """Every bucket full again and no 429 counted (``POST /_emulator/reset``, ``DELETE /_emulator/throttling``)."""
         self._buckets.clear()
+        self.throttled.clear()
 
     def to_json(self) -> dict[str, Any]:
         now = self._now()
