@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from emulator.app import Emulator
 
 logger = logging.getLogger(__name__)
+_EMPTY_SEGMENTS = re.compile(r"/{2,}")
 access_log = logging.getLogger("emulator.access")
 
 
@@ -156,7 +158,8 @@ async def _read(request: web.Request) -> bytes:
 
 async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     started = time.perf_counter()
-    method, path = request.method, request.path
+    # ARM ignores empty path segments: `az resource show --resource-type NS/type` sends `.../providers/NS//type/x`.
+    method, path = request.method, _EMPTY_SEGMENTS.sub("/", request.path)
     query = dict(request.query)
     raw = b""
     request_id = str(uuid.uuid4())

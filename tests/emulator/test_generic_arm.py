@@ -164,6 +164,9 @@ def test_provider_metadata_lists_exactly_the_accepted_api_versions(
         ("galleries", f"{RG_ID}/providers/Microsoft.Compute/galleries/demo_gallery"),
     ):
         assert get(arm, control.ca_bundle, path, **{"api-version": types[rtype][0]}).status_code == 200
+    # `az resource show --resource-type NS/type` leaves the parent path empty: ARM ignores the empty segment.
+    doubled = f"{RG_ID}/providers/Microsoft.Compute//galleries/demo_gallery"
+    assert get(arm, control.ca_bundle, doubled, **{"api-version": GALLERY_VERSIONS[0]}).json()["name"] == "demo_gallery"
     raw = get(arm, control.ca_bundle, f"/subscriptions/{SUB}/providers/Microsoft.Resources").json()
     assert_spec_shape("Provider", raw)
     assert {t["resourceType"]: t["apiVersions"] for t in raw["resourceTypes"]}["tags"] == list(RESOURCES_VERSIONS)
