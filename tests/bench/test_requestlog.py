@@ -36,7 +36,7 @@ def test_buckets_follow_arm_throttling_categories() -> None:
 
 
 def test_throttled_counts_the_buckets_429s_not_injected_faults() -> None:
-    entries = [
+    entries: list[dict[str, object]] = [
         {"status": 429, "throttled": True},
         {"status": 429, "throttled": False, "fault": "f1"},  # an injected 429
         {"status": 200, "throttled": False},
