@@ -239,18 +239,9 @@ def _paged(b: Backends, c: Call, values: list[dict[str, Any]]) -> Reply:
     top = c.query.get("$top")
     if top is None:
         return page(b, c, values)
-    try:
-        size = int(top)
-    except ValueError:
-        raise errors.InvalidParameter(f"The $top value '{top}' is invalid.", target="$top") from None
-    if size < 1:
+    if not top.isdigit() or int(top) < 1:
         raise errors.InvalidParameter(f"The $top value '{top}' is invalid.", target="$top")
-    saved = b.ctx.settings.limits.list_page_size
-    b.ctx.settings.limits.list_page_size = size
-    try:
-        return page(b, c, values)
-    finally:
-        b.ctx.settings.limits.list_page_size = saved
+    return page(b, c, values, int(top))
 
 
 def filtered_groups(b: Backends, c: Call, groups: list[dict[str, Any]]) -> Reply:
@@ -263,7 +254,6 @@ def filtered_groups(b: Backends, c: Call, groups: list[dict[str, Any]]) -> Reply
 def list_tag_names(b: Backends, c: Call) -> Reply:
     """Tags_List: every tag name used on the subscription's resources and groups, its values and their counts."""
     sub = c.params["subscriptionId"]
-    b.ctx.require_subscription(sub)
     base = f"/subscriptions/{b.ctx.require_subscription(sub)['subscriptionId']}"
     names: dict[str, dict[str, Any]] = {}
     for key, record in b.ctx.store.resources.items():
@@ -417,7 +407,7 @@ def untyped_handler(catalogue: Catalogue) -> Callable[[Backends, Call], Reply]:
         if tags is not None and not isinstance(tags, dict):
             raise errors.InvalidRequestContent("The request content was invalid and could not be deserialized: tags.")
         if tags is not None or c.method == "PUT":
-            b.resources._check_tags(tags or {})
+            b.resources.check_tags(tags or {})
             body["tags"] = dict(tags or {})
         if c.method == "PUT" and isinstance(patch.get("properties"), dict):
             body["properties"] = patch["properties"]
