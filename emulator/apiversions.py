@@ -10,7 +10,7 @@ Azure/azure-rest-api-specs list them.
 
 Refused as ARM refuses (the form of ARM's messages as quoted in Azure/azure-cli#28038, flatcar/mantle#520 and
 Azure/azure-libraries-for-java#1293): Microsoft.Resources types with 400 ``InvalidApiVersionParameter`` "The
-api-version 'X' is invalid. The supported versions are 'newest,...,oldest'. Please see https://aka.ms/api-upgrade
+api-version 'X' is invalid. The supported versions are 'newest, ..., oldest'. Please see https://aka.ms/api-upgrade
 for more details."; resource-provider types with 400 ``NoRegisteredProviderFound`` "No registered resource provider
 found for location 'L' and API version 'X' for type 'T'. The supported api-versions are 'oldest, ..., newest'. The
 supported locations are '...'."
@@ -83,7 +83,7 @@ SECURE_DEFAULTS_SINCE = "2025-03-03"  # a new definition defaults to V2 + Truste
 
 def refusal(provider: str, resource_type: str, version: str, supported: tuple[str, ...], location: str) -> Exception:
     if provider == "Microsoft.Resources":
-        listed = ",".join(sorted(supported, reverse=True))
+        listed = ", ".join(sorted(supported, reverse=True))
         return errors.InvalidApiVersionParameter(
             f"The api-version '{version}' is invalid. The supported versions are '{listed}'. Please see "
             "https://aka.ms/api-upgrade for more details."

@@ -97,7 +97,7 @@ def test_unknown_versions_are_refused_as_arm_refuses_them(http: Arm) -> None:
     group = http("GET", RG_ID, api_version="2015-01-01")
     assert (group.status_code, group.json()["error"]["code"]) == (400, "InvalidApiVersionParameter")
     assert group.json()["error"]["message"] == (
-        f"The api-version '2015-01-01' is invalid. The supported versions are '{','.join(RESOURCES_VERSIONS)}'. "
+        f"The api-version '2015-01-01' is invalid. The supported versions are '{', '.join(RESOURCES_VERSIONS)}'. "
         "Please see https://aka.ms/api-upgrade for more details."
     )
     missing = http("GET", f"/subscriptions/{SUB}/resourcegroups/nope", api_version="")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import requests
 
 from emulator.control import EmulatorControl
-from emulator.core.routing import Router
+from emulator.core.routing import Route, Router
 from emulator.routes import POLL_OPERATIONS, build_router
 from tests.recordings import compare
 from tests.recordings.allowlist import AllowList
@@ -81,8 +81,19 @@ class Replayer:
         return text
 
     # --- seeding ---------------------------------------------------------------------------------------------
-    def _emulated(self, i: Interaction) -> bool:
-        return i.host == ARM_HOST and self.router.match(i.method, i.path)[0] is not None
+    def _route(self, i: Interaction) -> Route | None:
+        """The emulator's route for an interaction on the emulated surface, else None: another host, another
+        resource provider, or a path only ARM's generic ``/{resourceId}`` routes match (they serve resources
+        seeded as given, such as the deployments, disk encryption sets and marketplace images of the recordings)."""
+        if i.host != ARM_HOST:
+            return None
+        route = self.router.match(i.method, i.path)[0]
+        namespace = _provider(i.path)
+        if route is None or route.operation_id.endswith("ById"):
+            return None
+        if namespace and namespace.lower() not in EMULATED_PROVIDERS:
+            return None
+        return route
 
     def _seed(self, recording: Recording, groups: dict[str, str]) -> dict[str, Any]:
         """What the recording had before (or made outside the emulated surface), as Azure showed it."""
@@ -96,7 +107,7 @@ class Replayer:
             kind = str(body.get("type", "")).lower()
             if kind == "microsoft.resources/resourcegroups":
                 resource_groups.setdefault(body["name"].lower(), body)
-            elif kind == "microsoft.compute/virtualmachines" or (i.method == "PUT" and not self._emulated(i)):
+            elif kind == "microsoft.compute/virtualmachines" or (i.method == "PUT" and self._route(i) is None):
                 if "id" in body and "/resourcegroups/" in body["id"].lower():
                     outside[body["id"].lower()] = body  # the last answer wins: the VM as last seen
             elif kind == "microsoft.compute/images":
@@ -141,9 +152,8 @@ class Replayer:
             if i.host != ARM_HOST:
                 outcome.note = f"not ARM ({i.host})"
                 continue
-            route, _, _ = self.router.match(i.method, i.path)
-            namespace = _provider(i.path)
-            if route is None or (namespace and namespace.lower() not in EMULATED_PROVIDERS):
+            route = self._route(i)
+            if route is None:
                 outcome.note = "not emulated"
                 continue
             if route.resource_type == "virtualMachines":
