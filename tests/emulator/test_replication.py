@@ -50,6 +50,25 @@ def test_one_hour_replication_progresses_with_the_clock(
     ].replace("+00:00", "Z")
 
 
+def test_an_update_stays_updating_for_its_minimum_time(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    """As Azure (recorded traffic: 150.2 s twice), a version update that adds no region stays Updating for
+    ``lro.versionUpdateSeconds``; the replication's terminal time stays when replication ended."""
+    control.configure({"replication": {"fixedSeconds": 60, "queuedSeconds": 0}, "lro": {"versionUpdateSeconds": 150.2}})
+    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
+    control.advance(60)
+    terminal = control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["terminalAt"]
+    update: Any = {"properties": {"publishingProfile": {"excludeFromLatest": True}}}
+    poller = compute.gallery_image_versions.begin_update(RG, GALLERY, web_definition, "1.0.0", update)
+    control.advance(150)
+    assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Updating"
+    assert not poller.done()
+    control.advance(0.2)
+    assert poller.result(timeout=30).provisioning_state == "Succeeded"
+    assert control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["terminalAt"] == terminal
+
+
 def test_duration_model_uses_size_replicas_and_region_factor(
     compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
 ) -> None:
