@@ -29,6 +29,7 @@ class Config:
     verbose: bool
     silent: bool
     idle_grace_ms: int
+    control_endpoints: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         default=50,
         help="Optional. Virtual clock: idle time before advancing to the next timer (default 50 ms).",
     )
+    parser.add_argument(
+        "--control-endpoints",
+        action="store_true",
+        help="Optional. Serve /_devhost/ (stats, clock, reset) to loopback callers with the master key; "
+        "off by default (not part of Azure). Tests, the demo and benchmarks turn it on.",
+    )
     args = parser.parse_args(argv)
     if args.clock_sync and args.clock != "virtual":
         parser.error("--clock-sync needs --clock virtual")
@@ -88,6 +95,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         verbose=args.verbose,
         silent=args.silent,
         idle_grace_ms=args.idle_grace_ms,
+        control_endpoints=args.control_endpoints,
     )
 
 

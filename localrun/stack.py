@@ -145,6 +145,7 @@ class LocalStack:
             str(settings_file),
             "--clock",
             self.clock,
+            "--control-endpoints",  # the stack's users (demo, tests, benchmarks) read stats and move the clock
             *(["--clock-sync", str(self.arm.info["controlUrl"])] if self.clock == "virtual" else []),
             *self.devhost_args,
         ]

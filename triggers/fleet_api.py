@@ -27,7 +27,7 @@ from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
 from migration.settings import Settings
 from orchestrators.migrate_image import CANCEL_EVENT
-from triggers.http_api import read_json
+from triggers.http_api import deliver_event, has_ended, list_document, listed, read_json
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE
 
@@ -209,12 +209,15 @@ async def _phase_of(client: df.DurableOrchestrationClient, instance_id: str) -> 
 @bp.route(route="batches", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def list_batches(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``GET /api/batches``: every batch's summary, newest first."""
-    statuses = await client.get_status_by(instance_id_prefix=BATCH_PREFIX)
-    found = [s for s in statuses if (s.name or "").lower() == BATCH_ORCHESTRATOR and s.runtime_status]
-    items = [await _summary(s, client, live=False) for s in found]
-    items.sort(key=lambda item: str(item.get("createdTime") or ""), reverse=True)
-    return json_response({"value": items, "count": len(items)})
+    """``GET /api/batches[?top=N][&continuationToken=T]``: one page of batch summaries."""
+
+    def is_batch(status: df.DurableOrchestrationStatus) -> bool:
+        return (status.name or "").lower() == BATCH_ORCHESTRATOR and status.runtime_status is not None
+
+    found, token, error = await listed(req, client, prefix=BATCH_PREFIX, runtime_statuses=[], keep=is_batch)
+    if error is not None:
+        return error
+    return list_document(req, [await _summary(s, client, live=False) for s in found], token)
 
 
 @bp.route(route="batches/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -263,7 +266,9 @@ async def cancel_batch(req: func.HttpRequest, client: df.DurableOrchestrationCli
     batch_id, status = found
     runtime = _runtime(status)
     if runtime not in ACTIVE:
-        return problem(409, "Batch Not Running", f"batch {batch_id} has ended ({runtime})")
-    await client.raise_event(batch_id, CANCEL_EVENT, {"at": datetime.now(UTC).isoformat()})
+        return has_ended("Batch", batch_id, status)
+    error = await deliver_event(client, batch_id, CANCEL_EVENT, kind="Batch")
+    if error is not None:
+        return error
     logger.info("cancel requested for batch %s", batch_id)
     return json_response({"id": batch_id, "canceling": True, "links": _links(req, batch_id)}, 202)
