@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import azure.durable_functions as df
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 MAX_PAGE = 1000
@@ -30,7 +31,7 @@ class ListingRefused(Exception):
 
 @dataclass(frozen=True)
 class InstancePage:
-    statuses: list[df.DurableOrchestrationStatus]
+    statuses: list[DurableOrchestrationStatus]
     continuation: str | None  # None: this was the last page
 
 
@@ -65,16 +66,16 @@ async def instance_page(
             raise ListingRefused(f"the instance query answered {response.status}: {(await response.text())[:200]}")
         body = await response.json(content_type=None)
         token = response.headers.get(CONTINUATION_HEADER, "")
-    items = [df.DurableOrchestrationStatus.from_json(item) for item in body or []]
+    items = [DurableOrchestrationStatus.from_json(item) for item in body or []]
     return InstancePage(items, None if token in _NO_TOKEN else token)
 
 
 async def all_instances(
     client: df.DurableOrchestrationClient, *, prefix: str, runtime_statuses: Iterable[str] = ()
-) -> list[df.DurableOrchestrationStatus]:
+) -> list[DurableOrchestrationStatus]:
     """Every matching instance, all pages."""
     wanted = list(runtime_statuses)
-    found: list[df.DurableOrchestrationStatus] = []
+    found: list[DurableOrchestrationStatus] = []
     token: str | None = None
     seen: set[str] = set()
     while True:
