@@ -642,9 +642,12 @@ def test_batch_lists_page_too(world: World) -> None:
     assert sorted(item["id"] for item in listed) == sorted(ids)
 
 
+WAIT_SECONDS = 3600
+
+
 def waiting_migration_input(image: str) -> dict[str, Any]:
     """A migrate_image input whose start spread makes it wait on a timer (held virtual time keeps it running)."""
-    settings = Settings.from_env({**world_settings(), "START_SPREAD_SECONDS": "3600"})
+    settings = Settings.from_env({**world_settings(), "START_SPREAD_SECONDS": str(WAIT_SECONDS)})
     request = resolve_request(
         parse_request_body({"sourceImageId": image, "galleryId": GALLERY}), settings, now=datetime.now(UTC)
     )
@@ -656,20 +659,26 @@ def world_settings() -> dict[str, str]:
 
 
 def test_plans_and_batches_see_an_active_migration_beyond_the_first_page(world: World) -> None:
-    """150 running migrations sort before the image's own (instance IDs are listed in order): a plan or batch that
-    read only the first page would predict, or start, a second migration of an image being migrated."""
+    """1,050 running migrations sort before the image's own (instances are listed by ID, at most 1,000 a page): a
+    plan or batch that read only the first page would predict, or start, a second migration of an image that is
+    being migrated."""
     host = world.stack.host
     world.seed(gallery(), image("zz-busy"))
     host.clock(auto_advance=False)
-    fillers = [f"mig-aaa-{i:03d}-{i:016x}" for i in range(400) if start_delay(f"mig-aaa-{i:03d}-{i:016x}", 3600)]
-    fillers = fillers[:150]
-    for instance in fillers:
-        host.start("migrate_image", waiting_migration_input(image_id(f"aaa-{instance[8:11]}")), instance_id=instance)
+    candidates = (f"mig-aaa-{i:016x}" for i in range(2_000))
+    fillers = [i for i in candidates if start_delay(i, WAIT_SECONDS)][:1_050]
+    data = waiting_migration_input(image_id("aaa"))
+    start_many(world, len(fillers), name="migrate_image", id_of=fillers.__getitem__, data=data)
     busy = start_http(world, image_id("zz-busy"), deletionMode="never")
     hold_in_replication(world, busy)
-    running = host.list_instances(instanceIdPrefix="mig-", runtimeStatus="Running")
-    assert len(running) == 151
-    assert [i["instanceId"] for i in running].index(busy) >= 100  # not on the first page
+
+    def all_running() -> list[dict[str, Any]] | None:
+        found = host.list_instances(instanceIdPrefix="mig-", runtimeStatus="Running")
+        return found if len(found) == len(fillers) + 1 else None
+
+    running = eventually(all_running)
+    assert running, "the fillers never all ran"
+    assert [i["instanceId"] for i in running].index(busy) >= 1_000  # not on the first page
 
     plan = world.api("POST", "plans", json={"sourceImageId": image_id("zz-busy"), "galleryId": GALLERY})
     assert plan.status_code == 200, plan.text
