@@ -13,12 +13,10 @@ import os
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities.durable_instances import MAX_PAGE, ListingRefused, instance_page, valid_token
 from activities.planning import merge_tags
 from migration.errors import InvalidRequest, MigrationError
 from migration.instance_ids import PREFIX
@@ -28,6 +26,7 @@ from migration.settings import DeletionMode, Settings
 from migration.status import Phase, summarize
 from migration.tags import TagNames
 from orchestrators.migrate_image import APPROVE_EVENT, CANCEL_EVENT
+from triggers.paging import list_document, listed
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE, start_migration
 
@@ -35,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 bp = df.Blueprint()
 MAX_BODY_BYTES = 64 * 1024
-DEFAULT_PAGE = 100
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 RUNTIME_STATUSES = {s.name.lower(): s for s in df.OrchestrationRuntimeStatus}
 
@@ -55,60 +53,6 @@ def read_json(req: func.HttpRequest) -> tuple[Any, func.HttpResponse | None]:
         return loads_strict(body), None
     except InvalidRequest as exc:
         return None, problem(400, "Invalid JSON", exc.message)
-
-
-def page_request(req: func.HttpRequest) -> tuple[int, str | None, func.HttpResponse | None]:
-    """``?top=`` (1..1000, default 100) and ``?continuationToken=`` of a list request, or a 400 problem."""
-    top_text = req.params.get("top")
-    top = DEFAULT_PAGE
-    if top_text is not None:
-        if not re.fullmatch(r"[0-9]{1,4}", top_text) or not 1 <= int(top_text) <= MAX_PAGE:
-            return 0, None, problem(400, "Invalid Page Size", f"top must be a whole number from 1 to {MAX_PAGE}")
-        top = int(top_text)
-    token = req.params.get("continuationToken") or None
-    if token is not None and not valid_token(token):
-        return 0, None, problem(400, "Invalid Continuation Token", "continuationToken is not one this API returned")
-    return top, token, None
-
-
-async def listed(
-    req: func.HttpRequest,
-    client: df.DurableOrchestrationClient,
-    *,
-    prefix: str,
-    runtime_statuses: list[str],
-    keep: Any = None,
-) -> tuple[list[df.DurableOrchestrationStatus], str | None, func.HttpResponse | None]:
-    """Up to ``top`` instances (those ``keep`` accepts), following the host's pages, and the token to continue
-    with (None at the end): a list is never cut short without saying so."""
-    top, token, error = page_request(req)
-    if error is not None:
-        return [], None, error
-    found: list[df.DurableOrchestrationStatus] = []
-    try:
-        while len(found) < top:
-            page = await instance_page(
-                client, prefix=prefix, runtime_statuses=runtime_statuses, top=top - len(found), continuation=token
-            )
-            found += [s for s in page.statuses if keep is None or keep(s)]
-            token = page.continuation
-            if token is None:
-                break
-    except ListingRefused:
-        if not req.params.get("continuationToken"):
-            raise
-        return [], None, problem(400, "Invalid Continuation Token", "continuationToken is not one this API returned")
-    return found, token, None
-
-
-def list_document(req: func.HttpRequest, items: list[dict[str, Any]], token: str | None) -> func.HttpResponse:
-    """``{"value", "count", "continuationToken", "nextLink"}``: items newest first within the page."""
-    items.sort(key=lambda item: str(item.get("createdTime") or ""), reverse=True)
-    document: dict[str, Any] = {"value": items, "count": len(items), "continuationToken": token}
-    if token is not None:
-        query = {k: v for k, v in req.params.items() if k not in ("code", "continuationToken")}
-        document["nextLink"] = req.url.split("?", 1)[0] + "?" + urlencode({**query, "continuationToken": token})
-    return json_response(document)
 
 
 def _instance_or_problem(req: func.HttpRequest) -> tuple[str, func.HttpResponse | None]:
@@ -174,15 +118,20 @@ async def get_migration(req: func.HttpRequest, client: df.DurableOrchestrationCl
     return json_response(summary)
 
 
+def decoded(value: Any) -> Any:
+    """A status field as JSON: the client may hand JSON back as text (see the host contract)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def has_ended(kind: str, instance_id: str, status: df.DurableOrchestrationStatus | None) -> func.HttpResponse:
     """409: the instance has ended, with its final status (``runtimeStatus`` and, for a migration, ``outcome``)."""
     runtime = status.runtime_status.name if status and status.runtime_status else "Unknown"
-    output = status.output if status else None
-    if isinstance(output, str):
-        try:
-            output = json.loads(output)
-        except ValueError:
-            output = None
+    output = decoded(status.output) if status else None
     outcome = output.get("outcome") if isinstance(output, dict) else None
     detail = f"{kind.lower()} {instance_id} has ended ({runtime}{', ' + str(outcome) if outcome else ''})"
     return problem(409, f"{kind} Not Running", detail, runtimeStatus=runtime, outcome=outcome)
@@ -217,7 +166,8 @@ async def _active_request(
     if isinstance(data, str):  # the client double-encodes inputs (see the host contract)
         data = json.loads(data)
     request = dict(data.get("request") or {}) if isinstance(data, dict) else {}
-    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    custom = decoded(status.custom_status)
+    custom = custom if isinstance(custom, dict) else {}
     return request, custom, None
 
 

@@ -15,7 +15,7 @@ from migration.pacing import start_delay
 from migration.request import parse_request_body, resolve_request
 from migration.settings import Settings
 from tests.e2e.test_fault_matrix import hold_in_replication, release, start_http, wait_until_hanging
-from tests.e2e.world import GALLERY, SUB, World, eventually, gallery, image, image_id
+from tests.e2e.world import GALLERY, SUB, World, eventually, gallery, image, image_id, seed_document
 
 pytestmark = pytest.mark.e2e
 
@@ -580,10 +580,14 @@ def test_cancel_and_approve_of_an_ended_migration_get_409_with_the_final_status(
 # --- names ARM compares ordinally, ignoring case ---------------------------------------------------------------
 def test_resource_groups_that_arm_tells_apart_get_their_own_migrations(world: World) -> None:
     """U+212A KELVIN SIGN lower-cases to "k" in Python, but ARM's ordinal comparison keeps "Kitchen" (Kelvin)
-    and "kitchen" apart: two migrations, not a false 409."""
-    world.stack.host.clock(auto_advance=False)
+    and "kitchen" apart: two migrations, not a false 409; "KITCHEN" is "kitchen" to ARM: a 409."""
+    groups = ("\u212aitchen", "kitchen")
+    document = seed_document(gallery(), *(image("web", group=g) for g in groups))
+    document["resourceGroups"] += [{"subscriptionId": SUB, "name": g, "location": "westus2"} for g in groups]
+    world.stack.arm.seed(document)
+    world.stack.host.clock(auto_advance=False)  # both stay running (replication waits on timers)
     started = []
-    for group in ("\u212aitchen", "kitchen"):
+    for group in groups:
         response = world.start_http({"sourceImageId": image_id("web", group=group), "galleryId": GALLERY})
         assert response.status_code == 202, response.text
         started.append(response.json()["id"])
