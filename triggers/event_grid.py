@@ -5,12 +5,14 @@ re-reads the image's tags and lets the tag contract decide (``migration.tags.dec
 instance ID collapses whatever still gets through. Bad tag values are answered on the image
 (``migration-status=failed`` + ``migration-reason``) and the event is acknowledged: raising would only make
 Event Grid redeliver the same bad tags. Only transient ARM errors are raised (Event Grid then retries with
-backoff); any other failure is logged and acknowledged, so no event can start a redelivery loop.
+backoff); any other failure is logged and acknowledged, so no event can start a redelivery loop. The event's
+principal (who wrote the tags) decides whether the migration may delete its source without approval
+(``migration.authorization``); an image the app may not read is ignored.
 
 Both delivery schemas are handled alike: an Event Grid subscription may use the CloudEvents 1.0 schema, and the
 Python worker then hands the function a ``func.CloudEvent`` whatever the annotation says (azure-functions
 ``EventGridEventInConverter.decode`` switches on ``specversion``). ARM's resource events carry the same type,
-subject and data in both.
+subject, data and evidence in both.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities._arm import own_identity
 from activities.lookups import read_image_tags, resolve_gallery_name
 from activities.planning import merge_status_tags
-from migration.errors import InvalidRequest, MigrationError
+from migration.authorization import authorize_tag_request, deletion_authority, writer_from_event
+from migration.errors import InvalidRequest, MigrationError, PermissionDenied
 from migration.events import image_from_event
 from migration.instance_ids import migration_instance_id
 from migration.resource_ids import GalleryId, ImageId
@@ -42,7 +46,7 @@ from migration.tags import (
     request_from_tags,
     status_tags,
 )
-from triggers.starter import start_migration
+from triggers.starter import hold_for_untrusted_write, start_migration
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +86,26 @@ async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestr
         logger.info("ignored %s: %s", event.id, decision.reason)
         return
     image = decision.image
-    tags = await asyncio.to_thread(read_image_tags, image)
+    settings = Settings.from_env(os.environ)
+    # Who wrote the tags decides whether the migration may delete its source without approval.
+    authority = deletion_authority(
+        writer_from_event(data, image),
+        allowed=settings.allowed_tag_principal_ids,
+        own=await asyncio.to_thread(own_identity),
+    )
+    try:
+        tags = await asyncio.to_thread(read_image_tags, image)
+    except PermissionDenied as exc:  # outside the app's role scopes: redelivering would change nothing
+        logger.warning("ignored %s: the app may not read %s: %s", event.id, image, exc.message)
+        return
     if tags is None:
         logger.info("ignored %s: %s no longer exists", event.id, image)
         return
-    settings = Settings.from_env(os.environ)
     names = TagNames.from_settings(settings)
     verdict = decide(tags, names)
     if not verdict.start:
         logger.info("ignored %s for %s: %s", event.id, image, verdict.reason)
+        await hold_for_untrusted_write(client, image, authority)
         return
     try:
         gallery = await _target_gallery(image, verdict.trigger_value, names, settings)
@@ -98,12 +113,15 @@ async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestr
     except InvalidRequest as exc:
         await _answer_invalid_tags(image, names, verdict, invalid_tags_reason(exc))
         return
-    request = request.model_copy(update={"request_hash": verdict.request_hash})
+    request = authorize_tag_request(request.model_copy(update={"request_hash": verdict.request_hash}), authority)
     result = await start_migration(client, request)
     if result.started:
-        logger.info("event %s (%s) started migration %s", event.id, event.subject, result.instance_id)
+        logger.info(
+            "event %s (%s) started migration %s: %s", event.id, event.subject, result.instance_id, authority.reason
+        )
     else:
         logger.info("ignored %s: migration %s is %s", event.id, result.instance_id, result.runtime_status)
+        await hold_for_untrusted_write(client, image, authority)
 
 
 async def _target_gallery(image: ImageId, trigger_value: str, names: TagNames, settings: Settings) -> GalleryId:

@@ -174,15 +174,16 @@ async def _active_request(
 @bp.route(route="migrations/{id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def approve_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``POST /api/migrations/{id}/approve``: allow deleting the source (``after-approval`` mode only), once
-    validation has passed: a human gate approves what was validated, so earlier phases get a 409."""
+    """``POST /api/migrations/{id}/approve``: allow deleting the source of a migration that waits for approval,
+    once validation has passed: a human gate approves what was validated, so earlier phases get a 409."""
     instance_id, error = _instance_or_problem(req)
     if error is not None:
         return error
     request, custom, error = await _active_request(client, instance_id)
     if error is not None:
         return error
-    if request.get("deletion_mode") != DeletionMode.AFTER_APPROVAL.value:
+    # after-approval asked for (or set at start for an untrusted tag), or a tag start put on hold while running
+    if request.get("deletion_mode") != DeletionMode.AFTER_APPROVAL.value and custom.get("phase") != "awaiting-approval":
         return problem(409, "Approval Not Expected", f"migration {instance_id} does not wait for an approval")
     phase = str(custom.get("phase") or "starting")
     if phase != Phase.AWAITING_APPROVAL:
