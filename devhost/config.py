@@ -30,6 +30,7 @@ class Config:
     silent: bool
     idle_grace_ms: int
     control_endpoints: bool = False
+    hold_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         help="Optional. Serve /_devhost/ (stats, clock, reset) to loopback callers with the master key; "
         "off by default (not part of Azure). Tests, the demo and benchmarks turn it on.",
     )
+    parser.add_argument(
+        "--hold-clock",
+        action="store_true",
+        help="Optional. Virtual clock: start held (as POST /_devhost/clock {autoAdvance: false}), so a test that "
+        "restarts the host while holding time keeps it held.",
+    )
     args = parser.parse_args(argv)
     if args.clock_sync and args.clock != "virtual":
         parser.error("--clock-sync needs --clock virtual")
+    if args.hold_clock and args.clock != "virtual":
+        parser.error("--hold-clock needs --clock virtual")
     state_dir = None if args.in_memory else Path(args.state) if args.state else DEFAULT_STATE_DIR
     return Config(
         app_dir=Path(args.app).resolve(),
@@ -96,6 +105,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         silent=args.silent,
         idle_grace_ms=args.idle_grace_ms,
         control_endpoints=args.control_endpoints,
+        hold_clock=args.hold_clock,
     )
 
 

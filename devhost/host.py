@@ -50,6 +50,8 @@ class Host:
         self.index: FunctionIndex = load_app(config.app_dir)
         self.stats = Stats()
         self.clock: Clock = VirtualClock(self.store, list(config.clock_sync)) if config.clock == "virtual" else Clock()
+        if config.hold_clock:
+            self.clock.auto_advance = False
         self.hub = TaskHub(self.store, override_any_state=self.settings.override_any_state)
         self.invoker = Invoker(
             app_dir=str(config.app_dir),
