@@ -112,7 +112,7 @@ class ResourcesBackend:
         return self._tags_body(record["body"]["id"], record["body"].get("tags") or {})
 
     def _write_tags(self, scope: str, tags: dict[str, str]) -> Result:
-        self._check_tags(tags)
+        self.check_tags(tags)
         record = self._scope_record(scope)
         record["body"]["tags"] = dict(tags)
         if "meta" in record:
@@ -163,7 +163,7 @@ class ResourcesBackend:
             )
         return tags
 
-    def _check_tags(self, tags: dict[str, str]) -> None:
+    def check_tags(self, tags: dict[str, str]) -> None:
         check_tag_count(tags, self.ctx.settings.limits.max_tags)
         bad = [k for k in tags if _TAG_NAME_RESERVED.search(k)]
         if bad:
