@@ -3,6 +3,8 @@ the field) or is ignored, starts nothing, and never produces a 500."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -693,3 +695,24 @@ def test_plans_and_batches_see_an_active_migration_beyond_the_first_page(world: 
     assert batch.status_code == 202, batch.text
     report = eventually(lambda: world.api("GET", f"batches/{batch.json()['id']}/report").json().get("images"))
     assert [(r["name"], r["outcome"]) for r in report] == [("zz-busy", "skipped")], report
+
+
+# --- CSV report ------------------------------------------------------------------------------------------------
+def test_the_csv_report_never_starts_a_cell_with_a_formula(world: World) -> None:
+    """ARM refuses such image names, but the report must stay safe whatever a listing holds: every cell that a
+    spreadsheet would run as a formula (OWASP, "CSV Injection") comes back prefixed with an apostrophe."""
+    hostile = ["=SUM(1)", " -2+3", "\uff1dSUM(1)", "@cmd"]
+    world.seed(gallery(), *(image(name) for name in hostile))
+    scope = {"resourceGroups": [f"/subscriptions/{SUB}/resourceGroups/rg-images"]}
+    batch = world.api("POST", "batches", json={"scope": scope, "galleryId": GALLERY})
+    assert batch.status_code == 202, batch.text
+    report_url = f"batches/{batch.json()['id']}/report"
+    assert eventually(lambda: world.api("GET", report_url).status_code == 200, timeout=30)
+    response = world.api("GET", report_url, params={"format": "csv"})
+    assert response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert sorted(row["name"] for row in rows) == sorted("'" + name for name in hostile)
+    for row in rows:
+        for cell in row.values():
+            first = cell.lstrip()[:1]
+            assert not first or first not in "=+-@\uff1d\uff0b\uff0d\uff20" or cell.startswith("'"), row
