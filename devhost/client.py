@@ -184,3 +184,22 @@ class DevhostClient:
 
     def reset(self) -> None:
         self.session.post(f"{self.base_url}/_devhost/reset", timeout=self.timeout).raise_for_status()
+
+    def hold(self, instance_id: str) -> dict[str, Any]:
+        """Run no episode of the instance until :meth:`release`: what arrives meanwhile queues up for one episode."""
+        return self._instance_call("POST", instance_id, "hold")
+
+    def release(self, instance_id: str) -> dict[str, Any]:
+        return self._instance_call("POST", instance_id, "release")
+
+    def queue(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's queued messages (``eventType``, ``name``, ``taskId``, ``fireAt``) in delivery order."""
+        return list(self._instance_call("GET", instance_id, "queue")["messages"])
+
+    def _instance_call(self, method: str, instance_id: str, operation: str) -> dict[str, Any]:
+        url = f"{self.base_url}/_devhost/instances/{quote(instance_id, safe='')}/{operation}"
+        response = self.session.request(method, url, timeout=self.timeout)
+        if response.status_code != 200:
+            raise DevhostError(operation, response)
+        result: dict[str, Any] = response.json()
+        return result
