@@ -65,8 +65,8 @@ def test_a_batch_of_the_largest_size_keeps_its_custom_status_under_the_limit() -
         "error": {"code": "ReplicationFailed", "message": LONG_FAILURE},
     }
     while ledger.busy:
-        for image in ledger.take():
-            ledger.started(image, "2026-12-07T09:31:00Z")
+        for queued in ledger.take():
+            ledger.started(queued, "2026-12-07T09:31:00Z")
         publish()
         ledger.finished(next(iter(ledger.running)), failure, "2026-12-07T10:31:00Z")
         publish()
