@@ -23,7 +23,7 @@ from emulator.core.store import Store
 from emulator.eventgrid.delivery import EventGrid
 from emulator.faults import Faults
 from emulator.identity import TENANT_ID
-from emulator.rbac import Role, parse_role
+from emulator.rbac import Roles, parse_role
 from emulator.requestlog import RequestLog
 from emulator.resources.models import ResourcesBackend
 from emulator.responses import Backends
@@ -46,7 +46,7 @@ class Emulator:
         self.backends = Backends(self.ctx, self.compute, ResourcesBackend(self.ctx))
         self.router = build_router()
         self.faults = Faults()
-        self.role: Role | None = self._load_roles(config.roles)
+        self.role: Roles | None = self._load_roles(config.roles)
         self.requests = RequestLog()
         self.eventgrid = EventGrid(self.store, lambda: self.ctx.settings, lambda: self.control_url)
         self.compute.on_operation_done.append(self._operation_done)
@@ -116,7 +116,7 @@ class Emulator:
         self.store.save(flush=flush)
 
     @staticmethod
-    def _load_roles(paths: tuple[Path, ...]) -> Role | None:
+    def _load_roles(paths: tuple[Path, ...]) -> Roles | None:
         if not paths:
             return None
         return parse_role([json.loads(Path(p).read_text()) for p in paths])

@@ -22,6 +22,7 @@ from emulator.core.ids import parse
 from emulator.core.routing import Route
 from emulator.eventgrid.events import resource_event
 from emulator.identity import Principal, authenticate, issue_token
+from emulator.rbac import Grant
 from emulator.resources.models import TAGS_SUFFIX
 from emulator.responses import Call, Reply
 from emulator.routes import POLL_OPERATIONS
@@ -84,8 +85,9 @@ def _scope(route: Route, params: dict[str, str], path: str) -> str:
     return path.rstrip("/")
 
 
-def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[str, str], path: str) -> None:
-    """Deny faults and the RBAC-lite role. Operation-status URLs are checked too, as ARM does (their action, e.g.
+def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[str, str], path: str) -> Grant | None:
+    """Deny faults and the RBAC-lite roles; returns the role assignment that allowed the request (None when no role
+    is loaded). Operation-status URLs are checked too, as ARM does (their action, e.g.
     Microsoft.Compute/locations/operations/read, at the operated resource's group: the documented rule that
     group-level permission is needed to track an operation); only the caller who started one may read it."""
     scope = _scope(route, params, path)
@@ -95,13 +97,17 @@ def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[st
         if op is not None and op.get("caller") and op["caller"] != principal.object_id:
             raise errors.AuthorizationFailed.only_caller()
         if not em.ctx.settings.rbac_checks_operation_polls:
-            return
+            return None
         role_scope = parse(op["resourceId"]).resource_group_id if op else scope
-    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, role_scope)):
+    grant = em.role.grant(route.action, role_scope, principal.object_id) if em.role is not None else None
+    if em.faults.denied(route.action, scope) or (em.role is not None and grant is None):
         raise errors.AuthorizationFailed(principal.object_id, route.action, scope)
+    return grant
 
 
-def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: Principal, correlation: str) -> None:
+def _event_for(
+    em: Emulator, route: Route, call: Call, reply: Reply, principal: Principal, grant: Grant | None, correlation: str
+) -> None:
     """The Event Grid event ARM raises for a successful write or delete (none for a DELETE that found nothing)."""
     result = reply.result
     if result is None or reply.status == 204:
@@ -135,7 +141,7 @@ def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: 
         correlation_id=correlation,
         now=em.clock.now(),
         topic_scope=settings.topic_scope,
-        role_name=em.role.name if em.role else "Owner (emulator, no role loaded)",
+        grant=grant,
         http_request=http_request,
     )
     if result.operation is not None and settings.lro_events == "complete":
@@ -183,7 +189,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             if fault.hang_seconds:
                 await asyncio.sleep(fault.hang_seconds)
             raise fault.error()
-        _authorize(em, principal, route, params, path)
+        grant = _authorize(em, principal, route, params, path)
         em.compute.settle()
         call = Call(method, path, params, query, raw, api_version, em.base_url, principal)
         reply = route.handler(em.backends, call)
@@ -191,7 +197,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             reply.result.operation["caller"] = principal.object_id
         em.compute.settle()
         if route.writes and reply.status < 300:
-            _event_for(em, route, call, reply, principal, correlation)
+            _event_for(em, route, call, reply, principal, grant, correlation)
         after = em.faults.take(method, path, route.operation_id, "after")
         if after is not None:
             fault_id = after.id

@@ -19,6 +19,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from migration.authorization import deletion_gate, hold_reason, holdable
 from migration.errors import (
     Canceled,
     DeadlineExceeded,
@@ -45,7 +46,8 @@ from orchestrators.steps import CANCEL_EVENT, Cancellation, Steps, iso
 bp = df.Blueprint()
 
 APPROVE_EVENT = "approve"
-__all__ = ["APPROVE_EVENT", "CANCEL_EVENT", "bp", "migrate_image"]
+HOLD_EVENT = "hold"  # an untrusted tag write while running: deletion waits for approval (migration/authorization.py)
+__all__ = ["APPROVE_EVENT", "CANCEL_EVENT", "HOLD_EVENT", "bp", "migrate_image"]
 # A single durable timer must stay under the Azure Storage provider's 6-day limit; longer waits loop.
 MAX_TIMER = timedelta(days=5)
 BOOT_TEST_POLL = timedelta(seconds=30)
@@ -70,8 +72,9 @@ class MigrationRun:
         self.ctx = context
         self.request = request
         self.settings = settings
-        accept_event_names_any_case(context, (CANCEL_EVENT, APPROVE_EVENT))
+        accept_event_names_any_case(context, (CANCEL_EVENT, APPROVE_EVENT, HOLD_EVENT))
         self.cancel = Cancellation(context, CANCEL_EVENT)
+        self.hold = context.wait_for_external_event(HOLD_EVENT)
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
@@ -219,6 +222,17 @@ class MigrationRun:
                 return True
         return False
 
+    def peek_hold(self) -> Steps:
+        """The reason of a hold raised so far, or None: an external event is only seen once awaited, so it is raced
+        against a timer due now (the durable form of waiting for an event with a zero timeout)."""
+        now = self.ctx.create_timer(self.ctx.current_utc_datetime)
+        winner = yield self.ctx.task_any([self.hold, now])
+        self.cancel.resumed_by = winner  # what the next irreversible step's cancel check reads up to
+        if winner is self.hold:
+            now.cancel()
+            return hold_reason(self.hold.result)
+        return None
+
     def record(self, status: MigrationStatus, **fields: Any) -> Steps:
         payload = {
             "sourceImageId": self.request.source_image_id,
@@ -292,15 +306,19 @@ class MigrationRun:
                 yield from self.promote(version_id)
 
             approved = False
-            if request.deletion_mode == DeletionMode.AFTER_APPROVAL:
-                self.enter(Phase.AWAITING_APPROVAL)
-                yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id)
+            held = (yield from self.peek_hold()) if holdable(request) else None
+            needs_approval, why = deletion_gate(request, held)
+            if needs_approval:
+                self.enter(Phase.AWAITING_APPROVAL, message=why)
+                yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id, reason=why or None)
                 approved = yield from self.wait_for_approval()
 
             if request.deletion_mode == DeletionMode.NEVER:
                 outcome.source_kept_reason = "deletion mode is 'never'"
-            elif request.deletion_mode == DeletionMode.AFTER_APPROVAL and not approved:
-                outcome.source_kept_reason = f"no approval within {settings.approval_timeout_seconds} s"
+            elif needs_approval and not approved:
+                outcome.source_kept_reason = f"no approval within {settings.approval_timeout_seconds} s" + (
+                    f" ({why})" if why else ""
+                )
             else:
                 if self.cancel.pending():  # e.g. an approval and a cancel delivered in one episode
                     raise Canceled("canceled by request")

@@ -74,7 +74,6 @@ def test_a_version_deleted_while_replicating_fails_the_migration_with_its_bookke
     world.seed(gallery(), image("version-gone"))
     instance = start_http(world, source)
     hold_in_replication(world, instance)
-    world.stack.arm.clear_role()  # RBAC-lite has one role for every caller; this caller owns the gallery
     versions = world.stack.compute(SUB).gallery_image_versions
     versions.begin_delete(GALLERY_RG, GALLERY_NAME, "version-gone", "1.0.0", polling=False)
     eventually(lambda: world.versions_of("version-gone") == [], timeout=20)
