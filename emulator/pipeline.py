@@ -1,4 +1,4 @@
-"""The ARM request pipeline, in order: route, authentication, api-version, injected faults, authorization
+"""The ARM request pipeline, in order: route, authentication, throttling, api-version, injected faults, authorization
 (RBAC-lite + deny faults), settle time, handler, settle, events, persistence, request log.
 
 The managed-identity endpoint (App Service protocol) lives here too: it is the other authenticated door.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from emulator.app import Emulator
 
 logger = logging.getLogger(__name__)
+_EMPTY_SEGMENTS = re.compile(r"/{2,}")
 access_log = logging.getLogger("emulator.access")
 
 
@@ -99,9 +101,10 @@ def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[st
         if not em.ctx.settings.rbac_checks_operation_polls:
             return None
         role_scope = parse(op["resourceId"]).resource_group_id if op else scope
-    grant = em.role.grant(route.action, role_scope, principal.object_id) if em.role is not None else None
-    if em.faults.denied(route.action, scope) or (em.role is not None and grant is None):
-        raise errors.AuthorizationFailed(principal.object_id, route.action, scope)
+    action = route.action_for(path)
+    grant = em.role.grant(action, role_scope, principal.object_id) if em.role is not None else None
+    if em.faults.denied(action, scope) or (em.role is not None and grant is None):
+        raise errors.AuthorizationFailed(principal.object_id, action, scope)
     return grant
 
 
@@ -136,7 +139,7 @@ def _event_for(
         deleted=is_delete,
         subject=subject,
         resource_uri=subject,
-        action=route.action,
+        action=route.action_for(call.path),
         principal=principal,
         correlation_id=correlation,
         now=em.clock.now(),
@@ -161,7 +164,8 @@ async def _read(request: web.Request) -> bytes:
 
 async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     started = time.perf_counter()
-    method, path = request.method, request.path
+    # ARM ignores empty path segments: `az resource show --resource-type NS/type` sends `.../providers/NS//type/x`.
+    method, path = request.method, _EMPTY_SEGMENTS.sub("/", request.path)
     query = dict(request.query)
     raw = b""
     request_id = str(uuid.uuid4())
@@ -170,11 +174,13 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     principal: Principal | None = None
     api_version = query.get("api-version", "")
     fault_id = None
+    rate_headers: dict[str, str] = {}
     try:
         raw = await _read(request)
         principal = authenticate(
             em.store.secrets["tokenKey"], request.headers.get("Authorization"), em.ctx.settings.arm_audience
         )
+        rate_headers = em.throttle.take(method, path, principal.object_id)  # ARM throttles before routing
         if route is None:
             if known:
                 raise errors.BadRequest(f"The HTTP method '{method}' is not supported for '{path}' by the emulator.")
@@ -216,6 +222,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     headers = {
         "x-ms-request-id": request_id,
         "x-ms-correlation-request-id": correlation,
+        **rate_headers,
         **reply.headers,
     }
     if "x-ms-client-request-id" in request.headers:
@@ -248,7 +255,7 @@ def _log(
         "query": dict(request.query),
         "apiVersion": api_version or None,
         "operationId": route.operation_id if route else None,
-        "action": route.action if route else None,
+        "action": route.action_for(request.path) if route else None,
         "status": reply.status,
         "errorCode": reply.body["error"]["code"] if reply.status >= 400 and reply.body else None,
         "principal": principal.object_id if principal else None,
@@ -257,6 +264,7 @@ def _log(
         "correlationId": correlation,
         "durationMs": round((time.perf_counter() - started) * 1000, 2),
         "fault": fault_id,
+        "throttled": reply.status == 429 and fault_id is None,  # by the token buckets, not an injected fault
     }
     if em.ctx.settings.record_bodies:
         try:

@@ -80,6 +80,8 @@ class LocalStack:
         devhost_args: list[str] | None = None,
         subscribe_events: bool = True,
         persist_emulator: bool = True,
+        emulator_port: int = 0,
+        devhost_port: int = 0,
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -93,6 +95,7 @@ class LocalStack:
         self.subscribe_events = subscribe_events
         # In memory, the emulator does not write its state file (benchmarks; restarts then lose ARM state).
         self.persist_emulator = persist_emulator
+        self.emulator_port, self.devhost_port = emulator_port, devhost_port  # 0: any free port
         self.emulator_process: ServerProcess | None = None
         self.devhost_process: ServerProcess | None = None
         self.arm: EmulatorControl
@@ -113,7 +116,7 @@ class LocalStack:
             if self.persist_emulator
             else ["--in-memory", "--certs-dir", str(self.dir / "certs")]
         )
-        args = ["--port", "0", "--clock", self.clock, *where, *self.emulator_args]
+        args = ["--port", str(self.emulator_port), "--clock", self.clock, *where, *self.emulator_args]
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
         if self.emulator_config:
@@ -143,7 +146,7 @@ class LocalStack:
             "--app",
             str(REPO_ROOT),
             "--port",
-            "0",
+            str(self.devhost_port),
             "--state",
             str(self.dir / "devhost"),
             "--settings",
