@@ -44,14 +44,21 @@ def accept_event_names_any_case(context: df.DurableOrchestrationContext, names: 
 def raised_by_episode_end(context: df.DurableOrchestrationContext, resumed_by: Any, name: str) -> bool:
     """Was an event ``name`` raised by the end of the episode in which ``resumed_by`` (the task whose completion
     last resumed the orchestrator) completed? False when that task is unknown or not completed."""
+    return first_raised_by_episode_end(context, resumed_by, name) is not None
+
+
+def first_raised_by_episode_end(context: df.DurableOrchestrationContext, resumed_by: Any, name: str) -> Any:
+    """The first ``EventRaised`` named ``name`` up to the end of the episode in which ``resumed_by`` completed, or
+    None. Also how to see an event nobody has awaited yet: the SDK applies a raised event only to a task that was
+    yielded, so an event waited for by no earlier ``yield`` is visible only in the history."""
     history = context.histories
     index = _completion_index(history, resumed_by) if resumed_by is not None else None
     if index is None:
-        return False
+        return None
     end = next(
         (i for i in range(index + 1, len(history)) if history[i].event_type == ORCHESTRATOR_STARTED), len(history)
     )
-    return any(e.event_type == EVENT_RAISED and getattr(e, "Name", None) == name for e in history[:end])
+    return next((e for e in history[:end] if e.event_type == EVENT_RAISED and getattr(e, "Name", None) == name), None)
 
 
 def _completion_index(history: list[Any], task: Any) -> int | None:

@@ -14,6 +14,7 @@ migration ends ``failed`` with its bookkeeping done (an unvalidated version remo
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ from migration.source import Check, check
 from migration.status import ErrorInfo, MigrationOutcome, Outcome, Phase, Progress
 from migration.tags import MigrationStatus
 from orchestrators import steps
-from orchestrators.episodes import accept_event_names_any_case
+from orchestrators.episodes import accept_event_names_any_case, first_raised_by_episode_end
 from orchestrators.steps import CANCEL_EVENT, Cancellation, Steps, iso
 
 bp = df.Blueprint()
@@ -74,7 +75,6 @@ class MigrationRun:
         self.settings = settings
         accept_event_names_any_case(context, (CANCEL_EVENT, APPROVE_EVENT, HOLD_EVENT))
         self.cancel = Cancellation(context, CANCEL_EVENT)
-        self.hold = context.wait_for_external_event(HOLD_EVENT)
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
@@ -222,16 +222,14 @@ class MigrationRun:
                 return True
         return False
 
-    def peek_hold(self) -> Steps:
-        """The reason of a hold raised so far, or None: an external event is only seen once awaited, so it is raced
-        against a timer due now (the durable form of waiting for an event with a zero timeout)."""
-        now = self.ctx.create_timer(self.ctx.current_utc_datetime)
-        winner = yield self.ctx.task_any([self.hold, now])
-        self.cancel.resumed_by = winner  # what the next irreversible step's cancel check reads up to
-        if winner is self.hold:
-            now.cancel()
-            return hold_reason(self.hold.result)
-        return None
+    def peek_hold(self) -> str | None:
+        """The reason of a hold raised so far (delivered by the end of the current episode), or None. Read from the
+        history: nothing awaits the hold event before this point, so the SDK has not applied it (racing it against
+        a timer due now would cost an episode and four history events per migration)."""
+        raised = first_raised_by_episode_end(self.ctx, self.cancel.resumed_by, HOLD_EVENT)
+        if raised is None:
+            return None
+        return hold_reason(None if raised.Input is None else json.loads(raised.Input))
 
     def record(self, status: MigrationStatus, **fields: Any) -> Steps:
         payload = {
@@ -306,7 +304,7 @@ class MigrationRun:
                 yield from self.promote(version_id)
 
             approved = False
-            held = (yield from self.peek_hold()) if holdable(request) else None
+            held = self.peek_hold() if holdable(request) else None
             needs_approval, why = deletion_gate(request, held)
             if needs_approval:
                 self.enter(Phase.AWAITING_APPROVAL, message=why)

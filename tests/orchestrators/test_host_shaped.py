@@ -35,9 +35,11 @@ START_NOW = START
 
 
 def migrate(arm: ScriptedArm, *, check: bool = True, **host: Any) -> Run:
-    body = host.pop("body", {})
+    body = dict(host.pop("body", {}))
+    origin = body.pop("origin", "http")
     handle = handle_of(functions(), "migrate_image")
-    data = {"request": request(**body).model_dump(mode="json"), "settings": APP_SETTINGS.model_dump(mode="json")}
+    migration = request(**body).model_copy(update={"origin": origin})
+    data = {"request": migration.model_dump(mode="json"), "settings": APP_SETTINGS.model_dump(mode="json")}
     run = HostedOrchestration(handle, arm.activities(), **host).run(data)
     if check:
         check_replay(handle, run)
@@ -130,6 +132,20 @@ def test_event_names_are_matched_in_any_case_as_the_host_does() -> None:
     )
     assert run.output["outcome"] == "succeeded"
     assert run.output["sourceDeleted"] is True
+
+
+@pytest.mark.parametrize("when", ["during-replication", "with-the-last-result"])
+def test_a_hold_raised_for_a_tag_start_makes_the_deletion_wait_for_approval(when: str) -> None:
+    """The starter raises ``hold`` (as the SDK client sends it: a JSON string of JSON text) when an untrusted
+    principal writes a tag while the migration runs; it is seen up to the end of the episode that decides."""
+    hold = raised("hold", json.dumps("approval required: tag written by an unlisted principal"), START_NOW)
+    key = "get_replication_status#1" if when == "during-replication" else "get_replication_status#3"
+    arm = ScriptedArm(answers={"delete_source_image": []})
+    run = migrate(arm, body={"origin": "tag"}, deliver_with={key: [hold]})
+    assert (run.output["outcome"], run.output["sourceDeleted"]) == ("succeeded", False), run.output
+    assert "approval required: tag written by an unlisted principal" in run.output["sourceKeptReason"]
+    assert "delete_source_image" not in arm.calls
+    assert not [e for e in run.history if e["EventType"] == TIMER_CREATED and e["FireAt"] == e["Timestamp"]]
 
 
 def test_an_activity_failure_in_the_hosts_text_keeps_its_domain_error() -> None:
