@@ -53,8 +53,8 @@ __all__ = ["APPROVE_EVENT", "CANCEL_EVENT", "HOLD_EVENT", "bp", "migrate_image"]
 MAX_TIMER = timedelta(days=5)
 BOOT_TEST_POLL = timedelta(seconds=30)
 BOOT_TEST_TIMEOUT = timedelta(minutes=30)
-# The promotion PATCH leaves the version Updating for minutes (about 150 s in recorded Azure traffic,
-# /work/shared/azure-recordings/test_gallery_e2e.yaml): look after a minute, then every 30 s, for at most 30 min.
+# The promotion PATCH leaves the version Updating for minutes (about 150 s in Azure traffic recorded by the Azure
+# CLI's tests, azure-cli vm module, test_gallery_e2e.yaml): look after a minute, then every 30 s, at most 30 min.
 PROMOTION_FIRST_POLL = timedelta(seconds=60)
 PROMOTION_POLL = timedelta(seconds=30)
 PROMOTION_TIMEOUT = timedelta(minutes=30)

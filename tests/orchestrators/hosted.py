@@ -1,7 +1,7 @@
 """Drive an orchestrator through the SDK's public entry point with histories shaped the way the real host builds
 them, independently of ``devhost/``'s engine (the devhost could share a mistake with the code it runs).
 
-What the real host does and this reproduces (``/work/shared/docs/durable-host-contract.md`` §1, §3, §4; the
+What the real host does and this reproduces (the host contract devhost/README.md cites, §1, §3, §4; the
 Durable extension's ``OutOfProcOrchestrationShim`` and ``TaskActivityShim``; DTFx ``TaskOrchestrationDispatcher``):
 
 - each episode appends ``OrchestratorStarted`` and the newly arrived events, then one scheduling event per new
