@@ -1,7 +1,8 @@
 """Races the real Durable host makes possible, reproduced through both servers (issue 13): a cancel delivered in
 the same episode as an activity result (the devhost holds the instance so that both queue up, as the host batches
 what arrived while an instance was idle), raised through our API or the built-in ``raiseEvent`` webhook, in any
-case; and a version deleted from under a replicating migration."""
+case; a version deleted from under a replicating migration; and a promotion that keeps the version ``Updating``
+for minutes, as Azure does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from emulator.control import ControlError
 from tests.e2e.test_fault_matrix import hold_in_replication, phase_of, release, start_http, wait_until_hanging
 from tests.e2e.world import GALLERY_NAME, GALLERY_RG, SUB, World, eventually, gallery, image, image_id
 
@@ -85,3 +87,22 @@ def test_a_version_deleted_while_replicating_fails_the_migration_with_its_bookke
     assert world.exists(source)
     assert eventually(lambda: world.tags_of(source).get("migration-status") == "failed")
     assert "disappeared while replicating" in world.tags_of(source)["migration-reason"]
+
+
+def test_the_promotion_is_awaited_on_durable_timers_while_the_version_stays_updating(world: World) -> None:
+    """Azure keeps a version ``Updating`` for about 150 s after the promotion PATCH; the migration waits that out
+    on durable timers (reads after 60 s, then every 30 s) and only then deletes the source."""
+    try:
+        world.stack.arm.configure({"lro": {"versionUpdateSeconds": 150}})
+    except ControlError as exc:  # the emulator's update duration arrives with the emu-oracle branch
+        pytest.skip(f"this emulator has no lro.versionUpdateSeconds yet: {exc}")
+    source = image_id("promoted-slowly")
+    world.seed(gallery(), image("promoted-slowly"))
+    world.replication_takes(10)
+    output = world.finish(start_http(world, source))["output"]
+    assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", True), output
+    log = world.stack.arm.requests()
+    patched = next(i for i, r in enumerate(log) if r["operationId"] == "GalleryImageVersions_Update")
+    reads = [r for r in log[patched:] if r["operationId"] == "GalleryImageVersions_Get"]
+    assert 3 <= len(reads) <= 5, reads  # at 60, 90, 120, 150 s: Updating; by 180 s: Succeeded
+    assert output["phaseSeconds"]["validating"] >= 150
