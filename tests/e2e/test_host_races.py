@@ -46,7 +46,8 @@ def test_a_cancel_delivered_with_the_validation_result_stops_the_next_write(
     host = world.stack.host
     instance = start_http(world, source, **body)
     hold_in_replication(world, instance)
-    fault = world.stack.arm.add_fault(operationId="GalleryImages_Get", status=503, hang=2, times=1)  # in validation
+    # keeps the validation activity in flight for 4 s: the window in which the instance is put on hold
+    fault = world.stack.arm.add_fault(operationId="GalleryImages_Get", status=503, hang=4, times=1)
     release(world)
     wait_until_hanging(world, fault["id"])
     assert phase_of(host.status(instance)) == "validating"
