@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from migration.fleet import ImageItem
-from migration.status import ErrorInfo
+from migration.resource_ids import id_key
+from migration.status import ErrorInfo, bounded, clip_list
 from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
 
 OUTCOMES = ("succeeded", "failed", "canceled", "skipped", "not-started")
@@ -66,7 +67,7 @@ class QueuedImage(BaseModel):
 
 
 def _key(image_id: str) -> str:
-    return image_id.lower()
+    return id_key(image_id)
 
 
 class BatchLedger:
@@ -173,16 +174,20 @@ class BatchLedger:
         return dict(sorted(Counter(r.phase for r in self.results.values() if r.phase).items()))
 
     def status(self, **extra: Any) -> dict[str, Any]:
-        """The batch's custom status: counts only, plus the running children (at most the cap)."""
-        return {
+        """The batch's custom status: counts, and the first running children (``runningOmitted``: the others;
+        the cap allows 100 at once, more than the host's 16 KB custom-status limit can list)."""
+        running, omitted = clip_list(list(self.running))
+        status = {
             "batchId": self.batch_id,
             "state": self.state,
             "maxConcurrency": self.max_concurrency,
             "counts": self.counts(),
             "finishedByPhase": self.finished_by_phase(),
-            "running": list(self.running),
+            "running": running,
+            **({"runningOmitted": omitted} if omitted else {}),
             **extra,
         }
+        return bounded(status, keep=("batchId", "state", "maxConcurrency", "counts", "pollFloorSeconds", "createdAt"))
 
     def rows(self) -> list[ImageResult]:
         return [self.results[k] for k in sorted(self.results)]
@@ -205,11 +210,17 @@ def report_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+# A spreadsheet runs a cell as a formula when it starts with one of these, also in their full-width forms and
+# after leading blanks (OWASP, "CSV Injection": = + - @, tab and carriage return; prefix such cells with ').
+_FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
     text = str(value)
-    # A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip()[:1] in _FORMULA_START:
+        return "'" + text
+    return text

@@ -64,13 +64,14 @@ class GalleriesBackend:
             raise errors.PropertyChangeNotAllowed("gallery.location")
         props = copy.deepcopy(v.properties(body))
         props["identifier"] = {"uniqueName": f"{rid.subscription}-{rid.name.upper()}"}
-        return self._put(rid, GALLERY_TYPE, location, v.tags_entry(body), props, existing, seeded, api_version)
+        tags = v.tags_entry(body, limit=self.ctx.settings.limits.max_tags)
+        return self._put(rid, GALLERY_TYPE, location, tags, props, existing, seeded, api_version)
 
     def update_gallery(self, gallery_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         record = self.ctx.require(gallery_id)
         gallery = record["body"]
         if "tags" in body:
-            gallery["tags"] = v.tags_of(body)
+            gallery["tags"] = v.tags_of(body, limit=self.ctx.settings.limits.max_tags)
         for key in ("description", "softDeletePolicy", "sharingProfile"):
             if key in v.properties(body):
                 gallery["properties"][key] = body["properties"][key]
@@ -165,7 +166,8 @@ class GalleriesBackend:
         for key in ("features", "disallowed"):  # Azure leaves them out when empty (recorded traffic)
             if not props.get(key) or props[key] == {"diskTypes": []}:
                 props.pop(key, None)
-        return self._put(rid, DEFINITION_TYPE, location, v.tags_entry(body), props, existing, seeded, api_version)
+        tags = v.tags_entry(body, limit=self.ctx.settings.limits.max_tags)
+        return self._put(rid, DEFINITION_TYPE, location, tags, props, existing, seeded, api_version)
 
     def update_gallery_image(self, image_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         """GalleryImages_Update (PATCH): the stored definition with the given properties and tags applied."""

@@ -131,7 +131,7 @@ class VersionsBackend:
             "name": rid.name,
             "type": VERSION_TYPE,
             "location": location,
-            **v.tags_entry(body),
+            **v.tags_entry(body, limit=self.ctx.settings.limits.max_tags),
             "properties": props,
         }
         meta = {
@@ -376,7 +376,7 @@ class VersionsBackend:
             if key in given:
                 props[key] = {**props.get(key, {}), **given[key]}
         if "tags" in body:
-            old["tags"] = v.tags_of(body)
+            old["tags"] = v.tags_of(body, limit=self.ctx.settings.limits.max_tags)
         if props.get("provisioningState") != "Failed" or added:
             props["provisioningState"] = "Updating"
         self.ctx.store.mark_record(record)
