@@ -40,12 +40,10 @@ QUEUED_SECONDS = ReplicationTimings().queued_seconds  # the default (Azure-fitte
 
 def bench_stack() -> LocalStack:
     """Emulator + devhost on the virtual clock, with the product's default settings (no overrides: the benchmark
-    measures the shipped polling schedule) and the emulator's Azure-fitted timings, but for one thing: the "fast"
-    profile, because promote_image_version still waits inside its activity for the version PATCH to leave Updating
-    (Azure: 150 s) and a virtual clock does not move while an activity runs."""
+    measures the shipped polling schedule) and the emulator's defaults (Azure's headers and fitted timings)."""
     # The emulator keeps its state in memory: with --state it rewrites its state file after requests, a cost that
     # grows with the number of resources and that ARM does not have.
-    return LocalStack(clock="virtual", seed=None, persist_emulator=False, emulator_profile="fast")
+    return LocalStack(clock="virtual", seed=None, persist_emulator=False)
 
 
 def replication_takes(stack: LocalStack, seconds: float) -> None:

@@ -45,6 +45,7 @@ def _handler(method: str, backend: Backend, name: str) -> Callable[[Backends, Ca
             return ok(fn(c.path))
         if method == "DELETE":
             return deleted(b, c, fn(c.path, api_version=c.api_version))
+        b.ctx.refuse_deleting(c.path)
         return written(b, c, fn(c.path, c.json(), api_version=c.api_version))
 
     return handle

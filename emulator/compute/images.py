@@ -98,6 +98,7 @@ class ImagesBackend:
             return Result(None, deleted=False)
         rid = parse(record["body"]["id"])
         self._on_source_changed(record["body"]["id"], "deleted")
+        record["body"]["properties"]["provisioningState"] = "Deleting"
         record["meta"]["deleting"] = True
         self.ctx.store.mark_record(record)
         op = self._operation(rid, record["body"]["location"], "delete", api_version)

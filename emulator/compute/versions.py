@@ -64,7 +64,7 @@ class VersionsBackend:
     ) -> list[dict[str, Any]]:
         definition = self.ctx.require(image_id)
         records = self.ctx.store.under(definition["body"]["id"], VERSION_TYPE)
-        return [self.view(r, api_version) for r in records if not r["meta"].get("deleting")]
+        return [self.view(r, api_version) for r in records]
 
     def view(self, record: dict[str, Any], api_version: str) -> dict[str, Any]:
         """The version as ``api-version`` shows it: properties newer than that version left out, and since

@@ -28,11 +28,6 @@ E2E_SETTINGS = {
 }
 
 
-# The emulator's "fast" profile: promote_image_version (activities/version.py) still waits inside the activity for
-# the version PATCH to leave Updating (Azure: 150 s), and a virtual clock does not move while an activity runs.
-EMULATOR_PROFILE = "fast"
-
-
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     with LocalStack(
@@ -40,7 +35,6 @@ def stack() -> Iterator[LocalStack]:
         seed=None,
         settings=E2E_SETTINGS,
         event_filter=event_subscription_filter(),
-        emulator_profile=EMULATOR_PROFILE,
     ) as running:
         yield running
 

@@ -11,7 +11,7 @@ import pytest
 from azure.mgmt.compute.models import ImageUpdate
 
 from localrun.stack import APP_CLIENT_ID, LocalStack
-from tests.e2e.conftest import E2E_SETTINGS, EMULATOR_PROFILE
+from tests.e2e.conftest import E2E_SETTINGS
 from tests.e2e.world import (
     GALLERY,
     GALLERY_NAME,
@@ -50,7 +50,6 @@ def guide_world() -> Iterator[World]:
         seed=None,
         settings=settings,
         event_filter=event_subscription_filter(),
-        emulator_profile=EMULATOR_PROFILE,
     ) as stack:
         stack.host.clock(auto_advance=True)
         stack.arm.set_role(deployed_rbac(deployment=GUIDE))

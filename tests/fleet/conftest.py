@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from localrun.stack import LocalStack
-from tests.e2e.conftest import E2E_SETTINGS, EMULATOR_PROFILE
+from tests.e2e.conftest import E2E_SETTINGS
 from tests.fleet.fleet_world import FleetWorld
 
 TIGHT_SETTINGS = {
@@ -35,9 +35,7 @@ def _world(stack: LocalStack) -> FleetWorld:
 
 
 def _stack(settings: dict[str, str]) -> Iterator[LocalStack]:
-    with LocalStack(
-        clock="virtual", seed=None, settings=settings, subscribe_events=False, emulator_profile=EMULATOR_PROFILE
-    ) as running:
+    with LocalStack(clock="virtual", seed=None, settings=settings, subscribe_events=False) as running:
         yield running
 
 
