@@ -94,6 +94,7 @@ def summarize(status: dict[str, Any]) -> dict[str, Any]:
         if output is None
         else {name: {"state": state} for name, state in output.get("regions", {}).items()},
         "message": custom.get("message", ""),
+        "phaseStartedAt": custom.get("phaseStartedAt") if output is None else None,
         "createdTime": status.get("createdTime"),
         "lastUpdatedTime": status.get("lastUpdatedTime"),
     }
