@@ -124,7 +124,16 @@ export class PlanView {
     }
     const counts = plan.counts || {};
     const images = Array.isArray(plan.images) ? plan.images : [];
+    const scope = plan.scope || {};
+    const filters = plan.filters || {};
+    const listed = (value) => (Array.isArray(value) ? value.join(", ") : String(value ?? ""));
     fill(this.result,
+      h("h3", {}, "Planned for"),
+      h("dl", { class: "facts", id: "plan-for" },
+        plan.sourceImageId ? [h("dt", {}, "Image"), h("dd", {}, String(plan.sourceImageId))] : null,
+        Object.entries(scope).filter(([, v]) => listed(v)).map(([k, v]) => [h("dt", {}, k), h("dd", {}, listed(v))]),
+        Object.entries(filters).filter(([, v]) => listed(v)).map(([k, v]) => [h("dt", {}, k), h("dd", {}, listed(v))]),
+        h("dt", {}, "Gallery"), h("dd", {}, String(plan.galleryId || "–"))),
       h("h3", {}, "Predicted outcome"),
       h("dl", { class: "counts", id: "plan-counts" }, ["images", "succeeded", "failed", "skipped", "sourceDeleted"].map((k) => [
         h("dt", {}, k), h("dd", { "data-key": k }, String(counts[k] ?? 0))])),
