@@ -43,7 +43,7 @@ export class ApprovalsView {
       return;
     }
     const now = clockNow(waiting.map((x) => x.row.updated));
-    fill(this.list, h("table", {},
+    fill(this.list, h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Approvals table" }, h("table", {},
       h("caption", { class: "visually-hidden" }, "Migrations waiting for an approval"),
       h("thead", {}, h("tr", {}, ["Image", "Gallery", "Version", "Waiting", "Decision"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, waiting.map(({ row, summary }) => h("tr", { "data-id": row.id },
@@ -56,6 +56,6 @@ export class ApprovalsView {
             on: { click: () => approve(row, (note) => this.app.done(note)) } }, "Approve…"),
           " ",
           h("button", { type: "button", class: "danger", "aria-label": `Cancel migrating ${row.image}`,
-            on: { click: () => cancel(row, (note) => this.app.done(note)) } }, "Cancel…")))))));
+            on: { click: () => cancel(row, (note) => this.app.done(note)) } }, "Cancel…"))))))));
   }
 }

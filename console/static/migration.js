@@ -142,12 +142,12 @@ export class MigrationView {
       fill(this.checks, h("p", { class: "note" }, result ? "No validation ran." : "Validation runs after replication."));
       return;
     }
-    fill(this.checks, h("table", { class: "checks" },
+    fill(this.checks, h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Validation checks" }, h("table", { class: "checks" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Check"), h("th", { scope: "col" }, "Result"), h("th", { scope: "col" }, "Reason"))),
       h("tbody", {}, checks.map((check) => h("tr", { "data-state": check.passed ? "passed" : "failed" },
         h("td", {}, String(check.name || "")),
         h("td", {}, check.passed ? "passed" : "failed"),
-        h("td", {}, String(check.reason || "")))))));
+        h("td", {}, String(check.reason || ""))))))));
   }
 
   renderFate(summary, result, row) {
