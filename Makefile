@@ -47,6 +47,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+	$(BIN)/python -m bench.console
 
 # The README's console screenshot, taken by the browser test during a real local migration.
 screenshot: $(STAMP)
