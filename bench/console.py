@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Request, Response, sync_playwright
 from rich.console import Console
 
 from bench import results
@@ -72,6 +72,21 @@ def start_migrations(stack: LocalStack, count: int) -> None:
     raise TimeoutError("the migrations did not all reach the replicating phase")
 
 
+class Recorder:
+    """Every request the page sends (when) and the size of each list response."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, str]] = []
+        self.sizes: list[int] = []
+
+    def request(self, request: Request) -> None:
+        self.seen.append((time.monotonic(), request.url))
+
+    def response(self, response: Response) -> None:
+        if response.url.endswith("/api/migrations"):
+            self.sizes.append(len(response.body()))
+
+
 def list_gets(requests: list[tuple[float, str]], since: float) -> int:
     return sum(1 for at, url in requests if at >= since and url.split("?")[0].endswith("/api/migrations"))
 
@@ -99,10 +114,10 @@ def measure(stack: LocalStack, count: int, seconds: float) -> dict[str, Any]:
                 )
             context.add_init_script(setup + OBSERVE)
             page = context.new_page()
-            seen: list[tuple[float, str]] = []
-            sizes: list[int] = []
-            page.on("request", lambda r: seen.append((time.monotonic(), r.url)))
-            page.on("response", lambda r: sizes.append(len(r.body())) if r.url.endswith("/api/migrations") else None)
+            recorder = Recorder()
+            seen, sizes = recorder.seen, recorder.sizes
+            page.on("request", recorder.request)
+            page.on("response", recorder.response)
             opened = time.monotonic()
             page.goto(f"{stack.host.base_url}/api/console#/migrations")
             page.wait_for_function(f"document.querySelectorAll('#migration-rows tr[data-id]').length === {count}")

@@ -36,8 +36,6 @@ NARROW = {"width": 390, "height": 844}
 # Fast but real refresh: the same back-off code with shorter intervals, so tests wait on conditions, not minutes.
 TEST_REFRESH = {"baseMs": 250, "maxMs": 1000, "factor": 2, "slowFactor": 5}
 
-pytestmark = pytest.mark.e2e
-
 
 def launch(playwright: Playwright) -> Browser:
     if not Path(CHROMIUM).exists():
@@ -107,7 +105,8 @@ def new_console(
     context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]
     setup = f"sessionStorage.setItem('imgmig.refresh', {json.dumps(json.dumps(TEST_REFRESH))});"
     if key is not None:
-        setup += f"if (!sessionStorage.getItem('imgmig.functionKey')) sessionStorage.setItem('imgmig.functionKey', {json.dumps(key)});"
+        item = "'imgmig.functionKey'"
+        setup += f"if (!sessionStorage.getItem({item})) sessionStorage.setItem({item}, {json.dumps(key)});"
     context.add_init_script(setup)
     page = context.new_page()
     tab = ConsolePage(page, console_url(stack))

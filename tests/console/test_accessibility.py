@@ -12,6 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests.console.conftest import DESKTOP, NARROW, ConsolePage, new_console
 from tests.e2e.world import GALLERY, RG, SUB, World, gallery, image, image_id
 
+pytestmark = pytest.mark.e2e
+
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
 
 

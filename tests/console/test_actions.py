@@ -3,10 +3,13 @@ API's own requests, and the API's refusals are shown as its problem details."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ConsolePage
 from tests.e2e.world import World, gallery, image, image_id
+
+pytestmark = pytest.mark.e2e
 
 
 def test_approve_from_the_approvals_view_deletes_the_source(console: ConsolePage, world: World) -> None:
@@ -58,7 +61,8 @@ def test_cancel_from_the_migration_page_keeps_the_source(console: ConsolePage, w
     assert sent.value.url.endswith(f"/api/migrations/{instance}/cancel")
     world.stack.host.clock(auto_advance=True)
     output = world.finish(instance)["output"]
-    assert output["outcome"] == "canceled" and output["sourceDeleted"] is False
+    assert output["outcome"] == "canceled"
+    assert output["sourceDeleted"] is False
     assert world.exists(source)
     expect(page.locator("#migration-facts")).to_contain_text("canceled", timeout=15_000)
     expect(page.locator("#source-fate")).to_contain_text("Kept")

@@ -7,10 +7,13 @@ import csv
 import io
 import json
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import ConsolePage
 from tests.e2e.world import GALLERY, RG, SUB, World, gallery, image, image_id
+
+pytestmark = pytest.mark.e2e
 
 SCOPE = f"/subscriptions/{SUB}/resourceGroups/{RG}"
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
@@ -45,8 +48,10 @@ def test_plan_then_batch_whose_counts_match_its_report(console: ConsolePage, wor
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/api/batches")) as sent:
         dialog.get_by_role("button", name="Start the batch").click()
     body = json.loads(sent.value.post_data or "{}")
-    assert body["scope"] == {"resourceGroups": [SCOPE]} and body["maxConcurrency"] == 2
-    assert body["deletionMode"] == "never" and body["galleryId"] == GALLERY
+    assert body["scope"] == {"resourceGroups": [SCOPE]}
+    assert body["maxConcurrency"] == 2
+    assert body["deletionMode"] == "never"
+    assert body["galleryId"] == GALLERY
     expect(page.locator("main h2")).to_contain_text("Batch batch-", timeout=10_000)
     batch_id = page.url.rsplit("/", 1)[-1]
 
@@ -54,16 +59,17 @@ def test_plan_then_batch_whose_counts_match_its_report(console: ConsolePage, wor
     report = world.api("GET", f"batches/{batch_id}/report").json()
     for key, value in report["counts"].items():
         expect(page.locator(f'#batch-counts dd[data-key="{key}"]')).to_have_text(str(value))
-    assert report["counts"]["succeeded"] == 2 and report["counts"]["total"] == 4
+    assert report["counts"]["succeeded"] == 2
+    assert report["counts"]["total"] == 4
     expect(page.locator("#batch-progress")).to_have_attribute("value", "100")
 
     with page.expect_download() as json_download:
         page.get_by_role("button", name="Download report (JSON)").click()
-    assert json.loads(open(json_download.value.path(), encoding="utf-8").read()) == report
+    assert json.loads(json_download.value.path().read_text(encoding="utf-8")) == report
     with page.expect_download() as csv_download:
         page.get_by_role("button", name="Download report (CSV)").click()
     assert csv_download.value.suggested_filename == f"{batch_id}.csv"
-    rows = list(csv.DictReader(io.StringIO(open(csv_download.value.path(), encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(csv_download.value.path().read_text(encoding="utf-8"))))
     assert sorted(r["name"] for r in rows) == ["big-01", "web-01", "web-02", "web-03"]
 
     page.get_by_role("link", name="← All batches").click()

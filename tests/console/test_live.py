@@ -7,10 +7,13 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import TEST_REFRESH, ConsolePage
 from tests.e2e.world import World, gallery, image, image_id
+
+pytestmark = pytest.mark.e2e
 
 SCREENSHOT = os.environ.get("CONSOLE_SCREENSHOT")  # `make screenshot` sets it to docs/console.png
 
@@ -46,7 +49,8 @@ def test_a_tagged_image_appears_and_its_region_bars_reach_100(console: ConsolePa
         if seen and seen[-1] == 100:
             break
     assert any(0 < value < 100 for value in seen), seen
-    assert seen[-1] == 100 and seen == sorted(seen), seen
+    assert seen[-1] == 100, seen
+    assert seen == sorted(seen), seen
     expect(page.locator('[data-region="eastus"] .region-figures')).to_contain_text("2 replicas")
     expect(page.locator('[data-region="westus2"] .region-figures')).to_contain_text("1 replica")
 

@@ -39,7 +39,8 @@ def test_outside_a_terminal_resource_ids_stay_on_one_line() -> None:
 def test_on_a_terminal_it_is_a_table() -> None:
     out = io.StringIO()
     print_outcome(OUTPUT, Console(file=out, force_terminal=True, width=200))
-    assert "Migration result" in out.getvalue() and "│" in out.getvalue()
+    assert "Migration result" in out.getvalue()
+    assert "│" in out.getvalue()
     assert VERSION in out.getvalue()
 
 
