@@ -22,5 +22,5 @@ def test_console_benchmark_figures_are_consistent() -> None:
     assert figures["renders"] >= 2
     assert figures["firstRenderSeconds"] > 0
     render, requests = bench_console.tables(figures)
-    assert [row[0] for row in requests.rows][0].startswith("baseline")
+    assert str(requests.rows[0][0]).startswith("baseline")
     assert len(render.rows) == 6
