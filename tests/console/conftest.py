@@ -43,7 +43,9 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is active it leaves an asyncio loop marked running in
+# this thread, which later suites that run their own loop (tests/devhost) would trip over.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = launch(playwright)
