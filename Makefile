@@ -5,13 +5,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OAV    := .tools/oav/node_modules/.bin/oav
 OAV_VERSION := 4.0.3
+# The Azure CLI for `make test-az` (about 700 MB, so a venv of its own under .tools and never in CI).
+AZ_CLI_VERSION := 2.91.0
+AZ     := .tools/azure-cli/bin/az
 
-.PHONY: help venv tools demo test lint typecheck pytest bench screenshot clean
+.PHONY: help venv tools demo up test test-az lint typecheck pytest bench screenshot clean
 
 help:
 	@echo "make demo   - run a real migration end to end on the local emulator and devhost"
 	@echo "make test   - ruff, mypy and the whole pytest suite (unit, conformance, end to end)"
 	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console)"
+	@echo "make up     - a local cloud (emulator + devhost) for az, the SDKs and curl, until Ctrl-C"
+	@echo "make test-az - the README's az-only walk-through against a live local cloud (installs the Azure CLI)"
 	@echo "make screenshot - refresh docs/console.png from the console's browser test"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -31,6 +36,16 @@ tools: $(OAV)
 
 demo: $(STAMP)
 	$(BIN)/python -m localrun demo $(ARGS)
+
+up: $(STAMP)
+	$(BIN)/python -m localrun up $(ARGS)
+
+$(AZ):
+	$(PYTHON) -m venv .tools/azure-cli
+	.tools/azure-cli/bin/python -m pip install --quiet --disable-pip-version-check azure-cli==$(AZ_CLI_VERSION)
+
+test-az: $(STAMP) $(AZ)
+	AZ_CLI=$(CURDIR)/$(AZ) $(BIN)/python -m pytest tests/az $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,7 +8,9 @@ reused across activity invocations.
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import logging
 import os
 import time
@@ -57,6 +59,24 @@ def credential() -> TokenCredential:
         exclude_powershell_credential=True,
         exclude_visual_studio_code_credential=True,
     )
+
+
+@functools.cache
+def own_identity() -> frozenset[str]:
+    """The app identity's object ID and client ID (lower case), to recognise its own writes in Event Grid events.
+
+    Read from the claims of its own ARM access token (``oid``, ``appid``/``azp``), so a system-assigned identity,
+    whose IDs no setting names, is recognised too. The token comes from the platform's identity endpoint and is
+    only decoded, not verified: nothing here is trusted from a third party."""
+    ids = {settings().azure_client_id}
+    token = credential().get_token(settings().arm_scope).token
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        ids |= {str(claims.get(name) or "") for name in ("oid", "appid", "azp")}
+    except (IndexError, ValueError, AttributeError):
+        logger.warning("the managed identity's token is not a JWT: only AZURE_CLIENT_ID identifies the app's writes")
+    return frozenset(i.lower() for i in ids if i)
 
 
 def _client_kwargs() -> dict[str, object]:

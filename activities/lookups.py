@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from activities import _arm
 from migration.errors import InvalidRequest
@@ -47,7 +47,16 @@ def _find_gallery(image: ImageId, name: str) -> GalleryId:
         local = [g for g in client.list_by_resource_group(image.resource_group) if (g.name or "").lower() == wanted]
         if local:
             return GalleryId.parse(local[0].id)
-        found = [g for g in client.list() if (g.name or "").lower() == wanted]
+        try:
+            found = [g for g in client.list() if (g.name or "").lower() == wanted]
+        except HttpResponseError as exc:
+            if exc.status_code != 403:
+                raise
+            # The role is on resource groups only: a retry would change nothing, so answer on the image.
+            raise InvalidRequest(
+                f"gallery '{name}' is not in {image.resource_group} and the app may not list the galleries of "
+                "the subscription; tag with the gallery's resource ID"
+            ) from None
     if not found:
         raise InvalidRequest(f"gallery '{name}' was found neither in {image.resource_group_id} nor its subscription")
     if len(found) > 1:

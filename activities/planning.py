@@ -13,7 +13,7 @@ from migration import arm_json
 from migration.definitions import DefinitionFacts
 from migration.plan import MigrationPlan, VersionFacts, build_plan
 from migration.request import MigrationRequest
-from migration.resource_ids import parse_resource_id
+from migration.resource_ids import ParsedId, parse_resource_id
 from migration.source import SourceImage
 from migration.tags import MigrationStatus, TagNames, status_tags
 
@@ -71,16 +71,43 @@ def gather_plan(request: MigrationRequest) -> MigrationPlan:
 def merge_tags(scope: str, tags: dict[str, str], *, doing: str) -> bool:
     """Merge tags onto a resource through the Tags API (needs only Microsoft.Resources/tags/write).
 
-    Returns False when the resource no longer exists (e.g. a deleted source image)."""
-    subscription = parse_resource_id(scope).subscription_id
+    ARM may accept the write asynchronously (202, the spec's Tags_UpdateAtScope is a long-running operation) with a
+    status URL at subscription level, which a role on resource groups may not read: instead of the SDK poller, the
+    write is confirmed by reading the resource itself, as for Compute writes (``_arm.wait_for``). Returns False when
+    the resource no longer exists (e.g. a deleted source image)."""
+    parsed = parse_resource_id(scope)
+    statuses: list[int] = []
     with _arm.arm_errors(doing):
         try:
-            _arm.resources(subscription).tags.begin_update_at_scope(
-                scope, {"operation": "Merge", "properties": {"tags": tags}}
-            ).result()
+            _arm.resources(parsed.subscription_id).tags.begin_update_at_scope(
+                scope,
+                {"operation": "Merge", "properties": {"tags": tags}},
+                polling=False,
+                raw_response_hook=lambda response: statuses.append(response.http_response.status_code),
+            )
+            if statuses[-1:] == [202]:
+                merged = _arm.wait_for(
+                    lambda: _current_tags(parsed),
+                    lambda current: current is None or all(current.get(k.lower()) == v for k, v in tags.items()),
+                    what=doing,
+                )
+                return merged is not None
         except ResourceNotFoundError:
             return False
     return True
+
+
+def _current_tags(resource: ParsedId) -> dict[str, str] | None:
+    """A managed image's or an image version's tags (names lower-cased), read with the resource's own read action."""
+    client = _arm.compute(resource.subscription_id)
+    try:
+        if resource.full_type.lower() == "microsoft.compute/images":
+            tags = client.images.get(resource.resource_group, resource.names[0]).tags
+        else:
+            tags = client.gallery_image_versions.get(resource.resource_group, *resource.names).tags
+    except ResourceNotFoundError:
+        return None
+    return {k.lower(): v for k, v in (tags or {}).items()}
 
 
 @bp.activity_trigger(input_name="payload")

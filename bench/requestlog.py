@@ -34,6 +34,11 @@ def arm_bucket(method: str) -> str:
     return "delete" if method == "DELETE" else "write"
 
 
+def throttled(entries: Iterable[Entry]) -> int:
+    """429s that ARM's throttling sent (the emulator's token buckets; injected faults are not counted)."""
+    return sum(1 for e in entries if e.get("throttled"))
+
+
 def of_client(entries: Iterable[Entry], client_id: str) -> list[Entry]:
     """The requests one principal made (the app's managed identity, or the user running the baseline)."""
     return [e for e in entries if (e.get("clientId") or "").lower() == client_id.lower()]

@@ -100,6 +100,7 @@ class ScaleResult:
     arm_requests: int  # the app's (managed identity) requests
     arm_requests_by_bucket: dict[str, int]
     user_requests: int  # the benchmark's own tagging
+    throttled: dict[str, int]  # 429s received (ARM's token buckets, on with Azure's numbers): app, tagging
     peak_per_minute: dict[str, dict[str, Any]]  # bucket (or "replication-polls") -> {minute, requests, budget}
     episodes: int
     replay_cpu_seconds: float
@@ -185,6 +186,7 @@ def _collect(
         arm_requests=len(app),
         arm_requests_by_bucket=dict(Counter(log.arm_bucket(str(e["method"])) for e in app)),
         user_requests=len(entries) - len(app),
+        throttled={"app": log.throttled(app), "tagging": log.throttled(entries) - log.throttled(app)},
         peak_per_minute=peaks,
         episodes=int(stats["episodes"]),
         replay_cpu_seconds=float(stats["replayCpuSeconds"]),

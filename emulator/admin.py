@@ -1,5 +1,6 @@
 """The control plane under ``/_emulator/`` (no auth, JSON): health, reset, seed, clock, config, faults, RBAC-lite,
-Event Grid subscriptions/faults/deliveries, the request log, and read-only views of resources and operations."""
+Event Grid subscriptions/faults/deliveries, the request log, ARM throttling
+(429s sent, buckets), and read-only views of resources and operations."""
 
 from __future__ import annotations
 
@@ -207,6 +208,13 @@ def add_routes(app: web.Application, em: Emulator) -> None:
         em.requests.clear()
         return {"value": []}
 
+    async def throttling_get(_: web.Request) -> dict[str, Any]:
+        return em.throttle.to_json()
+
+    async def throttling_delete(_: web.Request) -> dict[str, Any]:
+        em.throttle.reset()
+        return em.throttle.to_json()
+
     async def resources_get(request: web.Request) -> dict[str, Any]:
         rtype = request.query.get("type", "").lower()
         em.compute.settle()
@@ -246,6 +254,8 @@ def add_routes(app: web.Application, em: Emulator) -> None:
         ("GET", "/requests", requests_get),
         ("GET", "/requests/summary", requests_summary),
         ("DELETE", "/requests", requests_delete),
+        ("GET", "/throttling", throttling_get),
+        ("DELETE", "/throttling", throttling_delete),
         ("GET", "/resources", resources_get),
         ("GET", "/operations", operations_get),
     ]

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,14 @@ from emulator.core.store import Store
 from emulator.eventgrid.delivery import EventGrid
 from emulator.faults import Faults
 from emulator.identity import TENANT_ID
-from emulator.rbac import Role, parse_role
+from emulator.rbac import Roles, parse_role
 from emulator.requestlog import RequestLog
+from emulator.resources.generic import cloud_metadata
 from emulator.resources.models import ResourcesBackend
 from emulator.responses import Backends
 from emulator.routes import build_router
 from emulator.seed import apply_seed
+from emulator.throttling import Throttle
 
 logger = logging.getLogger(__name__)
 EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator")
@@ -46,8 +49,10 @@ class Emulator:
         self.backends = Backends(self.ctx, self.compute, ResourcesBackend(self.ctx))
         self.router = build_router()
         self.faults = Faults()
-        self.role: Role | None = self._load_roles(config.roles)
+        self.role: Roles | None = self._load_roles(config.roles)
         self.requests = RequestLog()
+        self._started = (time.monotonic(), self.clock.now())
+        self.throttle = Throttle(lambda: self.ctx.settings.throttling, self._throttle_time)
         self.eventgrid = EventGrid(self.store, lambda: self.ctx.settings, lambda: self.control_url)
         self.compute.on_operation_done.append(self._operation_done)
         self.cert_paths = certs.ensure(config.certs_dir)
@@ -102,6 +107,7 @@ class Emulator:
         self.faults.clear()
         self.role = self._load_roles(self.config.roles)
         self.requests.clear()
+        self.throttle.reset()
         self.eventgrid.reset(keep=builtin)
         self.ctx.settings = self.initial_settings.model_copy(deep=True)
         if reseed:
@@ -116,7 +122,7 @@ class Emulator:
         self.store.save(flush=flush)
 
     @staticmethod
-    def _load_roles(paths: tuple[Path, ...]) -> Role | None:
+    def _load_roles(paths: tuple[Path, ...]) -> Roles | None:
         if not paths:
             return None
         return parse_role([json.loads(Path(p).read_text()) for p in paths])
@@ -126,6 +132,12 @@ class Emulator:
         if event and op["status"] == "Succeeded":
             event["eventTime"] = op["endTime"]
             self.eventgrid.publish(event)
+
+    def _throttle_time(self) -> float:
+        """Seconds for the token buckets: real time, plus how far a virtual clock was moved."""
+        real, clock = self._started
+        moved = (self.clock.now() - clock).total_seconds() if self.clock.virtual else 0.0
+        return time.monotonic() - real + moved
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     async def _background(self, app: web.Application) -> AsyncIterator[None]:
@@ -154,11 +166,19 @@ class Emulator:
             except Exception:
                 logger.exception("background tick failed")
 
+    async def _cloud_metadata(self, request: web.Request) -> web.Response:
+        """ARM's cloud metadata (no authentication): one cloud from 2022-09-01 on, a list of clouds before."""
+        doc = cloud_metadata(self.base_url, self.ctx.settings.arm_audience)
+        if request.query.get("api-version", "2022-09-01") < "2022-09-01":
+            return web.json_response([doc])
+        return web.json_response(doc)
+
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app[EMULATOR] = self
         admin.add_routes(app, self)
         app.router.add_get("/msi/token", lambda r: pipeline.identity_token(self, r))
+        app.router.add_get("/metadata/endpoints", self._cloud_metadata)
         app.router.add_route("*", "/{tail:.*}", lambda r: pipeline.handle_arm(self, r))
         app.cleanup_ctx.append(self._background)
         return app

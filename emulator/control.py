@@ -158,3 +158,12 @@ class EmulatorControl:
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")
+
+    # --- ARM throttling --------------------------------------------------------------------------------------
+    def throttling(self) -> dict[str, Any]:
+        """``throttled`` (429s the token buckets sent: total and per reads/writes/deletes), ``buckets``, settings."""
+        return self._call("GET", "/throttling")
+
+    def reset_throttling(self) -> None:
+        """Full buckets, no 429 counted."""
+        self._call("DELETE", "/throttling")

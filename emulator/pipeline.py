@@ -1,4 +1,4 @@
-"""The ARM request pipeline, in order: route, authentication, api-version, injected faults, authorization
+"""The ARM request pipeline, in order: route, authentication, throttling, api-version, injected faults, authorization
 (RBAC-lite + deny faults), settle time, handler, settle, events, persistence, request log.
 
 The managed-identity endpoint (App Service protocol) lives here too: it is the other authenticated door.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from emulator.core.ids import parse
 from emulator.core.routing import Route
 from emulator.eventgrid.events import resource_event
 from emulator.identity import Principal, authenticate, issue_token
+from emulator.rbac import Grant
 from emulator.resources.models import TAGS_SUFFIX
 from emulator.responses import Call, Reply
 from emulator.routes import POLL_OPERATIONS
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from emulator.app import Emulator
 
 logger = logging.getLogger(__name__)
+_EMPTY_SEGMENTS = re.compile(r"/{2,}")
 access_log = logging.getLogger("emulator.access")
 
 
@@ -84,8 +87,9 @@ def _scope(route: Route, params: dict[str, str], path: str) -> str:
     return path.rstrip("/")
 
 
-def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[str, str], path: str) -> None:
-    """Deny faults and the RBAC-lite role. Operation-status URLs are checked too, as ARM does (their action, e.g.
+def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[str, str], path: str) -> Grant | None:
+    """Deny faults and the RBAC-lite roles; returns the role assignment that allowed the request (None when no role
+    is loaded). Operation-status URLs are checked too, as ARM does (their action, e.g.
     Microsoft.Compute/locations/operations/read, at the operated resource's group: the documented rule that
     group-level permission is needed to track an operation); only the caller who started one may read it."""
     scope = _scope(route, params, path)
@@ -95,13 +99,18 @@ def _authorize(em: Emulator, principal: Principal, route: Route, params: dict[st
         if op is not None and op.get("caller") and op["caller"] != principal.object_id:
             raise errors.AuthorizationFailed.only_caller()
         if not em.ctx.settings.rbac_checks_operation_polls:
-            return
+            return None
         role_scope = parse(op["resourceId"]).resource_group_id if op else scope
-    if em.faults.denied(route.action, scope) or (em.role is not None and not em.role.allows(route.action, role_scope)):
-        raise errors.AuthorizationFailed(principal.object_id, route.action, scope)
+    action = route.action_for(path)
+    grant = em.role.grant(action, role_scope, principal.object_id) if em.role is not None else None
+    if em.faults.denied(action, scope) or (em.role is not None and grant is None):
+        raise errors.AuthorizationFailed(principal.object_id, action, scope)
+    return grant
 
 
-def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: Principal, correlation: str) -> None:
+def _event_for(
+    em: Emulator, route: Route, call: Call, reply: Reply, principal: Principal, grant: Grant | None, correlation: str
+) -> None:
     """The Event Grid event ARM raises for a successful write or delete (none for a DELETE that found nothing)."""
     result = reply.result
     if result is None or reply.status == 204:
@@ -130,12 +139,12 @@ def _event_for(em: Emulator, route: Route, call: Call, reply: Reply, principal: 
         deleted=is_delete,
         subject=subject,
         resource_uri=subject,
-        action=route.action,
+        action=route.action_for(call.path),
         principal=principal,
         correlation_id=correlation,
         now=em.clock.now(),
         topic_scope=settings.topic_scope,
-        role_name=em.role.name if em.role else "Owner (emulator, no role loaded)",
+        grant=grant,
         http_request=http_request,
     )
     if result.operation is not None and settings.lro_events == "complete":
@@ -155,7 +164,8 @@ async def _read(request: web.Request) -> bytes:
 
 async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     started = time.perf_counter()
-    method, path = request.method, request.path
+    # ARM ignores empty path segments: `az resource show --resource-type NS/type` sends `.../providers/NS//type/x`.
+    method, path = request.method, _EMPTY_SEGMENTS.sub("/", request.path)
     query = dict(request.query)
     raw = b""
     request_id = str(uuid.uuid4())
@@ -164,11 +174,13 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     principal: Principal | None = None
     api_version = query.get("api-version", "")
     fault_id = None
+    rate_headers: dict[str, str] = {}
     try:
         raw = await _read(request)
         principal = authenticate(
             em.store.secrets["tokenKey"], request.headers.get("Authorization"), em.ctx.settings.arm_audience
         )
+        rate_headers = em.throttle.take(method, path, principal.object_id)  # ARM throttles before routing
         if route is None:
             if known:
                 raise errors.BadRequest(f"The HTTP method '{method}' is not supported for '{path}' by the emulator.")
@@ -183,7 +195,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             if fault.hang_seconds:
                 await asyncio.sleep(fault.hang_seconds)
             raise fault.error()
-        _authorize(em, principal, route, params, path)
+        grant = _authorize(em, principal, route, params, path)
         em.compute.settle()
         call = Call(method, path, params, query, raw, api_version, em.base_url, principal)
         reply = route.handler(em.backends, call)
@@ -191,7 +203,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
             reply.result.operation["caller"] = principal.object_id
         em.compute.settle()
         if route.writes and reply.status < 300:
-            _event_for(em, route, call, reply, principal, correlation)
+            _event_for(em, route, call, reply, principal, grant, correlation)
         after = em.faults.take(method, path, route.operation_id, "after")
         if after is not None:
             fault_id = after.id
@@ -210,6 +222,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
     headers = {
         "x-ms-request-id": request_id,
         "x-ms-correlation-request-id": correlation,
+        **rate_headers,
         **reply.headers,
     }
     if "x-ms-client-request-id" in request.headers:
@@ -242,7 +255,7 @@ def _log(
         "query": dict(request.query),
         "apiVersion": api_version or None,
         "operationId": route.operation_id if route else None,
-        "action": route.action if route else None,
+        "action": route.action_for(request.path) if route else None,
         "status": reply.status,
         "errorCode": reply.body["error"]["code"] if reply.status >= 400 and reply.body else None,
         "principal": principal.object_id if principal else None,
@@ -251,6 +264,7 @@ def _log(
         "correlationId": correlation,
         "durationMs": round((time.perf_counter() - started) * 1000, 2),
         "fault": fault_id,
+        "throttled": reply.status == 429 and fault_id is None,  # by the token buckets, not an injected fault
     }
     if em.ctx.settings.record_bodies:
         try:

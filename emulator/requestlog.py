@@ -39,6 +39,7 @@ class RequestLog:
             "byMethod": dict(Counter(e["method"] for e in entries)),
             "byStatus": dict(Counter(str(e["status"]) for e in entries)),
             "byAction": dict(Counter(e.get("action") or "none" for e in entries)),
+            "throttled": sum(1 for e in entries if e.get("throttled")),
             "actions": sorted({e["action"] for e in entries if e.get("action")}),
         }
 

@@ -85,8 +85,9 @@ def deleted(b: Backends, call: Call, result: Result) -> Reply:
     return Reply(200 if result.deleted else 204, None, {}, result)
 
 
-def page(b: Backends, call: Call, values: list[dict[str, Any]]) -> Reply:
-    size = b.ctx.settings.limits.list_page_size
+def page(b: Backends, call: Call, values: list[dict[str, Any]], size: int | None = None) -> Reply:
+    """One page of ``values`` (``size``, default ``limits.listPageSize``) and the ``nextLink`` to the rest."""
+    size = size or b.ctx.settings.limits.list_page_size
     try:
         skip = int(call.query.get("$skiptoken", "0"))
     except ValueError:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.core.routing import Route, Router
+from emulator.resources import generic
+from emulator.resources.generic import SUBSCRIPTIONS_VERSIONS
 from emulator.responses import Backends, Call, Reply, deleted, ok, operation_status, page, written
 
 COMPUTE_VERSIONS = ("2026-04-01", "2026-03-01", "2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01")
@@ -129,8 +131,8 @@ def build_router() -> Router:
             SUB,
             "Subscriptions_Get",
             "Microsoft.Resources/subscriptions/read",
-            (*rv, "2022-12-01"),
-            lambda b, c: ok(b.resources.get_subscription(_sub(c))),
+            tuple(sorted({*rv, *SUBSCRIPTIONS_VERSIONS}, reverse=True)),
+            generic.get_subscription,
             res,
         ),
         Route(
@@ -139,9 +141,10 @@ def build_router() -> Router:
             "ResourceGroups_List",
             f"{rgs}/read",
             rv,
-            lambda b, c: page(b, c, b.resources.list_resource_groups(_sub(c))),
+            lambda b, c: generic.filtered_groups(b, c, b.resources.list_resource_groups(_sub(c))),
             res,
         ),
+        Route("HEAD", RG, "ResourceGroups_CheckExistence", f"{rgs}/read", rv, _rg_exists, res),
         Route("PUT", RG, "ResourceGroups_CreateOrUpdate", f"{rgs}/write", rv, _rg_put, res),
         Route(
             "GET",
@@ -335,7 +338,86 @@ def build_router() -> Router:
             resource_type="locations/operations",
         ),
     ]
-    return Router(routes)
+    return Router(routes + generic_routes(routes))
+
+
+def _rg_exists(b: Backends, c: Call) -> Reply:
+    b.resources.get_resource_group(*_rg(c))
+    return Reply(204)
+
+
+def generic_routes(typed: list[Route]) -> list[Route]:
+    """What ARM answers itself (subscriptions, tenants, resource lists, providers, tag names, cloud metadata),
+    and last the generic ``/{resourceId}`` routes, which take whatever no typed route did."""
+    rv, sv, res = RESOURCES_VERSIONS, SUBSCRIPTIONS_VERSIONS, "Microsoft.Resources"
+    catalogue = generic.Catalogue(typed, rv)
+    providers = "Microsoft.Resources/subscriptions/providers/read"
+
+    def provider(b: Backends, c: Call) -> Reply:
+        return ok(catalogue.provider(b, c.params["resourceProviderNamespace"], c.params.get("subscriptionId")))
+
+    def provider_list(b: Backends, c: Call) -> Reply:
+        sub = b.ctx.require_subscription(_sub(c))["subscriptionId"]
+        return page(b, c, [catalogue.provider(b, ns, sub) for ns in sorted(catalogue.namespaces(b))])
+
+    untyped = generic.untyped_handler(catalogue)
+    by_id = [
+        Route(
+            m,
+            "/{resourceId}",
+            f"Resources_{v}ById",
+            "",
+            generic.ANY_VERSION,
+            untyped,
+            res,
+            action_of=generic.untyped_action(m),
+        )
+        for m, v in (
+            ("GET", "Get"),
+            ("PUT", "CreateOrUpdate"),
+            ("PATCH", "Update"),
+            ("DELETE", "Delete"),
+            ("HEAD", "CheckExistence"),
+        )
+    ]
+    return [
+        Route(
+            "GET",
+            "/subscriptions",
+            "Subscriptions_List",
+            "Microsoft.Resources/subscriptions/read",
+            sv,
+            generic.list_subscriptions,
+            res,
+            "subscriptions",
+        ),
+        Route("GET", "/tenants", "Tenants_List", "Microsoft.Resources/tenants/read", sv, generic.list_tenants, res),
+        Route(
+            "GET",
+            SUB + "/resources",
+            "Resources_List",
+            "Microsoft.Resources/subscriptions/resources/read",
+            rv,
+            generic.list_resources,
+            res,
+        ),
+        Route(
+            "GET",
+            RG + "/resources",
+            "Resources_ListByResourceGroup",
+            "Microsoft.Resources/subscriptions/resourceGroups/resources/read",
+            rv,
+            generic.list_resources,
+            res,
+        ),
+        Route("GET", SUB + "/tagNames", "Tags_List", "Microsoft.Resources/tags/read", rv, generic.list_tag_names, res),
+        Route("GET", SUB + "/providers", "Providers_List", providers, rv, provider_list, res),
+        Route("GET", SUB + "/providers/{resourceProviderNamespace}", "Providers_Get", providers, rv, provider, res),
+        Route(
+            "GET", "/providers/{resourceProviderNamespace}", "Providers_GetAtTenantScope", providers, rv, provider, res
+        ),
+        *by_id,
+    ]
 
 
 POLL_OPERATIONS = ("GalleryOperations_Get", "Operations_Get")

@@ -56,11 +56,28 @@ class Limits(_Model):
     list_page_size: int = 100
 
 
+class TokenBucket(_Model):
+    size: int
+    refill_per_second: float
+
+
+class ThrottlingSettings(_Model):
+    """ARM's token buckets (Microsoft Learn, "Understand how Azure Resource Manager throttles requests"): per
+    subscription, principal and operation type; ``globalFactor`` times that per subscription for all principals."""
+
+    enabled: bool = True
+    reads: TokenBucket = Field(default_factory=lambda: TokenBucket(size=250, refill_per_second=25))
+    writes: TokenBucket = Field(default_factory=lambda: TokenBucket(size=200, refill_per_second=10))
+    deletes: TokenBucket = Field(default_factory=lambda: TokenBucket(size=200, refill_per_second=10))
+    global_factor: float = 15.0
+
+
 class Settings(_Model):
     replication: ReplicationTimings = Field(default_factory=ReplicationTimings)
     lro: LroTimings = Field(default_factory=LroTimings)
     eventgrid: EventGridSettings = Field(default_factory=EventGridSettings)
     limits: Limits = Field(default_factory=Limits)
+    throttling: ThrottlingSettings = Field(default_factory=ThrottlingSettings)
     arm_audience: str = "https://management.azure.com/"
     record_bodies: bool = False
     rbac_checks_operation_polls: bool = True

@@ -28,12 +28,16 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 from devhost.client import DevhostClient
 from emulator.control import EmulatorControl
+from emulator.identity import principal_id_for
 from localrun.processes import REPO_ROOT, ServerProcess
 
 DEMO_SEED = REPO_ROOT / "emulator" / "seeds" / "demo.json"
 EVENT_FUNCTION = "on_image_tagged"
 APP_CLIENT_ID = "00000000-0000-0000-0000-00000000a99a"  # the app's (user-assigned) managed identity
 USER_CLIENT_ID = "00000000-0000-0000-0000-00000000b0b0"  # a platform engineer, for the demo's own ARM calls
+# The platform engineer may have tag-started migrations delete their source (ALLOWED_TAG_PRINCIPALS), as a real
+# deployment would list its image owners; tests override it to act as other principals.
+USER_PRINCIPAL_ID = principal_id_for(USER_CLIENT_ID)
 
 
 class IdentityEndpointCredential:
@@ -76,6 +80,8 @@ class LocalStack:
         devhost_args: list[str] | None = None,
         subscribe_events: bool = True,
         persist_emulator: bool = True,
+        emulator_port: int = 0,
+        devhost_port: int = 0,
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -89,6 +95,7 @@ class LocalStack:
         self.subscribe_events = subscribe_events
         # In memory, the emulator does not write its state file (benchmarks; restarts then lose ARM state).
         self.persist_emulator = persist_emulator
+        self.emulator_port, self.devhost_port = emulator_port, devhost_port  # 0: any free port
         self.emulator_process: ServerProcess | None = None
         self.devhost_process: ServerProcess | None = None
         self.arm: EmulatorControl
@@ -109,7 +116,7 @@ class LocalStack:
             if self.persist_emulator
             else ["--in-memory", "--certs-dir", str(self.dir / "certs")]
         )
-        args = ["--port", "0", "--clock", self.clock, *where, *self.emulator_args]
+        args = ["--port", str(self.emulator_port), "--clock", self.clock, *where, *self.emulator_args]
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
         if self.emulator_config:
@@ -126,6 +133,7 @@ class LocalStack:
             "AzureWebJobsStorage": "UseDevelopmentStorage=true",
             "ARM_ENDPOINT": str(info["armEndpoint"]),
             "AZURE_CLIENT_ID": APP_CLIENT_ID,
+            "ALLOWED_TAG_PRINCIPALS": USER_PRINCIPAL_ID,
             **self.arm.client_env(),
         }
         values.update(self.settings)
@@ -138,7 +146,7 @@ class LocalStack:
             "--app",
             str(REPO_ROOT),
             "--port",
-            "0",
+            str(self.devhost_port),
             "--state",
             str(self.dir / "devhost"),
             "--settings",
@@ -201,27 +209,28 @@ class LocalStack:
         self.stop()
 
     # --- a user's view of ARM -------------------------------------------------------------------------------
-    def user_credential(self) -> TokenCredential:
-        """A platform engineer's credential: tokens from the emulator's identity endpoint for another client ID.
+    def user_credential(self, client_id: str = USER_CLIENT_ID) -> TokenCredential:
+        """A user's credential (the platform engineer by default): tokens from the emulator's identity endpoint for
+        another client ID, whose principal is ``emulator.identity.principal_id_for(client_id)``.
 
         Built on the same App Service protocol the app's ``DefaultAzureCredential`` uses, but without reading the
         process environment, so tests can talk to several emulators (each with its own CA) side by side."""
         info = self.arm.info
         return IdentityEndpointCredential(
-            str(info["identityEndpoint"]), str(info["identityHeader"]), str(info["caBundle"]), USER_CLIENT_ID
+            str(info["identityEndpoint"]), str(info["identityHeader"]), str(info["caBundle"]), client_id
         )
 
-    def compute(self, subscription_id: str) -> ComputeManagementClient:
+    def compute(self, subscription_id: str, client_id: str = USER_CLIENT_ID) -> ComputeManagementClient:
         return ComputeManagementClient(
-            self.user_credential(),
+            self.user_credential(client_id),
             subscription_id,
             base_url=str(self.arm.info["armEndpoint"]),
             connection_verify=str(self.arm.info["caBundle"]),
         )
 
-    def resources(self, subscription_id: str) -> ResourceManagementClient:
+    def resources(self, subscription_id: str, client_id: str = USER_CLIENT_ID) -> ResourceManagementClient:
         return ResourceManagementClient(
-            self.user_credential(),
+            self.user_credential(client_id),
             subscription_id,
             base_url=str(self.arm.info["armEndpoint"]),
             connection_verify=str(self.arm.info["caBundle"]),

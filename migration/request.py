@@ -138,6 +138,9 @@ class MigrationRequest(_Model):
     replication_mode: ReplicationMode = ReplicationMode.FULL
     origin: str = "http"
     request_hash: str = ""
+    # Why deletion waits for an approval the request did not ask for (a tag written by an untrusted principal):
+    # see migration/authorization.py. Empty otherwise.
+    approval_reason: str = ""
 
     @property
     def image(self) -> ImageId:

@@ -15,7 +15,8 @@ from typing import ClassVar, Self
 from migration.errors import InvalidRequest
 from migration.versions import parse_version
 
-SUBSCRIPTION_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SUBSCRIPTION_RE = GUID_RE
 # Resource group: 1-90 of letters, digits, underscore, parentheses, hyphen, period; not ending in a period.
 RESOURCE_GROUP_RE = re.compile(r"^[\w()\-.]{0,89}[\w()\-]$")
 # Managed image (Microsoft.Compute/images): 1-80, alphanumeric start, alphanumeric or underscore end.

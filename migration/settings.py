@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from migration.errors import InvalidRequest
 from migration.regions import StorageAccountType
+from migration.resource_ids import GUID_RE
 
 
 class DeletionMode(StrEnum):
@@ -34,6 +35,10 @@ CLOUD_ENDPOINTS: dict[AzureCloud, str] = {
     AzureCloud.CHINA: "https://management.chinacloudapi.cn",
     AzureCloud.US_GOVERNMENT: "https://management.usgovcloudapi.net",
 }
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _setting(default: Any, env: str, doc: str) -> Any:
@@ -119,6 +124,11 @@ class Settings(BaseModel):
     )
 
     # --- Approval and deletion ----------------------------------------------------------------------------
+    allowed_tag_principals: str = _setting(
+        "",
+        "ALLOWED_TAG_PRINCIPALS",
+        "Object IDs (users, service principals, groups) whose tag may delete the source without approval.",
+    )
     approval_timeout_seconds: int = _setting(
         7 * 86400, "APPROVAL_TIMEOUT_SECONDS", "How long after-approval mode waits; on timeout the source is kept."
     )
@@ -142,6 +152,14 @@ class Settings(BaseModel):
     )
     batch_default_concurrency: int = _setting(10, "BATCH_DEFAULT_CONCURRENCY", "Migrations a batch runs at once.")
 
+    @field_validator("allowed_tag_principals")
+    @classmethod
+    def _principals(cls, value: str) -> str:
+        bad = [p for p in _split(value) if not GUID_RE.fullmatch(p)]
+        if bad:
+            raise ValueError(f"must be a comma list of object IDs (GUIDs); not one: {bad[0][:40]!r}")
+        return value
+
     @field_validator("scale_set_scope")
     @classmethod
     def _scope(cls, value: str) -> str:
@@ -157,6 +175,10 @@ class Settings(BaseModel):
     def arm_scope(self) -> str:
         """Token scope: the cloud's ARM audience (the emulator accepts the public one)."""
         return CLOUD_ENDPOINTS[self.azure_cloud] + "/.default"
+
+    @property
+    def allowed_tag_principal_ids(self) -> frozenset[str]:
+        return frozenset(p.lower() for p in _split(self.allowed_tag_principals))
 
     @property
     def allowed_region_list(self) -> list[str] | None:

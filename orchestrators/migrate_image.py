@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from migration.authorization import deletion_gate, hold_reason, holdable
 from migration.errors import (
     Canceled,
     DeadlineExceeded,
@@ -40,6 +41,7 @@ bp = df.Blueprint()
 
 CANCEL_EVENT = "cancel"
 APPROVE_EVENT = "approve"
+HOLD_EVENT = "hold"  # an untrusted tag write while running: deletion waits for approval (migration/authorization.py)
 # A single durable timer must stay under the Azure Storage provider's 6-day limit; longer waits loop.
 MAX_TIMER = timedelta(days=5)
 BOOT_TEST_POLL = timedelta(seconds=30)
@@ -60,6 +62,7 @@ class MigrationRun:
         self.request = request
         self.settings = settings
         self.cancel = context.wait_for_external_event(CANCEL_EVENT)
+        self.hold = context.wait_for_external_event(HOLD_EVENT)
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
@@ -171,6 +174,16 @@ class MigrationRun:
                 raise Canceled("canceled by request while awaiting approval")
         return False
 
+    def peek_hold(self) -> Steps:
+        """The reason of a hold raised so far, or None: an external event is only seen once awaited, so it is raced
+        against a timer due now (the durable form of waiting for an event with a zero timeout)."""
+        now = self.ctx.create_timer(self.ctx.current_utc_datetime)
+        winner = yield self.ctx.task_any([self.hold, now])
+        if winner is self.hold:
+            now.cancel()
+            return hold_reason(self.hold.result)
+        return None
+
     def record(self, status: MigrationStatus, **fields: Any) -> Steps:
         payload = {
             "sourceImageId": self.request.source_image_id,
@@ -247,15 +260,19 @@ class MigrationRun:
                 )
 
             approved = False
-            if request.deletion_mode == DeletionMode.AFTER_APPROVAL:
-                self.enter(Phase.AWAITING_APPROVAL)
-                yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id)
+            held = (yield from self.peek_hold()) if holdable(request) else None
+            needs_approval, why = deletion_gate(request, held)
+            if needs_approval:
+                self.enter(Phase.AWAITING_APPROVAL, message=why)
+                yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id, reason=why or None)
                 approved = yield from self.wait_for_approval()
 
             if request.deletion_mode == DeletionMode.NEVER:
                 outcome.source_kept_reason = "deletion mode is 'never'"
-            elif request.deletion_mode == DeletionMode.AFTER_APPROVAL and not approved:
-                outcome.source_kept_reason = f"no approval within {settings.approval_timeout_seconds} s"
+            elif needs_approval and not approved:
+                outcome.source_kept_reason = f"no approval within {settings.approval_timeout_seconds} s" + (
+                    f" ({why})" if why else ""
+                )
             else:
                 self.enter(Phase.DELETING_SOURCE)
                 try:

@@ -4,7 +4,8 @@ Events carry no tags, arrive at least once and out of order, and include our own
 re-reads the image's tags and lets the tag contract decide (``migration.tags.decide``); the deterministic
 instance ID collapses whatever still gets through. Bad tag values are answered on the image
 (``migration-status=failed`` + ``migration-reason``) and the event is acknowledged: raising would only make
-Event Grid redeliver the same bad tags.
+Event Grid redeliver the same bad tags. The event's principal (who wrote the tags) decides whether the migration
+may delete its source without approval (``migration.authorization``); an image the app may not read is ignored.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities._arm import own_identity
 from activities.lookups import read_image_tags, resolve_gallery_name
 from activities.planning import merge_tags
-from migration.errors import InvalidRequest
+from migration.authorization import authorize_tag_request, deletion_authority, writer_from_event
+from migration.errors import InvalidRequest, PermissionDenied
 from migration.events import image_from_event
 from migration.instance_ids import migration_instance_id
 from migration.request import resolve_request
 from migration.settings import Settings
 from migration.tags import MigrationStatus, TagNames, body_from_tags, decide, parse_trigger_value, status_tags
-from triggers.starter import start_migration
+from triggers.starter import hold_for_untrusted_write, start_migration
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +44,26 @@ async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestr
         logger.info("ignored %s: %s", event.id, decision.reason)
         return
     image = decision.image
-    tags = await asyncio.to_thread(read_image_tags, image)
+    settings = Settings.from_env(os.environ)
+    # Who wrote the tags decides whether the migration may delete its source without approval.
+    authority = deletion_authority(
+        writer_from_event(data, image),
+        allowed=settings.allowed_tag_principal_ids,
+        own=await asyncio.to_thread(own_identity),
+    )
+    try:
+        tags = await asyncio.to_thread(read_image_tags, image)
+    except PermissionDenied as exc:  # outside the app's role scopes: redelivering would change nothing
+        logger.warning("ignored %s: the app may not read %s: %s", event.id, image, exc.message)
+        return
     if tags is None:
         logger.info("ignored %s: %s no longer exists", event.id, image)
         return
-    settings = Settings.from_env(os.environ)
     names = TagNames.from_settings(settings)
     verdict = decide(tags, names)
     if not verdict.start:
         logger.info("ignored %s for %s: %s", event.id, image, verdict.reason)
+        await hold_for_untrusted_write(client, image, authority)
         return
     try:
         ref = parse_trigger_value(verdict.trigger_value, settings)
@@ -70,9 +84,12 @@ async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestr
         )
         await asyncio.to_thread(merge_tags, str(image), failed, doing="recording invalid migration tags")
         return
-    request = request.model_copy(update={"request_hash": verdict.request_hash})
+    request = authorize_tag_request(request.model_copy(update={"request_hash": verdict.request_hash}), authority)
     result = await start_migration(client, request)
     if result.started:
-        logger.info("event %s (%s) started migration %s", event.id, event.subject, result.instance_id)
+        logger.info(
+            "event %s (%s) started migration %s: %s", event.id, event.subject, result.instance_id, authority.reason
+        )
     else:
         logger.info("ignored %s: migration %s is %s", event.id, result.instance_id, result.runtime_status)
+        await hold_for_untrusted_write(client, image, authority)

@@ -131,14 +131,15 @@ async def _active_request(
 @bp.route(route="migrations/{id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def approve_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``POST /api/migrations/{id}/approve``: allow deleting the source (``after-approval`` mode only)."""
+    """``POST /api/migrations/{id}/approve``: allow deleting the source of a migration that waits for approval."""
     instance_id, error = _instance_or_problem(req)
     if error is not None:
         return error
-    request, _, error = await _active_request(client, instance_id)
+    request, custom, error = await _active_request(client, instance_id)
     if error is not None:
         return error
-    if request.get("deletion_mode") != DeletionMode.AFTER_APPROVAL.value:
+    # after-approval asked for (or set at start for an untrusted tag), or a tag start put on hold while running
+    if request.get("deletion_mode") != DeletionMode.AFTER_APPROVAL.value and custom.get("phase") != "awaiting-approval":
         return problem(409, "Approval Not Expected", f"migration {instance_id} does not wait for an approval")
     await client.raise_event(instance_id, APPROVE_EVENT, {"at": datetime.now(UTC).isoformat()})
     logger.info("approval recorded for %s", instance_id)

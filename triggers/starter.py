@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 import azure.durable_functions as df
 
+from migration.authorization import DeletionAuthority, approval_text
 from migration.instance_ids import migration_instance_id
 from migration.request import MigrationRequest
+from migration.resource_ids import ImageId
 from migration.settings import Settings
 from migration.status import ACTIVE_RUNTIME_STATUSES
+from orchestrators.migrate_image import HOLD_EVENT
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +61,20 @@ async def start_migration(client: df.DurableOrchestrationClient, request: Migrat
         raise
     logger.info("started migration %s of %s (%s)", instance_id, request.source_image_id, request.origin)
     return StartResult(instance_id, started=True)
+
+
+async def hold_for_untrusted_write(
+    client: df.DurableOrchestrationClient, image: ImageId, authority: DeletionAuthority
+) -> None:
+    """An untrusted principal wrote this image's tags: a running migration of it must not delete without approval.
+
+    The running migration acted on tags re-read from ARM, which may include this write (events arrive late and out
+    of order), so its trusted start no longer proves who asked for the deletion. Harmless when the migration
+    already waits for approval, keeps its source or has deleted it."""
+    if authority.trusted or authority.own_write:
+        return
+    instance_id = migration_instance_id(image)
+    if await runtime_status(client, instance_id) not in ACTIVE:
+        return
+    await client.raise_event(instance_id, HOLD_EVENT, approval_text(authority))
+    logger.warning("migration %s of %s put on hold: %s", instance_id, image, authority.reason)

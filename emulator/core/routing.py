@@ -16,7 +16,12 @@ def compile_template(template: str) -> re.Pattern[str]:
     for m in _PARAM.finditer(template):
         pattern += re.escape(template[pos : m.start()])
         name = m.group(1)
-        pattern += rf"(?P<{name}>.+?)" if name == "scope" else rf"(?P<{name}>[^/]+)"
+        if name == "scope":
+            pattern += rf"(?P<{name}>.+?)"
+        elif name == "resourceId":  # the generic /{resourceId} routes: anything
+            pattern += rf"(?P<{name}>.*)"
+        else:
+            pattern += rf"(?P<{name}>[^/]+)"
         pos = m.end()
     pattern += re.escape(template[pos:])
     return re.compile(f"^{pattern}/?$", re.IGNORECASE)
@@ -32,10 +37,14 @@ class Route:
     handler: Callable[..., Any]
     provider: str = "Microsoft.Compute"
     resource_type: str = ""
+    action_of: Callable[[str], str] | None = None  # the action depends on the path (generic /{resourceId} routes)
     regex: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regex", compile_template(self.template))
+
+    def action_for(self, path: str) -> str:
+        return self.action_of(path) if self.action_of else self.action
 
     @property
     def writes(self) -> bool:

@@ -10,21 +10,60 @@ from typing import Any
 from emulator.clock import iso
 from emulator.core.ids import parse
 from emulator.identity import TENANT_ID, Principal
+from emulator.rbac import Grant
 
 WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess"
 DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess"
 OID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 TENANT_CLAIM = "http://schemas.microsoft.com/identity/claims/tenantid"
+# ARM reports the caller's token claims under the long names of the .NET claims mapping, as the published samples
+# show (Learn, "Azure resource group as an Event Grid source", ResourceActionSuccess example: objectidentifier,
+# nameidentifier, tenantid, identityprovider next to appid, appidacr, aud, iss, iat, nbf, exp, uti, ver).
+_LONG_CLAIMS = {
+    "oid": OID_CLAIM,
+    "tid": TENANT_CLAIM,
+    "sub": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
+    "scp": "http://schemas.microsoft.com/identity/claims/scope",
+    "upn": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+}
+_DROPPED_CLAIMS = {"idtyp"}
+OWNER_ROLE_DEFINITION = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"  # the built-in Owner role
 
 
 def claims_of(principal: Principal | None) -> dict[str, str]:
-    """Event Grid carries claims as a string map, with the long claim names Entra ID uses."""
+    """Event Grid carries the caller's claims as a string map, with the long claim names ARM uses."""
     if principal is None:
         return {}
-    claims = {k: str(v) for k, v in principal.claims.items()}
+    claims = {_LONG_CLAIMS.get(k, k): str(v) for k, v in principal.claims.items() if k not in _DROPPED_CLAIMS}
     claims[OID_CLAIM] = principal.object_id
-    claims[TENANT_CLAIM] = str(principal.claims.get("tid", TENANT_ID))
+    claims.setdefault(TENANT_CLAIM, TENANT_ID)
+    if "iss" in claims:
+        claims["http://schemas.microsoft.com/identity/claims/identityprovider"] = claims["iss"]
     return claims
+
+
+def evidence_of(principal: Principal | None, grant: Grant | None, subscription: str) -> dict[str, str]:
+    """``authorization.evidence``: the role assignment that allowed the write, as ARM reports it (same Learn
+    example: role, roleAssignmentScope, roleAssignmentId, roleDefinitionId, principalId, principalType). Every
+    emulator caller is a service principal (tokens come from the managed-identity endpoint). With no role loaded
+    the emulator behaves as if the caller were Owner of the subscription."""
+    if grant is None:
+        scope = f"/subscriptions/{subscription}"
+        assignment = uuid.uuid5(uuid.NAMESPACE_URL, f"owner|{scope}|{principal.object_id if principal else ''}")
+        grant = Grant(
+            role="Owner",
+            assignment_scope=scope,
+            assignment_id=f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
+            definition_id=f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{OWNER_ROLE_DEFINITION}",
+        )
+    return {
+        "role": grant.role,
+        "roleAssignmentScope": grant.assignment_scope,
+        "roleAssignmentId": grant.assignment_id.rsplit("/", 1)[-1],
+        "roleDefinitionId": grant.definition_id.rsplit("/", 1)[-1],
+        "principalId": principal.object_id if principal else "",
+        "principalType": "ServicePrincipal",
+    }
 
 
 def resource_event(
@@ -37,7 +76,7 @@ def resource_event(
     correlation_id: str,
     now: datetime,
     topic_scope: str,
-    role_name: str,
+    grant: Grant | None,
     http_request: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     rid = parse(resource_uri)
@@ -48,11 +87,7 @@ def resource_event(
         "authorization": {
             "scope": resource_uri,
             "action": action,
-            "evidence": {
-                "role": role_name,
-                "principalId": principal.object_id if principal else "",
-                "principalType": "ServicePrincipal",
-            },
+            "evidence": evidence_of(principal, grant, rid.subscription),
         },
         "claims": claims_of(principal),
         "correlationId": correlation_id,

@@ -111,7 +111,7 @@ class ResourcesBackend:
         return self._tags_body(record["body"]["id"], record["body"].get("tags") or {})
 
     def _write_tags(self, scope: str, tags: dict[str, str]) -> Result:
-        self._check_tags(tags)
+        self.check_tags(tags)
         record = self._scope_record(scope)
         record["body"]["tags"] = dict(tags)
         if "meta" in record:
@@ -162,7 +162,7 @@ class ResourcesBackend:
             )
         return tags
 
-    def _check_tags(self, tags: dict[str, str]) -> None:
+    def check_tags(self, tags: dict[str, str]) -> None:
         limit = self.ctx.settings.limits.max_tags
         if len(tags) > limit:
             raise errors.TooManyTags(f"The number of tags {len(tags)} exceeds the maximum of {limit}.")

@@ -35,6 +35,16 @@ def test_buckets_follow_arm_throttling_categories() -> None:
     ]
 
 
+def test_throttled_counts_the_buckets_429s_not_injected_faults() -> None:
+    entries: list[dict[str, object]] = [
+        {"status": 429, "throttled": True},
+        {"status": 429, "throttled": False, "fault": "f1"},  # an injected 429
+        {"status": 200, "throttled": False},
+        {"status": 200},  # an emulator older than the token buckets
+    ]
+    assert log.throttled(entries) == 1
+
+
 def test_counts_by_operation_most_frequent_first() -> None:
     entries = [entry(1, "B_Get", "00:00:00"), entry(2, "A_Get", "00:00:00"), entry(3, "B_Get", "00:00:00")]
     entries.append({**entry(4, "x", "00:00:00"), "operationId": None})

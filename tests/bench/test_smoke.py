@@ -95,6 +95,7 @@ def test_scale_run_counts_one_version_per_image(document: dict[str, Any]) -> Non
     assert result["allSucceededOnce"] is True
     assert sum(result["arm_requests_by_bucket"].values()) == result["arm_requests"]
     assert result["user_requests"] == MIGRATIONS  # the tag writes
+    assert result["throttled"] == {"app": 0, "tagging": 0}  # within ARM's buckets, which the emulator enforces
     peaks = result["peak_per_minute"]
     assert 0 < peaks["replication-polls"]["requests"] <= peaks["read"]["requests"] <= result["arm_requests"]
     assert peaks["read"]["budget"] == 1500

@@ -1,8 +1,8 @@
 """One emulator + devhost stack for the end-to-end suites (virtual clock), reset before each test.
 
-Every scenario runs as deployed: the emulator enforces the deployment template's custom role (RBAC-lite) on
-every ARM call, and delivers events through the template's Event Grid filter. A scenario needing an action the
-role lacks fails with 403, so the whole suite proves the role is sufficient.
+Every scenario runs as deployed: the emulator enforces the deployment template's custom roles (RBAC-lite) on
+every ARM call of the app's identity, and delivers events through the template's Event Grid filter. A scenario
+needing an action the roles lack fails with 403, so the whole suite proves the roles are sufficient.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from localrun.stack import LocalStack
-from tests.e2e.world import World
-from tests.infra.template import event_subscription_filter, role_actions
+from tests.e2e.world import World, deployed_rbac
+from tests.infra.template import event_subscription_filter
 
 # Fast, but the same code paths: SDK retries back off briefly, durable waits cost nothing on the virtual clock.
 BOOT_SUBNET = (
@@ -42,7 +42,7 @@ def world(stack: LocalStack) -> World:
     stack.host.reset()
     stack.host.clock(auto_advance=True)
     stack.subscribe()
-    stack.arm.set_role({"actions": role_actions(include_boot_test=False)})
+    stack.arm.set_role(deployed_rbac())
     w = World(stack)
     w.replication_takes(3600)
     return w

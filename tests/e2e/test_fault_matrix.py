@@ -58,13 +58,7 @@ def phase_of(status: dict[str, Any] | None) -> str | None:
 
 
 def hold_in_replication(world: World, instance: str) -> None:
-    """Stop virtual time while the migration sleeps between replication polls."""
-    world.stack.host.clock(auto_advance=False)
-    world.wait_for_instance(instance)
-    world.stack.host.wait_until(
-        instance,
-        lambda s: phase_of(s) == "replicating" and bool((s.get("customStatus") or {}).get("nextPollAt")),
-    )
+    world.hold_in_replication(instance)
 
 
 def release(world: World) -> None:
@@ -284,7 +278,6 @@ def test_source_deleted_during_replication(world: World) -> None:
     world.seed(gallery(), image("vanished"))
     instance = start_http(world, source)
     hold_in_replication(world, instance)
-    world.stack.arm.clear_role()  # RBAC-lite has one role for every caller; this caller is the image's owner
     world.stack.compute(SUB).images.begin_delete("rg-images", "vanished").result()
     release(world)
     output = world.finish(instance)["output"]

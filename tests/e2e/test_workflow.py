@@ -10,6 +10,7 @@ from tests.e2e.world import (
     World,
     definition,
     definition_id,
+    deployed_rbac,
     eventually,
     gallery,
     image,
@@ -17,7 +18,6 @@ from tests.e2e.world import (
     scale_set,
     version,
 )
-from tests.infra.template import role_actions
 
 pytestmark = pytest.mark.e2e
 
@@ -249,7 +249,7 @@ def test_cancel_stops_and_keeps_the_source(world: World) -> None:
 
 
 def test_boot_test_boots_a_vm_from_the_version_and_cleans_up(world: World) -> None:
-    world.stack.arm.set_role({"actions": role_actions(include_boot_test=True)})
+    world.stack.arm.set_role(deployed_rbac(include_boot_test=True))
     source = image_id("boot-01")
     world.seed(gallery(), image("boot-01"))
     response = world.start_http({"sourceImageId": source, "galleryId": GALLERY, "bootTest": True})
@@ -262,7 +262,7 @@ def test_boot_test_boots_a_vm_from_the_version_and_cleans_up(world: World) -> No
 
 
 def test_a_failed_boot_test_keeps_the_source_and_removes_the_version(world: World) -> None:
-    world.stack.arm.set_role({"actions": role_actions(include_boot_test=True)})
+    world.stack.arm.set_role(deployed_rbac(include_boot_test=True))
     source = image_id("boot-02")
     world.seed(gallery(), image("boot-02"))
     world.stack.arm.add_fault(

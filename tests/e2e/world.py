@@ -13,9 +13,11 @@ from typing import Any
 
 import requests
 
-from localrun.stack import LocalStack
+from emulator.identity import principal_id_for
+from localrun.stack import APP_CLIENT_ID, USER_CLIENT_ID, USER_PRINCIPAL_ID, LocalStack
 from migration.instance_ids import migration_instance_id
 from migration.resource_ids import ImageId
+from tests.infra.template import emulator_roles
 
 SUB = "11111111-1111-4111-8111-111111111111"
 RG = "rg-images"
@@ -112,6 +114,28 @@ def scale_set(name: str, *, image: str | None = None) -> dict[str, Any]:
     }
 
 
+APP_PRINCIPAL_ID = principal_id_for(APP_CLIENT_ID)
+# The deployment the scenarios run as: images anywhere in the subscription, the gallery in its own resource group.
+DEPLOYMENT = {
+    "imageSubscriptionIds": [SUB],
+    "galleryResourceGroupId": f"/subscriptions/{SUB}/resourceGroups/{GALLERY_RG}",
+}
+
+
+def deployed_rbac(
+    *, include_boot_test: bool = False, without: tuple[str, ...] = (), deployment: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The emulator's role assignments as deployed: each of the template's roles for the app's identity at the
+    scopes the template assigns it (minus the actions in ``without``), and Owner for the platform engineer who
+    tags images in the scenarios."""
+    parameters = {**(deployment or DEPLOYMENT), "enableBootTest": include_boot_test}
+    app = [
+        {**role, "actions": [a for a in role["actions"] if a not in without]}
+        for role in emulator_roles(parameters, APP_PRINCIPAL_ID)
+    ]
+    return [*app, {"name": "Owner", "actions": ["*"], "principals": [USER_PRINCIPAL_ID]}]
+
+
 def seed_document(*resources: dict[str, Any]) -> dict[str, Any]:
     return {
         "subscriptions": [{"subscriptionId": SUB, "displayName": "e2e"}],
@@ -145,9 +169,10 @@ class World:
         self.stack.arm.configure({"replication": {"fixedSeconds": seconds, "queuedSeconds": 30, **extra}})
 
     # --- acting as a user -----------------------------------------------------------------------------------
-    def tag(self, image: str, **tags: str) -> None:
-        """Merge tags through the Tags API, as ``az tag update --operation merge`` would."""
-        self.stack.resources(SUB).tags.begin_update_at_scope(
+    def tag(self, image: str, *, as_client: str = USER_CLIENT_ID, **tags: str) -> None:
+        """Merge tags through the Tags API, as ``az tag update --operation merge`` would (by default as the platform
+        engineer, whom the stack lists in ALLOWED_TAG_PRINCIPALS; ``as_client``: another user's client ID)."""
+        self.stack.resources(SUB, as_client).tags.begin_update_at_scope(
             image, {"operation": "Merge", "properties": {"tags": tags}}
         ).result()
 
@@ -204,6 +229,18 @@ class World:
                 return
             host.clock(advance_by=600)
         raise AssertionError(f"{instance_id} never reached {phase}: {host.status(instance_id)}")
+
+    def hold_in_replication(self, instance_id: str) -> None:
+        """Stop virtual time while the migration sleeps between replication polls."""
+        self.stack.host.clock(auto_advance=False)
+        self.wait_for_instance(instance_id)
+        self.stack.host.wait_until(
+            instance_id,
+            lambda s: (
+                (s.get("customStatus") or {}).get("phase") == "replicating"
+                and bool((s.get("customStatus") or {}).get("nextPollAt"))
+            ),
+        )
 
     def summary(self, instance_id: str) -> dict[str, Any]:
         response = self.api("GET", f"migrations/{instance_id}")

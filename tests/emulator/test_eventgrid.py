@@ -65,6 +65,19 @@ def test_tagging_an_image_delivers_the_event(
     assert data["operationName"] == data["authorization"]["action"] == "Microsoft.Resources/tags/write"
     assert data["resourceUri"] == data["authorization"]["scope"] == IMAGE_ID
     assert data["claims"]["http://schemas.microsoft.com/identity/claims/objectidentifier"] == oid
+    assert data["claims"]["appid"] == SYSTEM_CLIENT_ID
+    assert "oid" not in data["claims"]  # ARM reports the long claim names
+    evidence = data["authorization"]["evidence"]  # the Learn ResourceActionSuccess example's fields
+    assert (evidence["principalId"], evidence["principalType"], evidence["role"]) == (oid, "ServicePrincipal", "Owner")
+    assert evidence["roleAssignmentScope"] == f"/subscriptions/{SUB}"
+    assert set(evidence) == {
+        "role",
+        "roleAssignmentScope",
+        "roleAssignmentId",
+        "roleDefinitionId",
+        "principalId",
+        "principalType",
+    }
     assert (data["status"], data["subscriptionId"], data["resourceProvider"]) == (
         "Succeeded",
         SUB,

@@ -123,6 +123,37 @@ def test_role_scopes_limit_where_it_applies() -> None:
     assert not role.allows("x/read", "/subscriptions/s/resourceGroups/ab")
 
 
+def test_roles_apply_each_at_its_own_scopes_and_to_its_own_principals() -> None:
+    """ARM unions role assignments: one role's notActions do not take away what another role grants."""
+    images, gallery = "/subscriptions/s/resourceGroups/images", "/subscriptions/s/resourceGroups/gallery"
+    roles = parse_role(
+        [
+            {"name": "source", "actions": ["Microsoft.Compute/images/*"], "scopes": [images], "principals": ["APP"]},
+            {
+                "name": "gallery",
+                "actions": ["Microsoft.Compute/*"],
+                "notActions": ["Microsoft.Compute/images/delete"],
+                "scopes": [gallery],
+                "principals": ["app"],
+            },
+        ]
+    )
+    assert roles.allows("Microsoft.Compute/images/delete", f"{images}/providers/Microsoft.Compute/images/a", "app")
+    assert not roles.allows("Microsoft.Compute/images/delete", f"{gallery}/providers/Microsoft.Compute/images/a", "app")
+    assert roles.allows(
+        "Microsoft.Compute/galleries/write", f"{gallery}/providers/Microsoft.Compute/galleries/g", "app"
+    )
+    assert not roles.allows(
+        "Microsoft.Compute/galleries/write", f"{images}/providers/Microsoft.Compute/galleries/g", "app"
+    )
+    assert not roles.allows("Microsoft.Compute/images/read", f"{images}/providers/Microsoft.Compute/images/a", "user")
+    grant = roles.grant("Microsoft.Compute/images/read", f"{images}/providers/Microsoft.Compute/images/a", "app")
+    assert grant is not None
+    assert (grant.role, grant.assignment_scope) == ("source", images)
+    assert grant.assignment_id.startswith(f"{images}/providers/Microsoft.Authorization/roleAssignments/")
+    assert grant.definition_id.startswith("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/")
+
+
 def test_resource_ids() -> None:
     rid = parse("/subscriptions/S/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d/versions/1.0.0")
     assert (rid.type, rid.name, str(rid.parent.parent)) == (

@@ -2,7 +2,8 @@
 
 Other suites import these helpers so that what they enforce is exactly what the template deploys:
 
-* :func:`role_actions` - the ARM actions the app's identity is granted (the emulator's RBAC-lite loads them);
+* :func:`role_actions`, :func:`deployed_roles`, :func:`emulator_roles` - the custom roles, their actions and the
+  scopes they are created and assigned at (the emulator's RBAC-lite enforces them per scope);
 * :func:`event_subscription_filter` - the Event Grid filter of the subscription to the app (the emulator applies
   it when it delivers events);
 * :func:`app_setting_names` - the app settings the function app gets.
@@ -26,6 +27,7 @@ PARAMETERS_EXAMPLE_PATH = ROOT / "infra" / "azuredeploy.parameters.example.json"
 README_PATH = ROOT / "infra" / "README.md"
 
 ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 EVENT_SUBSCRIPTION = "Microsoft.EventGrid/systemTopics/eventSubscriptions"
 DEPLOYMENT = "Microsoft.Resources/deployments"
 SITE = "Microsoft.Web/sites"
@@ -33,7 +35,9 @@ DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 # App settings the Functions platform reads (not the product): the template sets exactly these plus
 # migration.settings.env_names().
 RUNTIME_APP_SETTINGS = {
-    "AzureWebJobsStorage__accountName": "Functions host and Durable task hub storage, identity-based connection",
+    "AzureWebJobsStorage__blobServiceUri": "Functions host and Durable task hub storage (blob endpoint of the cloud)",
+    "AzureWebJobsStorage__queueServiceUri": "the same account's queue endpoint (Durable work items)",
+    "AzureWebJobsStorage__tableServiceUri": "the same account's table endpoint (Durable history and instances)",
     "AzureWebJobsStorage__credential": "'managedidentity': authenticate to that storage with a managed identity",
     "AzureWebJobsStorage__clientId": "which (user-assigned) identity the host uses for that storage",
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "where the host and worker send telemetry",
@@ -128,22 +132,88 @@ def is_deployed(located: Located, outer: Context) -> bool:
     return bool(evaluate(located.resource.get("condition", True), context_of(located, outer)))
 
 
-def role_actions(include_boot_test: bool) -> list[str]:
-    """The ARM actions granted to the app's identity by the template's custom roles, parameters resolved.
+# The template's custom roles: the variable holding each one's actions.
+ROLE_ACTION_VARIABLES = {
+    "source-images": "sourceImageRoleActions",
+    "gallery": "galleryRoleActions",
+    "boot-test": "bootTestRoleActions",
+}
 
-    ``include_boot_test`` is the template's ``enableBootTest`` parameter: the boot-test role is only deployed
-    (and assigned) when it is true."""
-    outer = context(parameters={"enableBootTest": include_boot_test})
-    actions: list[str] = []
+
+def role_actions(role: str) -> list[str]:
+    """The ARM actions of one of the template's custom roles: ``source-images``, ``gallery`` or ``boot-test``."""
+    actions = evaluate(f"[variables('{ROLE_ACTION_VARIABLES[role]}')]", context())
+    if not isinstance(actions, list):
+        raise ExpressionError(f"{ROLE_ACTION_VARIABLES[role]} is not a list")
+    return [str(a) for a in actions]
+
+
+@dataclass(frozen=True)
+class DeployedRole:
+    """A custom role as a deployment creates it: where it is created, where it may be and is assigned."""
+
+    name: str  # roleName
+    guid: str
+    actions: list[str]
+    not_actions: list[str]
+    assignable_scopes: list[str]
+    created_at: str  # the scope of the deployment that creates the definition
+    assigned_at: list[str]
+
+
+def _deployment_scope(deployment: dict[str, Any], here: Context) -> str:
+    scope = f"/subscriptions/{evaluate(deployment.get('subscriptionId', here.subscription_id), here)}"
+    if "resourceGroup" in deployment:
+        scope += f"/resourceGroups/{evaluate(deployment['resourceGroup'], here)}"
+    elif "subscriptionId" not in deployment:
+        scope += f"/resourceGroups/{here.resource_group}"
+    return scope
+
+
+def deployed_roles(parameters: dict[str, Any] | None = None) -> list[DeployedRole]:
+    """The custom roles a deployment with ``parameters`` creates, in template order, with the scopes the template
+    assigns each at (nested deployments and copy loops expanded, conditions applied)."""
+    outer = context(parameters=parameters)
+    assigned: dict[str, list[str]] = {}
+    for located in resources_of_type(DEPLOYMENT):
+        deployment = located.resource
+        inner = deployment["properties"]["template"]["resources"]
+        if [r["type"] for r in inner] != [ROLE_ASSIGNMENT] or not is_deployed(located, outer):
+            continue
+        loop = deployment.get("copy")
+        for i in range(evaluate(loop["count"], outer) if loop else 1):
+            here = outer.with_copy_index(loop["name"], i) if loop else outer
+            guid = evaluate(deployment["properties"]["parameters"]["assignment"]["value"]["roleDefinitionGuid"], here)
+            assigned.setdefault(guid, []).append(_deployment_scope(deployment, here))
+    roles = []
     for located in resources_of_type(ROLE_DEFINITION):
         if not is_deployed(located, outer):
             continue
-        permissions = evaluate(located.resource["properties"]["permissions"], context_of(located, outer))
-        for permission in permissions:
-            actions += [a for a in permission["actions"] if a not in actions]
-            if permission.get("notActions"):
-                raise AssertionError("notActions make the granted set harder to read; list actions only")
-    return actions
+        inner = context_of(located, outer)
+        props = evaluate(located.resource["properties"], inner)
+        guid = evaluate(located.resource["name"], inner)
+        created_at = _deployment_scope(located.parent.resource, outer) if located.parent else outer.resource_group
+        roles.append(
+            DeployedRole(
+                name=props["roleName"],
+                guid=guid,
+                actions=[a for p in props["permissions"] for a in p["actions"]],
+                not_actions=[a for p in props["permissions"] for a in p.get("notActions", [])],
+                assignable_scopes=list(props["assignableScopes"]),
+                created_at=created_at,
+                assigned_at=assigned.get(guid, []),
+            )
+        )
+    return roles
+
+
+def emulator_roles(parameters: dict[str, Any], principal_id: str) -> list[dict[str, Any]]:
+    """The deployed roles as RBAC-lite role assignments of ``principal_id`` (each at its own scopes)."""
+    return [
+        {"name": r.name, "actions": r.actions, "scopes": r.assigned_at, "principals": [principal_id]}
+        for r in deployed_roles(parameters)
+        if r.assigned_at
+    ]
 
 
 def event_subscription_filter(

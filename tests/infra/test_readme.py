@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from migration.settings import env_names
-from tests.infra.arm_expressions import evaluate
 from tests.infra.template import (
     README_PATH,
-    ROLE_DEFINITION,
+    ROLE_ACTION_VARIABLES,
     ROOT,
-    context,
+    deployed_roles,
     load_template,
     parameter_name,
-    resources_of_type,
     role_actions,
 )
 
@@ -40,18 +40,17 @@ def table_actions(heading: str) -> list[str]:
     return [m["action"] for m in _ROW.finditer(section(heading))]
 
 
-def test_migration_role_table_is_exactly_the_role():
-    assert table_actions("### Migration role") == role_actions(include_boot_test=False)
-
-
-def test_boot_test_role_table_is_exactly_what_the_boot_test_adds():
-    base = role_actions(include_boot_test=False)
-    assert table_actions("### Boot-test role") == [a for a in role_actions(include_boot_test=True) if a not in base]
+@pytest.mark.parametrize(
+    ("heading", "role"),
+    [("### Source-image role", "source-images"), ("### Gallery role", "gallery"), ("### Boot-test role", "boot-test")],
+)
+def test_each_role_table_is_exactly_the_role(heading: str, role: str):
+    assert table_actions(heading) == role_actions(role)
 
 
 def test_every_action_names_code_that_exists_and_a_scenario():
     rows = list(_ROW.finditer(section("## What the app's identity may do")))
-    assert len(rows) == len(role_actions(include_boot_test=True))
+    assert len(rows) == sum(len(role_actions(role)) for role in ROLE_ACTION_VARIABLES)
     for row in rows:
         references = re.findall(r"`([\w/]+\.py)::(\w+)`", row["code"])
         assert references, row["action"]
@@ -74,10 +73,9 @@ def test_outputs_the_guide_reads_exist():
 
 
 def test_role_names_in_the_removal_commands_are_the_template_s():
-    outer = context(parameters={"appName": "$APP", "enableBootTest": True})
-    names = [evaluate(r.resource["properties"]["roleName"], outer) for r in resources_of_type(ROLE_DEFINITION)]
-    for name in names:
-        assert f'--name "{name}"' in section("## Remove everything"), name
+    parameters = {"appName": "$APP", "enableBootTest": True, "imageResourceGroupIds": ["/s/x/resourceGroups/rg"]}
+    for role in deployed_roles(parameters):
+        assert f'--name "{role.name}"' in section("## Remove everything"), role.name
 
 
 def test_the_guide_deploys_this_template_and_publishes_with_core_tools():

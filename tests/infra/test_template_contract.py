@@ -13,17 +13,18 @@ import pytest
 from migration.settings import Settings, env_names
 from tests.infra.arm_expressions import evaluate
 from tests.infra.template import (
-    DEPLOYMENT,
     EVENT_SUBSCRIPTION,
+    ROLE_ACTION_VARIABLES,
     ROLE_DEFINITION,
     ROOT,
     RUNTIME_APP_SETTINGS,
+    DeployedRole,
     app_setting_names,
     app_settings_array,
     context,
     context_of,
+    deployed_roles,
     event_subscription_filter,
-    is_deployed,
     iter_templates,
     load_template,
     parameter_name,
@@ -124,39 +125,47 @@ def test_nested_templates_use_every_parameter_they_declare():
         assert [p for p in template.get("parameters", {}) if f"parameters('{p}')" not in text] == [], path
 
 
-# --- roles -------------------------------------------------------------------------------------------------------
+# --- roles ---------------------------------------------------------------------------------------------------------
 
-MIGRATION_ACTIONS = [
+SOURCE_IMAGE_ACTIONS = [
     "Microsoft.Compute/images/read",
     "Microsoft.Compute/images/delete",
     "Microsoft.Resources/tags/write",
+    "Microsoft.Compute/galleries/read",
+    "Microsoft.Compute/virtualMachineScaleSets/read",
+]
+GALLERY_ACTIONS = [
     "Microsoft.Compute/galleries/read",
     "Microsoft.Compute/galleries/images/read",
     "Microsoft.Compute/galleries/images/write",
     "Microsoft.Compute/galleries/images/versions/read",
     "Microsoft.Compute/galleries/images/versions/write",
     "Microsoft.Compute/galleries/images/versions/delete",
-    "Microsoft.Compute/virtualMachineScaleSets/read",
+    "Microsoft.Resources/tags/write",
 ]
 
 
-def test_role_actions_without_boot_test_are_the_migration_actions():
-    assert role_actions(include_boot_test=False) == MIGRATION_ACTIONS
-
-
-def test_boot_test_adds_its_actions_and_removes_none():
-    with_boot_test = role_actions(include_boot_test=True)
-    assert with_boot_test[: len(MIGRATION_ACTIONS)] == MIGRATION_ACTIONS
-    extra = with_boot_test[len(MIGRATION_ACTIONS) :]
-    assert extra
-    assert [a for a in with_boot_test if "*" in a] == [], "no wildcards: every action is named"
-    assert "Microsoft.Resources/subscriptions/resourceGroups/write" in extra
+def test_each_scope_gets_its_own_role_with_exactly_its_actions():
+    """Image scopes never get gallery writes, the gallery's group never gets images/delete (issue 19, item 7)."""
+    assert role_actions("source-images") == SOURCE_IMAGE_ACTIONS
+    assert role_actions("gallery") == GALLERY_ACTIONS
+    boot_test = role_actions("boot-test")
+    assert "Microsoft.Resources/subscriptions/resourceGroups/write" in boot_test
+    assert not [a for a in boot_test if a.startswith(("Microsoft.Compute/images", "Microsoft.Compute/galleries"))]
+    everything = SOURCE_IMAGE_ACTIONS + GALLERY_ACTIONS + boot_test
+    assert [a for a in everything if "*" in a] == [], "no wildcards: every action is named"
 
 
 def test_the_role_action_lists_live_in_one_variable_each():
+    outer = context()
     for located in resources_of_type(ROLE_DEFINITION):
         (permission,) = located.resource["properties"]["permissions"]
-        assert re.fullmatch(r"\[variables\('\w+RoleActions'\)\]", permission["actions"]), permission
+        assert permission == {"actions": "[parameters('role').actions]", "notActions": []}
+        passed = located.parent.resource["properties"]["parameters"]["role"]["value"]  # type: ignore[union-attr]
+        assert re.fullmatch(r"\[variables\('\w+RoleActions'\)\]", passed["actions"]), passed
+        assert evaluate(passed["actions"], outer) == role_actions(
+            next(k for k, v in ROLE_ACTION_VARIABLES.items() if v in passed["actions"])
+        )
 
 
 EXAMPLE = {
@@ -165,59 +174,66 @@ EXAMPLE = {
     "galleryResourceGroupId": "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg-gallery",
     "enableBootTest": True,
 }
+GROUPS_ONLY = {**EXAMPLE, "imageSubscriptionIds": [], "enableBootTest": False}
 
 
-def role_assignment_scopes(parameters: dict[str, Any]) -> dict[str, list[str]]:
-    """Role definition name -> the scopes the template assigns it at (nested deployments, copies expanded)."""
-    outer = context(parameters=parameters)
-    scopes: dict[str, list[str]] = {}
-    for located in resources_of_type(DEPLOYMENT):
-        deployment = located.resource
-        inner = deployment["properties"]["template"]["resources"]
-        if [r["type"] for r in inner] != ["Microsoft.Authorization/roleAssignments"] or not is_deployed(located, outer):
-            continue
-        loop = deployment.get("copy")
-        count = evaluate(loop["count"], outer) if loop else 1
-        for i in range(count):
-            here = outer.with_copy_index(loop["name"], i) if loop else outer
-            role = evaluate(deployment["properties"]["parameters"]["assignment"]["value"]["roleDefinitionGuid"], here)
-            scope = f"/subscriptions/{evaluate(deployment['subscriptionId'], here)}"
-            if "resourceGroup" in deployment:
-                scope += f"/resourceGroups/{evaluate(deployment['resourceGroup'], here)}"
-            scopes.setdefault(role, []).append(scope)
-    return scopes
+def roles_by_name(parameters: dict[str, Any]) -> dict[str, DeployedRole]:
+    return {r.name.split(" (")[0]: r for r in deployed_roles(parameters)}
 
 
-def test_roles_are_assigned_at_the_requested_scopes_and_assignable_there():
-    outer = context(parameters=EXAMPLE)
-    definitions = {
-        evaluate(r.resource["name"], outer): evaluate(r.resource["properties"]["assignableScopes"], outer)
-        for r in resources_of_type(ROLE_DEFINITION)
-    }
-    migration = evaluate("[variables('migrationRoleGuid')]", outer)
-    boot_test = evaluate("[variables('bootTestRoleGuid')]", outer)
-    assigned = role_assignment_scopes(EXAMPLE)
-    assert assigned == {
-        migration: [
-            "/subscriptions/11111111-1111-1111-1111-111111111111",
-            "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-images",
-            "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/rg-gallery",
-        ],
-        boot_test: ["/subscriptions/33333333-3333-3333-3333-333333333333"],
-    }
-    for role, scopes in assigned.items():
-        assert sorted(definitions[role]) == sorted(scopes)
+@pytest.mark.parametrize("parameters", [EXAMPLE, GROUPS_ONLY], ids=["subscriptions-and-groups", "groups-only"])
+def test_each_role_is_created_at_its_first_assignable_scope_and_assigned_exactly_there(parameters):
+    """Issue 19, item 2: a custom role is created at (or under) one of its assignable scopes (the official
+    create-role-def quickstart creates it with a deployment at the scope it is assignable at), never in the app's
+    resource group, which is not one of them."""
+    for role in deployed_roles(parameters):
+        assert role.created_at == role.assignable_scopes[0], role
+        assert sorted(role.assigned_at) == sorted(role.assignable_scopes), role
+        assert not role.not_actions
 
 
-def test_without_boot_test_only_the_migration_role_is_assigned():
-    assigned = role_assignment_scopes({**EXAMPLE, "enableBootTest": False})
-    assert list(assigned) == [evaluate("[variables('migrationRoleGuid')]", context(parameters=EXAMPLE))]
+def test_roles_are_assigned_at_the_requested_scopes():
+    roles = roles_by_name(EXAMPLE)
+    assert roles["Image Gallery Migrator source images"].assigned_at == [
+        "/subscriptions/11111111-1111-1111-1111-111111111111",
+        "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-images",
+    ]
+    assert roles["Image Gallery Migrator gallery"].assigned_at == [EXAMPLE["galleryResourceGroupId"]]
+    assert roles["Image Gallery Migrator boot test"].assigned_at == [
+        "/subscriptions/33333333-3333-3333-3333-333333333333"
+    ]
+    assert list(roles_by_name(GROUPS_ONLY)) == [
+        "Image Gallery Migrator source images",
+        "Image Gallery Migrator gallery",
+    ]
 
 
-def test_gallery_resource_group_also_holding_images_is_assigned_once():
+def test_gallery_resource_group_also_holding_images_gets_both_roles():
     same = EXAMPLE["galleryResourceGroupId"]
-    assigned = role_assignment_scopes({**EXAMPLE, "imageResourceGroupIds": [same], "enableBootTest": False})
-    assert next(iter(assigned.values())) == ["/subscriptions/11111111-1111-1111-1111-111111111111", same]
+    roles = roles_by_name({**GROUPS_ONLY, "imageResourceGroupIds": [same]})
+    assert roles["Image Gallery Migrator source images"].assigned_at == [same]
+    assert roles["Image Gallery Migrator gallery"].assigned_at == [same]
+
+
+def test_scale_set_check_scope_default_follows_the_role_scopes():
+    """Issue 19, item 4: with the source-image role on resource groups only, a subscription-wide scale-set list would
+    get 403 and keep every source; the default then checks the image's resource group."""
+    assert Settings.from_env(setting_values({})).scale_set_scope == "subscription"
+    assert Settings.from_env(setting_values(GROUPS_ONLY)).scale_set_scope == "resource-group"
+    assert Settings.from_env(setting_values(EXAMPLE)).scale_set_scope == "resource-group"  # one group is enough
+    explicit = setting_values({**GROUPS_ONLY, "scaleSetCheckScope": "subscription"})
+    assert Settings.from_env(explicit).scale_set_scope == "subscription"
+
+
+def test_host_storage_endpoints_come_from_the_storage_account():
+    """Issue 19, item 8: the account's own service URIs (right in every cloud), as the Flex Consumption samples set
+    them, instead of an account name the host would turn into public-cloud endpoints."""
+    values = {entry["name"]: entry["value"] for entry in app_settings_array()}
+    for service in ("blob", "queue", "table"):
+        assert values[f"AzureWebJobsStorage__{service}ServiceUri"] == (
+            f"[reference(variables('storageId'), '2025-06-01').primaryEndpoints.{service}]"
+        )
+    assert "AzureWebJobsStorage__accountName" not in values
 
 
 # --- Event Grid --------------------------------------------------------------------------------------------------
@@ -238,7 +254,7 @@ def test_event_subscription_filter_is_the_issue_s_filter():
     }
 
 
-def test_event_subscription_delivers_to_the_app_s_event_grid_function_and_dead_letters_with_the_identity():
+def test_event_subscription_delivers_to_the_app_s_event_grid_function_and_dead_letters_with_its_own_identity():
     (located,) = resources_of_type(EVENT_SUBSCRIPTION)
     outer = context(subscription_id="44444444-4444-4444-4444-444444444444", resource_group="rg-app")
     props = evaluate(located.resource["properties"], context_of(located, outer))
@@ -248,8 +264,29 @@ def test_event_subscription_delivers_to_the_app_s_event_grid_function_and_dead_l
     assert props["retryPolicy"] == {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440}
     dead_letter = props["deadLetterWithResourceIdentity"]
     assert dead_letter["identity"]["type"] == "UserAssigned"
-    assert dead_letter["identity"]["userAssignedIdentity"].endswith("/userAssignedIdentities/imgmig-offline-id")
+    assert dead_letter["identity"]["userAssignedIdentity"].endswith("/userAssignedIdentities/imgmig-offline-events-id")
     assert dead_letter["deadLetterDestination"]["properties"]["blobContainerName"] == "eventgrid-deadletter"
+    (topic,) = resources_of_type("Microsoft.EventGrid/systemTopics")
+    identities = evaluate(topic.resource["identity"], context_of(topic, outer))["userAssignedIdentities"]
+    assert list(identities) == [dead_letter["identity"]["userAssignedIdentity"]]
+
+
+def test_the_topic_identity_may_write_to_the_dead_letter_container_only():
+    """Issue 19, item 7: Event Grid does not share the app's identity; its own one gets Storage Blob Data
+    Contributor on the dead-letter container (Learn, "Dead letter and retry policies" with a managed identity: the
+    identity needs a data role that can write blobs on the destination)."""
+    outer = context()
+    assignments = [
+        (evaluate(r.resource["scope"], outer), evaluate(r.resource["properties"]["roleDefinitionId"], outer))
+        for r in resources_of_type("Microsoft.Authorization/roleAssignments")
+        if r.parent is None and "eventsIdentityId" in r.resource["properties"]["principalId"]
+    ]
+    assert [(scope, role.rsplit("/", 1)[1]) for scope, role in assignments] == [
+        (
+            "Microsoft.Storage/storageAccounts/imgmigoffline/blobServices/default/containers/eventgrid-deadletter",
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",  # Storage Blob Data Contributor
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -259,13 +296,26 @@ def test_event_subscription_delivers_to_the_app_s_event_grid_function_and_dead_l
         ("resourceGroup", "/subscriptions/{sub}/resourceGroups/rg-watched", "Microsoft.Resources.ResourceGroups"),
     ],
 )
-def test_system_topic_watches_the_subscription_or_one_resource_group(scope, source, topic_type):
+def test_where_the_topic_lives_is_separate_from_what_it_watches(scope, source, topic_type):
+    """Issue 19, item 6: ``eventScope``/``eventSourceResourceGroupName`` say what is watched;
+    ``systemTopicName``/``systemTopicResourceGroupName`` say where the topic is (an existing one is reused by naming
+    it: Azure allows one system topic per source)."""
     sub = "55555555-5555-5555-5555-555555555555"
-    outer = context(parameters={"eventScope": scope, "eventResourceGroupName": "rg-watched"}, subscription_id=sub)
+    parameters = {
+        "eventScope": scope,
+        "eventSourceResourceGroupName": "rg-watched",
+        "systemTopicName": "existing-topic",
+        "systemTopicResourceGroupName": "rg-topics",
+    }
+    outer = context(parameters=parameters, subscription_id=sub)
     (topic,) = resources_of_type("Microsoft.EventGrid/systemTopics")
     props = evaluate(topic.resource["properties"], context_of(topic, outer))
     assert props == {"source": source.format(sub=sub), "topicType": topic_type}
-    assert evaluate(topic.parent.resource["resourceGroup"], outer) == "rg-watched"  # type: ignore[union-attr]
+    assert evaluate(topic.resource["name"], context_of(topic, outer)) == "existing-topic"
+    assert evaluate(topic.parent.resource["resourceGroup"], outer) == "rg-topics"  # type: ignore[union-attr]
+    default = context(subscription_id=sub)
+    assert evaluate(topic.resource["name"], context_of(topic, default)) == "imgmig-offline-resource-events"
+    assert evaluate(topic.parent.resource["resourceGroup"], default) == "rg-image-migration"  # type: ignore[union-attr]
 
 
 def test_the_event_grid_destination_is_an_event_grid_trigger_of_the_app():
