@@ -32,9 +32,9 @@ from rich.console import Console
 
 from bench import results
 from bench.tables import Table
+from bench.world import bench_stack
 from localrun.stack import LocalStack
 from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
-from tests.e2e.conftest import E2E_SETTINGS
 from tests.e2e.world import GALLERY, gallery, image, image_id, seed_document
 
 OUTPUT = results.LATEST.with_name("console.json")
@@ -193,8 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
     started = time.monotonic()
-    settings = {**E2E_SETTINGS, "REPLICATION_POLL_MAX_SECONDS": "300"}
-    with LocalStack(clock="virtual", seed=None, settings=settings, subscribe_events=False) as stack:
+    with bench_stack() as stack:  # the product's default settings, like the other benchmarks
         with console.status(f"starting {args.migrations} migrations…"):
             start_migrations(stack, args.migrations)
         running = stack.host.call("GET", "migrations?status=Running").json()["count"]

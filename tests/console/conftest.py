@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Reque
 
 from localrun.stack import LocalStack
 from tests.e2e.conftest import E2E_SETTINGS
-from tests.e2e.world import World
-from tests.infra.template import event_subscription_filter, role_actions
+from tests.e2e.world import World, deployed_rbac
+from tests.infra.template import event_subscription_filter
 
 CHROMIUM = os.environ.get("CONSOLE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -68,7 +68,7 @@ def world(console_stack: LocalStack) -> World:
     stack.host.reset()
     stack.host.clock(auto_advance=True)
     stack.subscribe()
-    stack.arm.set_role({"actions": role_actions(include_boot_test=False)})
+    stack.arm.set_role(deployed_rbac())  # as deployed: the template's roles, enforced by the emulator
     w = World(stack)
     w.replication_takes(3600)
     return w
