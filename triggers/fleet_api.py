@@ -28,6 +28,7 @@ from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_i
 from migration.settings import Settings
 from orchestrators.migrate_image import CANCEL_EVENT
 from triggers.http_api import read_json
+from triggers.instances import all_statuses
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE
 
@@ -210,7 +211,7 @@ async def _phase_of(client: df.DurableOrchestrationClient, instance_id: str) -> 
 @bp.durable_client_input(client_name="client")
 async def list_batches(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """``GET /api/batches``: every batch's summary, newest first."""
-    statuses = await client.get_status_by(instance_id_prefix=BATCH_PREFIX)
+    statuses = await all_statuses(client, instance_id_prefix=BATCH_PREFIX)
     found = [s for s in statuses if (s.name or "").lower() == BATCH_ORCHESTRATOR and s.runtime_status]
     items = [await _summary(s, client, live=False) for s in found]
     items.sort(key=lambda item: str(item.get("createdTime") or ""), reverse=True)

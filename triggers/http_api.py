@@ -25,6 +25,7 @@ from migration.settings import DeletionMode, Settings
 from migration.status import summarize
 from migration.tags import TagNames
 from orchestrators.migrate_image import APPROVE_EVENT, CANCEL_EVENT
+from triggers.instances import all_statuses
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE, start_migration
 
@@ -87,8 +88,8 @@ async def list_migrations(req: func.HttpRequest, client: df.DurableOrchestration
     if unknown:
         allowed = ", ".join(s.name for s in df.OrchestrationRuntimeStatus)
         return problem(400, "Invalid Status Filter", f"unknown status {unknown[0]!r}; use {allowed}")
-    statuses = await client.get_status_by(
-        runtime_status=[RUNTIME_STATUSES[s] for s in wanted] or None, instance_id_prefix=PREFIX
+    statuses = await all_statuses(
+        client, runtime_status=[RUNTIME_STATUSES[s] for s in wanted] or None, instance_id_prefix=PREFIX
     )
     items = [summarize(s.to_json()) for s in statuses]
     items.sort(key=lambda item: str(item.get("createdTime") or ""), reverse=True)
