@@ -35,7 +35,7 @@ from bench import results
 from bench.tables import Table
 from bench.world import bench_stack
 from localrun.stack import LocalStack
-from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.console.conftest import DESKTOP, start_chromium
 from tests.e2e.world import GALLERY, gallery, image, image_id, seed_document
 
 OUTPUT = results.LATEST.with_name("console.json")
@@ -112,7 +112,7 @@ def window(page: Page, seconds: float, *, tick: Any = None) -> float:
 def measure(stack: LocalStack, count: int, seconds: float) -> dict[str, Any]:
     figures: dict[str, Any] = {"migrations": count, "windowSeconds": seconds}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = start_chromium(playwright)
         for mode in ("product", "baseline"):
             context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
             setup = f"sessionStorage.setItem('imgmig.functionKey', {json.dumps(stack.host.function_key)});"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from localrun.stack import LocalStack
 from tests.e2e.conftest import E2E_SETTINGS
@@ -37,10 +38,29 @@ NARROW = {"width": 390, "height": 844}
 TEST_REFRESH = {"baseMs": 250, "maxMs": 1000, "factor": 2, "slowFactor": 5}
 
 
+# No D-Bus on these machines: Chromium's attempts to reach one can stall its start for minutes now and then
+# (puppeteer/puppeteer#11900, ppodgorsek/docker-robot-framework#457). "disabled:" makes each attempt fail at once;
+# a start that still hangs is retried.
+CHROMIUM_ENV = {"DBUS_SESSION_BUS_ADDRESS": "disabled:", "DBUS_SYSTEM_BUS_ADDRESS": "disabled:"}
+LAUNCH_ATTEMPTS = 3
+
+
+def start_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, through Playwright (its own browser download is not reachable here)."""
+    env: dict[str, str | float | bool] = {**os.environ, **CHROMIUM_ENV}
+    for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+        try:
+            return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env, timeout=60_000)
+        except PlaywrightTimeoutError:
+            if attempt == LAUNCH_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 def launch(playwright: Playwright) -> Browser:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    return start_chromium(playwright)
 
 
 # Per module, not per session: while Playwright's sync API is active it leaves an asyncio loop marked running in
