@@ -30,7 +30,7 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from migration.errors import ArmRequestFailed, MigrationError, PermissionDenied, TransientArmError
+from migration.errors import ArmRequestFailed, MigrationError, PermissionDenied, TagLimitReached, TransientArmError
 from migration.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -126,6 +126,8 @@ def arm_errors(doing: str) -> Iterator[None]:
         message = f"{doing}: {code or status}: {_clean(exc)}"
         if status == 403 or code in ("AuthorizationFailed", "LinkedAuthorizationFailed"):
             raise PermissionDenied(message) from exc
+        if code == "TooManyTags":
+            raise TagLimitReached(message) from exc
         if status in TRANSIENT_STATUS:
             raise TransientArmError(message) from exc
         raise ArmRequestFailed(message) from exc

@@ -21,11 +21,12 @@ import azure.durable_functions as df
 from azure.core.exceptions import ResourceNotFoundError
 
 from activities import _arm
+from activities.durable_instances import all_instances
 from migration import arm_json
 from migration.errors import InvalidRequest
 from migration.fleet import MAX_FLEET_IMAGES, ImageFilters, ImageItem, Scope
 from migration.instance_ids import PREFIX
-from migration.resource_ids import GalleryId, ImageId
+from migration.resource_ids import GalleryId, ImageId, id_key
 from migration.status import ACTIVE_RUNTIME_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def list_scope_images(payload: dict[str, Any]) -> dict[str, Any]:
         scope = Scope.model_validate(payload["scope"])
         items = [item for sub, group in scope.listings() for item in _list(sub, group)]
         items = [i for i in items if filters.matches(i)]
-    unique = {i.id.lower(): i for i in items}
+    unique = {id_key(i.id): i for i in items}
     if len(unique) > MAX_FLEET_IMAGES:
         raise InvalidRequest(
             f"the scope holds {len(unique)} matching images; a plan or batch takes at most {MAX_FLEET_IMAGES}: "
@@ -87,7 +88,7 @@ def list_scope_images(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def list_gallery_sources(payload: dict[str, Any]) -> dict[str, Any]:
-    """``{"galleryId"}`` -> ``{"sources": {lower-cased source image ID: [version IDs]}}``; empty without gallery."""
+    """``{"galleryId"}`` -> ``{"sources": {source image ID key: [version IDs]}}``; empty without gallery."""
     gallery = GalleryId.parse(payload["galleryId"])
     client = _arm.compute(gallery.subscription_id)
     sources: dict[str, list[str]] = defaultdict(list)
@@ -103,13 +104,13 @@ def list_gallery_sources(payload: dict[str, Any]) -> dict[str, Any]:
             ):
                 facts = arm_json.version_facts(version.as_dict())
                 if facts.source_id:
-                    sources[facts.source_id.rstrip("/").lower()].append(facts.id)
+                    sources[id_key(facts.source_id)].append(facts.id)
     return {"sources": {k: sorted(v) for k, v in sources.items()}}
 
 
 @bp.activity_trigger(input_name="payload")
 def list_scale_set_references(payload: dict[str, Any]) -> dict[str, Any]:
-    """``{"imageIds"}`` -> ``{"references": {lower-cased image ID: [scale set IDs]}}`` (only images referenced).
+    """``{"imageIds"}`` -> ``{"references": {image ID key: [scale set IDs]}}`` (only images referenced).
 
     One listing per subscription (or resource group, per ``SCALE_SET_CHECK_SCOPE``) instead of one per image."""
     per_group = _arm.settings().scale_set_scope == "resource-group"
@@ -126,7 +127,7 @@ def list_scale_set_references(payload: dict[str, Any]) -> dict[str, Any]:
             except ResourceNotFoundError:
                 found = []
         for scale_set in found:
-            ref = (arm_json.scale_set_image_reference(scale_set.as_dict()) or "").rstrip("/").lower()
+            ref = id_key(arm_json.scale_set_image_reference(scale_set.as_dict()) or "")
             if ref in keys:
                 references[ref].append(str(scale_set.id))
     return {"references": dict(references)}
@@ -137,10 +138,7 @@ def list_scale_set_references(payload: dict[str, Any]) -> dict[str, Any]:
 async def get_active_migrations(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     """``{"instanceIds"}`` -> ``{"active": {instance ID: runtime status}}`` for those that are active now."""
     wanted = set(payload["instanceIds"])
-    statuses = await client.get_status_by(
-        runtime_status=[df.OrchestrationRuntimeStatus[s] for s in sorted(ACTIVE_RUNTIME_STATUSES)],
-        instance_id_prefix=PREFIX,
-    )
+    statuses = await all_instances(client, prefix=PREFIX, runtime_statuses=sorted(ACTIVE_RUNTIME_STATUSES))
     active = {
         str(s.instance_id): s.runtime_status.name
         for s in statuses

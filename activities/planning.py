@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -11,11 +12,12 @@ from activities import _arm
 from activities.blueprint import bp
 from migration import arm_json
 from migration.definitions import DefinitionFacts
+from migration.errors import TagLimitReached
 from migration.plan import MigrationPlan, VersionFacts, build_plan
 from migration.request import MigrationRequest
 from migration.resource_ids import ParsedId, parse_resource_id
 from migration.source import SourceImage
-from migration.tags import MigrationStatus, TagNames, status_tags
+from migration.tags import MigrationStatus, TagNames, fit_status_tags, status_tags, tag_limit_note
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,39 @@ def _current_tags(resource: ParsedId) -> dict[str, str] | None:
     return {k.lower(): v for k, v in (tags or {}).items()}
 
 
+@dataclass(frozen=True)
+class StatusWrite:
+    tagged: bool  # False: the image no longer exists
+    dropped: list[str] = field(default_factory=list)  # status tags left out for ARM's tag limit
+    note: str = ""
+
+
+def merge_status_tags(image_id: str, tags: dict[str, str], *, doing: str) -> StatusWrite:
+    """Merge the app's status tags onto a managed image, never failing on ARM's 50-tag limit.
+
+    The first try costs nothing extra; on ``TooManyTags`` the image's tags are read and only the status tags
+    that fit are written, most important first (``migration-status``, then the request hash that keeps the app
+    from acting on the same tags twice), or none. What was left out is logged and returned, so the caller keeps
+    the reason where users look (the instance and the summary API) instead of failing or retrying forever."""
+    try:
+        return StatusWrite(tagged=merge_tags(image_id, tags, doing=doing))
+    except TagLimitReached:
+        pass
+    current = _current_tags(parse_resource_id(image_id))
+    if current is None:
+        return StatusWrite(tagged=False)
+    fitted, dropped = fit_status_tags(current, tags, TagNames.from_settings(_arm.settings()))
+    if fitted:
+        try:
+            merge_tags(image_id, fitted, doing=doing)
+        except TagLimitReached:  # tags were added meanwhile: leave the image alone rather than loop
+            dropped = list(tags)
+    dropped = dropped or list(tags)
+    note = tag_limit_note(len(current), dropped)
+    logger.warning("%s: %s", image_id, note)
+    return StatusWrite(tagged=True, dropped=dropped, note=note)
+
+
 @bp.activity_trigger(input_name="payload")
 def plan_migration(payload: dict[str, Any]) -> dict[str, Any]:
     """Dry run: what a migration of this image would do. Reads only."""
@@ -127,6 +162,6 @@ def run_preflight(payload: dict[str, Any]) -> dict[str, Any]:
         tags = status_tags(
             names, MigrationStatus.RUNNING, migration_id=payload["migrationId"], request_hash=request.request_hash
         )
-        merge_tags(request.source_image_id, tags, doing="marking the image as being migrated")
+        merge_status_tags(request.source_image_id, tags, doing="marking the image as being migrated")
     logger.info("preflight %s: ok=%s", request.source_image_id, plan.ok)
     return plan.model_dump(mode="json")

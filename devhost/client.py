@@ -160,27 +160,30 @@ class DevhostClient:
         url = f"{self.base_url}/{route.lstrip('/')}" if route.startswith("/") else f"{self.base_url}/api/{route}"
         return self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
 
-    # -- /_devhost ------------------------------------------------------------------------------------------
-    def stats(self, instance_id_prefix: str = "") -> dict[str, Any]:
-        response = self.session.get(
-            f"{self.base_url}/_devhost/stats", params={"instanceIdPrefix": instance_id_prefix}, timeout=self.timeout
+    # -- /_devhost (started with --control-endpoints; the master key) ---------------------------------------
+    def _control(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {"x-functions-key": self.master_key}
+        return self.session.request(
+            method, f"{self.base_url}/_devhost/{path}", headers=headers, timeout=self.timeout, **kwargs
         )
+
+    def stats(self, instance_id_prefix: str = "") -> dict[str, Any]:
+        response = self._control("GET", "stats", params={"instanceIdPrefix": instance_id_prefix})
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
 
     def clock(self, **change: Any) -> dict[str, Any]:
         """GET the clock, or POST a change: ``advance_to=iso``, ``advance_by=seconds``, ``auto_advance=bool``."""
-        url = f"{self.base_url}/_devhost/clock"
         if not change:
-            response = self.session.get(url, timeout=self.timeout)
+            response = self._control("GET", "clock")
         else:
             names = {"advance_to": "advanceTo", "advance_by": "advanceBy", "auto_advance": "autoAdvance"}
-            response = self.session.post(url, json={names[k]: v for k, v in change.items()}, timeout=self.timeout)
+            response = self._control("POST", "clock", json={names[k]: v for k, v in change.items()})
         if response.status_code != 200:
             raise DevhostError("clock", response)
         result: dict[str, Any] = response.json()
         return result
 
     def reset(self) -> None:
-        self.session.post(f"{self.base_url}/_devhost/reset", timeout=self.timeout).raise_for_status()
+        self._control("POST", "reset").raise_for_status()

@@ -29,6 +29,8 @@ class Config:
     verbose: bool
     silent: bool
     idle_grace_ms: int
+    control_endpoints: bool = False
+    hold_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,23 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         default=50,
         help="Optional. Virtual clock: idle time before advancing to the next timer (default 50 ms).",
     )
+    parser.add_argument(
+        "--control-endpoints",
+        action="store_true",
+        help="Optional. Serve /_devhost/ (stats, clock, reset) to loopback callers with the master key; "
+        "off by default (not part of Azure). Tests, the demo and benchmarks turn it on.",
+    )
+    parser.add_argument(
+        "--hold-clock",
+        action="store_true",
+        help="Optional. Virtual clock: start held (as POST /_devhost/clock {autoAdvance: false}), so a test that "
+        "restarts the host while holding time keeps it held.",
+    )
     args = parser.parse_args(argv)
     if args.clock_sync and args.clock != "virtual":
         parser.error("--clock-sync needs --clock virtual")
+    if args.hold_clock and args.clock != "virtual":
+        parser.error("--hold-clock needs --clock virtual")
     state_dir = None if args.in_memory else Path(args.state) if args.state else DEFAULT_STATE_DIR
     return Config(
         app_dir=Path(args.app).resolve(),
@@ -88,6 +104,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         verbose=args.verbose,
         silent=args.silent,
         idle_grace_ms=args.idle_grace_ms,
+        control_endpoints=args.control_endpoints,
+        hold_clock=args.hold_clock,
     )
 
 

@@ -50,6 +50,8 @@ class Host:
         self.index: FunctionIndex = load_app(config.app_dir)
         self.stats = Stats()
         self.clock: Clock = VirtualClock(self.store, list(config.clock_sync)) if config.clock == "virtual" else Clock()
+        if config.hold_clock:
+            self.clock.auto_advance = False
         self.hub = TaskHub(self.store, override_any_state=self.settings.override_any_state)
         self.invoker = Invoker(
             app_dir=str(config.app_dir),
@@ -61,8 +63,12 @@ class Host:
         self.sock = _bind(config.host, config.port)
         self.port = self.sock.getsockname()[1]
         self.origin = f"http://{_display_host(config.host)}:{self.port}"
+        # The extension's local RPC endpoint (what the Python SDK's client calls, no key) is its own listener on
+        # loopback (LocalHttpListener, 127.0.0.1:17071 in Azure), never the public port; here on a free port.
+        self.rpc_sock = _bind("127.0.0.1", 0)
+        rpc_origin = f"http://127.0.0.1:{self.rpc_sock.getsockname()[1]}"
         self.urls = DurableUrls(
-            self.origin, self.settings.hub_name, self.settings.connection_name, self.keys.durabletask
+            self.origin, self.settings.hub_name, self.settings.connection_name, self.keys.durabletask, rpc_origin
         )
         self.dispatcher = Dispatcher(
             hub=self.hub,
@@ -90,25 +96,43 @@ class Host:
         )
 
     def build_app(self) -> web.Application:
+        """The public port: HTTP triggers and the extension webhooks, each behind its key, like the host."""
         app = web.Application(client_max_size=MAX_BODY, middlewares=[loopback_only])
+        control = self.introspection.routes() if self.config.control_endpoints else []
         app.add_routes(
             [
                 web.get("/", self.home),
                 web.get("/admin/host/ping", self.home),
                 web.route("*", WEBHOOK_PATH + "/{tail:.*}", self.webhook_api),
-                web.route("*", RPC_PATH + "{tail:.*}", self.rpc_api),
                 web.route("*", "/runtime/webhooks/eventgrid", self.triggers.event_grid),
-                *self.introspection.routes(),
+                *[web.route(r.method, r.path, self.master_key_only(r.handler)) for r in control],
                 web.route("*", "/{tail:.*}", self.triggers.http),
             ]
         )
         return app
 
+    def build_rpc_app(self) -> web.Application:
+        """The local RPC listener: the Durable HTTP API without keys, reachable from this machine only."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.add_routes([web.route("*", RPC_PATH + "{tail:.*}", self.rpc_api)])
+        return app
+
+    def master_key_only(self, handler: Any) -> Any:
+        """``/_devhost/`` controls the host (clock, reset): the master key, as the host's admin APIs need."""
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if not self.keys.allows(presented_key(request.query, request.headers), "admin"):
+                return web.Response(status=401)
+            response: web.StreamResponse = await handler(request)
+            return response
+
+        return guarded
+
     async def home(self, _: web.Request) -> web.Response:
         return web.Response(text="Your Functions 4.0 app is up and running (devhost)")
 
     async def webhook_api(self, request: web.Request) -> web.Response:
-        if not self.keys.allows(presented_key(dict(request.query), dict(request.headers)), "durabletask"):
+        if not self.keys.allows(presented_key(request.query, request.headers), "durabletask"):
             return web.Response(status=401)
         return await self.management.handle(request, request.match_info["tail"])
 
@@ -130,6 +154,8 @@ class Host:
             "masterKey": self.keys.master,
             "eventGridKey": self.keys.eventgrid,
             "durableTaskKey": self.keys.durabletask,
+            "rpcBaseUrl": f"{self.urls.rpc_origin}{RPC_PATH}",
+            "controlEndpoints": self.config.control_endpoints,
             "taskHub": self.settings.hub_name,
             "functions": functions,
             "clock": self.clock.mode,
@@ -169,6 +195,9 @@ class Host:
         )
         await runner.setup()
         await web.SockSite(runner, self.sock).start()
+        rpc_runner = web.AppRunner(self.build_rpc_app(), access_log=None)
+        await rpc_runner.setup()
+        await web.SockSite(rpc_runner, self.rpc_sock).start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -186,6 +215,7 @@ class Host:
         log.info("devhost stopping")
         await self.dispatcher.stop()
         worker.cancel()
+        await rpc_runner.cleanup()
         await runner.cleanup()
         await self.clock.close()
         self.invoker.close()
@@ -201,8 +231,8 @@ class AccessLogger(AbstractAccessLogger):
 
 @web.middleware
 async def loopback_only(request: web.Request, handler: Any) -> web.StreamResponse:
-    """The local RPC endpoint and ``/_devhost/`` answer loopback clients only (like the extension's listener)."""
-    if request.path.startswith((RPC_PATH, "/_devhost/")) and not _is_loopback(request.remote):
+    """``/_devhost/`` answers loopback clients only (the RPC endpoint has its own loopback listener)."""
+    if request.path.startswith("/_devhost/") and not _is_loopback(request.remote):
         return web.Response(status=403, text="this endpoint only answers loopback clients")
     response: web.StreamResponse = await handler(request)
     return response

@@ -1,4 +1,5 @@
-"""``/_devhost/``: loopback developer endpoints for tests and benchmarks (no key needed; not part of Azure).
+"""``/_devhost/``: loopback developer endpoints for tests and benchmarks (not part of Azure: served only with
+``--control-endpoints``, and then to callers with the master key).
 
 - ``GET /_devhost/stats[?instanceIdPrefix=]``: counters (see :mod:`devhost.stats`).
 - ``GET /_devhost/clock``: ``{"mode", "now", "autoAdvance"}``.

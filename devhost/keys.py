@@ -2,9 +2,9 @@
 
 ``authLevel`` FUNCTION accepts the default key or the master key, ADMIN only the master key, and the extension
 webhooks (``/runtime/webhooks/durabletask``, ``/runtime/webhooks/eventgrid``) their system key or the master
-key. A key comes in the ``code`` query parameter or the ``x-functions-key`` header. Keys persist in
-``<state>/keys.json`` (created on first start); settings ``DEVHOST_MASTER_KEY``, ``DEVHOST_FUNCTION_KEY``,
-``DEVHOST_EVENTGRID_KEY`` and ``DEVHOST_DURABLETASK_KEY`` override them.
+key. A key comes in the ``x-functions-key`` header (read first, any case) or the ``code`` query parameter.
+Keys persist in ``<state>/keys.json`` (created on first start); settings ``DEVHOST_MASTER_KEY``,
+``DEVHOST_FUNCTION_KEY``, ``DEVHOST_EVENTGRID_KEY`` and ``DEVHOST_DURABLETASK_KEY`` override them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 KEYS_FILE = "keys.json"
+HEADER = "x-functions-key"
 OVERRIDES = {
     "master": "DEVHOST_MASTER_KEY",
     "function": "DEVHOST_FUNCTION_KEY",
@@ -60,8 +62,14 @@ def load_keys(state_dir: Path | None) -> HostKeys:
     return HostKeys(**values)
 
 
-def presented_key(query: dict[str, str], headers: dict[str, str]) -> str | None:
-    return query.get("code") or headers.get("x-functions-key")
+def presented_key(query: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
+    """The key a request presents, as the host reads it (AuthenticationLevelHandler.GetAuthorizationKeyInfoAsync):
+    the ``x-functions-key`` header when present (header names are case-insensitive; an empty header means no key,
+    it does not fall back), else the ``code`` query parameter."""
+    for name, value in headers.items():
+        if name.lower() == HEADER:
+            return value
+    return query.get("code")
 
 
 def _new_key() -> str:

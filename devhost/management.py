@@ -1,8 +1,8 @@
 """The Durable Functions HTTP API (DFX ``HttpApiHandler``): same routes, status codes and bodies (contract §5.3).
 
-Served twice: under ``/runtime/webhooks/durabletask/`` (needs the durabletask system key or the master key,
-like in Azure) and under ``/durabletask/`` (the extension's local RPC endpoint that the Python SDK's client
-calls, loopback only, no key).
+Served twice: under ``/runtime/webhooks/durabletask/`` on the public port (needs the durabletask system key or
+the master key, like in Azure) and under ``/durabletask/`` on the local RPC listener (the extension's
+``LocalHttpListener`` that the Python SDK's client calls: its own port on loopback, no key).
 """
 
 from __future__ import annotations

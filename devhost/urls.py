@@ -16,6 +16,7 @@ class DurableUrls:
     hub: str
     connection: str
     code: str  # durabletask_extension system key, as in Azure
+    rpc_origin: str  # the local RPC listener (loopback, its own port), like the extension's LocalHttpListener
 
     @property
     def query(self) -> str:
@@ -61,7 +62,7 @@ class DurableUrls:
                 "managementUrls": self.management("INSTANCEID"),
                 "baseUrl": base,
                 "requiredQueryStringParameters": f"code={quote_plus(self.code)}",
-                "rpcBaseUrl": f"{self.origin}{RPC_PATH}",
+                "rpcBaseUrl": f"{self.rpc_origin}{RPC_PATH}",
                 "httpBaseUrl": None,
             }
         )

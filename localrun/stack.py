@@ -139,7 +139,7 @@ class LocalStack:
         values.update(self.settings)
         return values
 
-    def start_devhost(self) -> None:
+    def start_devhost(self, *, hold_clock: bool = False) -> None:
         settings_file = self.dir / "local.settings.json"
         settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": self.app_settings()}, indent=2))
         args = [
@@ -153,7 +153,9 @@ class LocalStack:
             str(settings_file),
             "--clock",
             self.clock,
+            "--control-endpoints",  # the stack's users (demo, tests, benchmarks) read stats and move the clock
             *(["--clock-sync", str(self.arm.info["controlUrl"])] if self.clock == "virtual" else []),
+            *(["--hold-clock"] if hold_clock else []),
             *self.devhost_args,
         ]
         self.devhost_process = ServerProcess(
@@ -161,14 +163,15 @@ class LocalStack:
         ).start()
         self.host = DevhostClient(self.devhost_process.info)
 
-    def restart_devhost(self, *, crash: bool = True) -> None:
-        """Kill -9 (or stop) the devhost and start it again on the same durable state."""
+    def restart_devhost(self, *, crash: bool = True, hold_clock: bool = False) -> None:
+        """Kill -9 (or stop) the devhost and start it again on the same durable state (``hold_clock``: with virtual
+        time held from the start, so no timer can fire before the caller is ready)."""
         assert self.devhost_process is not None
         if crash:
             self.devhost_process.kill()
         else:
             self.devhost_process.stop()
-        self.start_devhost()
+        self.start_devhost(hold_clock=hold_clock)
         if self.subscribe_events:
             self.subscribe()  # the webhook moved with the new port
 

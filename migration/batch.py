@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from migration.fleet import ImageItem
+from migration.resource_ids import id_key
 from migration.status import ErrorInfo
 from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
 
@@ -66,7 +67,7 @@ class QueuedImage(BaseModel):
 
 
 def _key(image_id: str) -> str:
-    return image_id.lower()
+    return id_key(image_id)
 
 
 class BatchLedger:
@@ -205,11 +206,17 @@ def report_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+# A spreadsheet runs a cell as a formula when it starts with one of these, also in their full-width forms and
+# after leading blanks (OWASP, "CSV Injection": = + - @, tab and carriage return; prefix such cells with ').
+_FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
     text = str(value)
-    # A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip()[:1] in _FORMULA_START:
+        return "'" + text
+    return text

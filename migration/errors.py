@@ -12,6 +12,7 @@
     ├── DeletionRefused                 a guard forbids deleting the source (it is kept)
     ├── PermissionDenied                ARM answered 403 AuthorizationFailed; names the missing action
     ├── ArmRequestFailed                ARM refused the request with a non-transient error
+    │   └── TagLimitReached             ARM's TooManyTags (50 tags); the status-tag writers write what fits
     ├── TransientArmError               throttling/5xx/timeouts that outlived the SDK's own retries (retryable)
     └── Canceled                        the migration was canceled by a user
 
@@ -81,6 +82,10 @@ class PermissionDenied(MigrationError):
 
 class ArmRequestFailed(MigrationError):
     code = "ArmRequestFailed"
+
+
+class TagLimitReached(ArmRequestFailed):
+    """ARM answered ``TooManyTags``; the status-tag writers catch it and write what fits."""
 
 
 class TransientArmError(MigrationError):

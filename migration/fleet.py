@@ -16,13 +16,14 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from migration.errors import InvalidRequest
 from migration.instance_ids import migration_instance_id
-from migration.request import MigrationRequest, MigrationRequestBody, field_errors, resolve_request
+from migration.names import arm_key
+from migration.request import MigrationRequest, MigrationRequestBody, field_errors, resolve_request, validate_camel
 from migration.request import _Model as RequestModel  # request models' base: camelCase, unknown fields refused
-from migration.resource_ids import RESOURCE_GROUP_RE, SUBSCRIPTION_RE, GalleryId, ImageId
+from migration.resource_ids import RESOURCE_GROUP_RE, SUBSCRIPTION_RE, GalleryId, ImageId, id_key
 from migration.settings import Settings
 from migration.source import OsType
 from migration.status import ACTIVE_RUNTIME_STATUSES, ErrorInfo
@@ -81,7 +82,7 @@ class Scope(RequestModel):
         for group_id in self.resource_groups:
             sub, name = group_id.split("/")[2], group_id.split("/")[4]
             if sub not in whole:
-                groups.setdefault(f"{sub}/{name.lower()}", (sub, name))
+                groups.setdefault(f"{sub}/{arm_key(name)}", (sub, name))
         return [(sub, None) for sub in sorted(whole)] + [groups[k] for k in sorted(groups)]
 
 
@@ -137,7 +138,7 @@ class FleetBody(RequestModel):
     source_image_id: str | None = None  # plans only: one image instead of a scope
     scope: Scope | None = None
     filters: ImageFilters = Field(default_factory=ImageFilters)
-    max_concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)  # batches only
+    max_concurrency: StrictInt | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)  # batches only
 
 
 _FLEET_FIELDS = {"sourceImageId", "scope", "filters", "maxConcurrency"}
@@ -156,11 +157,11 @@ def parse_fleet_body(payload: Any, *, batch: bool) -> tuple[FleetBody, dict[str,
         errors.append({"field": "maxConcurrency", "message": "only batches take a concurrency cap"})
     body = FleetBody()
     try:
-        body = FleetBody.model_validate(fleet_part)
+        body = validate_camel(FleetBody, fleet_part)
     except ValidationError as exc:
         errors += field_errors(exc)
     try:
-        MigrationRequestBody.model_validate({**options, "sourceImageId": _PLACEHOLDER_IMAGE})
+        validate_camel(MigrationRequestBody, {**options, "sourceImageId": _PLACEHOLDER_IMAGE})
     except ValidationError as exc:
         errors += field_errors(exc)
     if not errors:
@@ -202,7 +203,7 @@ def request_for(
 
 def gallery_for(options: dict[str, Any], settings: Settings) -> GalleryId:
     """The target gallery of a plan or batch (validated before it started)."""
-    return GalleryId.parse(options.get("galleryId") or options.get("gallery_id") or settings.default_gallery_id)
+    return GalleryId.parse(options.get("galleryId") or settings.default_gallery_id)
 
 
 def new_fleet_id(prefix: str) -> str:
@@ -261,13 +262,13 @@ def classify(
     skip_migrated: bool = True,
 ) -> list[Candidate]:
     """Decide for each image: skip it (being migrated; with ``skip_migrated`` also already migrated), refuse it
-    (its request is invalid) or migrate it with this request. ``sources``: lower-cased source image ID ->
+    (its request is invalid) or migrate it with this request. ``sources``: source image ID key (:func:`id_key`) ->
     versions built from it; ``active``: instance ID -> runtime status of the active migrations."""
     names = TagNames.from_settings(settings)
     out = []
     for item in items:
         instance_id = instance_id_of(item)
-        key = item.id.rstrip("/").lower()
+        key = id_key(item.id)
         reason = skip_reason(
             item if skip_migrated else item.model_copy(update={"tags": {}}),
             names,

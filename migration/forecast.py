@@ -52,6 +52,7 @@ class ImagePlan(CamelModel):
     target_regions: list[dict[str, Any]] = Field(default_factory=list)
     deletion: DeletionForecast | None = None
     source_deleted: bool = False
+    notes: list[str] = Field(default_factory=list)
 
 
 class FleetPlan(CamelModel):
@@ -119,6 +120,7 @@ def forecast_image(plan: MigrationPlan, *, scale_sets: list[str]) -> ImagePlan:
         target_regions=[r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in plan.target_regions],
         deletion=deletion,
         source_deleted=failure is None and deletion is not None and deletion.would_delete,
+        notes=plan.notes,
     )
 
 

@@ -14,6 +14,7 @@ from migration.request import MigrationRequest
 from migration.resource_ids import DefinitionId, same_id
 from migration.settings import Settings
 from migration.source import Check, Disk, SourceImage, preflight_checks
+from migration.tags import TagNames, status_tag_room_note
 from migration.versions import next_version, parse_version
 
 
@@ -61,6 +62,7 @@ class MigrationPlan(BaseModel):
     version_action: VersionAction
     version_problem: str = ""
     target_regions: list[TargetRegion] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # what does not stop the migration but the user should know
 
     @property
     def ok(self) -> bool:
@@ -165,6 +167,7 @@ def build_plan(
         version_action=version_action,
         version_problem=version_problem,
         target_regions=regions,
+        notes=[note for note in [status_tag_room_note(source.tags, TagNames.from_settings(settings))] if note],
     )
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from migration.errors import InvalidRequest
 
@@ -44,7 +44,7 @@ class TargetRegion(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     name: str
-    replica_count: int = Field(default=1, ge=1, le=MAX_REPLICAS_PER_REGION, alias="replicaCount")
+    replica_count: StrictInt = Field(default=1, ge=1, le=MAX_REPLICAS_PER_REGION, alias="replicaCount")
     storage_account_type: StorageAccountType | None = Field(default=None, alias="storageAccountType")
 
 
@@ -52,6 +52,8 @@ def normalize_region(name: object, *, allowed: Iterable[str] | None = None) -> s
     """``"West US 2"`` -> ``"westus2"``; refuse names that are not Azure regions."""
     if not isinstance(name, str):
         raise InvalidRequest(f"a region must be a string, got {type(name).__name__}")
+    if not name.isascii():  # lower() would turn e.g. U+212A KELVIN SIGN into "k"
+        raise InvalidRequest(f"'{name[:64]}' is not a valid Azure region name (ASCII letters and digits only)")
     normalized = name.replace(" ", "").lower()
     if not _REGION_RE.fullmatch(normalized):
         raise InvalidRequest(f"'{name[:64]}' is not a valid Azure region name")
@@ -102,8 +104,13 @@ def normalize_target_regions(
     return [merged[source], *(r for n, r in merged.items() if n != source)]
 
 
+_COUNT_RE = re.compile(r"[0-9]{1,3}", re.ASCII)  # int() would also take "1_0", "+2", " 2" and "\u0662"
+
+
 def parse_regions_tag(value: str, *, allowed: Iterable[str] | None = None) -> list[TargetRegion]:
-    """Parse the ``migrate-regions`` tag: ``westus2=2;eastus=1`` or ``eastus=1:Standard_ZRS`` or ``eastus``."""
+    """Parse the ``migrate-regions`` tag: ``westus2=2;eastus=1`` or ``eastus=1:Standard_ZRS`` or ``eastus``.
+
+    Replica counts are ASCII digits only, and a region may appear once."""
     regions: list[TargetRegion] = []
     for item in re.split(r"[;,]", value):
         item = item.strip()
@@ -111,31 +118,29 @@ def parse_regions_tag(value: str, *, allowed: Iterable[str] | None = None) -> li
             continue
         name, _, spec = item.partition("=")
         count_text, _, storage = spec.partition(":")
-        try:
-            count = int(count_text) if count_text.strip() else 1
-        except ValueError:
+        count_text = count_text.strip()
+        if count_text and not _COUNT_RE.fullmatch(count_text):
             raise InvalidRequest(
-                f"replica count '{count_text[:16]}' for region '{name[:64]}' is not a number"
-            ) from None
+                f"replica count '{count_text[:16]}' for region '{name[:64]}' is not a whole number (digits 0-9)"
+            )
+        count = int(count_text) if count_text else 1
         if not 1 <= count <= MAX_REPLICAS_PER_REGION:
             raise InvalidRequest(f"replica count for region '{name[:64]}' must be 1..{MAX_REPLICAS_PER_REGION}")
         storage_type = parse_storage_account_type(storage) if storage.strip() else None
-        regions.append(
-            TargetRegion(
-                name=normalize_region(name.strip(), allowed=allowed),
-                replica_count=count,
-                storage_account_type=storage_type,
-            )
-        )
+        region = normalize_region(name.strip(), allowed=allowed)
+        if any(r.name == region for r in regions):
+            raise InvalidRequest(f"region '{region}' is listed twice")
+        regions.append(TargetRegion(name=region, replica_count=count, storage_account_type=storage_type))
     if not regions:
         raise InvalidRequest("the regions tag is empty; use e.g. 'westus2=2;eastus=1'")
     return regions
 
 
 def parse_storage_account_type(value: object) -> StorageAccountType:
+    """A tag's storage type, case-insensitive (ASCII only: no Unicode case folding)."""
     text = str(value).strip()
     for member in StorageAccountType:
-        if member.value.lower() == text.lower():
+        if text.isascii() and member.value.lower() == text.lower():
             return member
     allowed = ", ".join(m.value for m in StorageAccountType)
     raise InvalidRequest(f"'{text[:32]}' is not a storage account type; use one of {allowed}")

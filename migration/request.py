@@ -1,8 +1,10 @@
 """The migration request: one validated type, whatever the entry point (HTTP body, tags, batch).
 
 ``MigrationRequestBody`` is what a caller may send (camelCase JSON, every option optional, unknown fields
-refused). :func:`resolve_request` applies the app-settings defaults and returns a complete
-:class:`MigrationRequest`, the only type the orchestrator ever sees.
+refused). Bodies are parsed strictly (:func:`parse_request_body`): exactly the documented camelCase names, and
+exactly the documented JSON types (no ``"2"`` for 2, no ``"yes"``/``1`` for true, no Unix time for a date-time).
+:func:`resolve_request` applies the app-settings defaults and returns a complete :class:`MigrationRequest`, the
+only type the orchestrator ever sees.
 """
 
 from __future__ import annotations
@@ -10,9 +12,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from migration.errors import InvalidRequest
@@ -45,8 +56,21 @@ def _identifier(value: str) -> str:
     return value
 
 
+_RFC3339_RE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def _rfc3339(value: object) -> object:
+    """A JSON date-time is an RFC 3339 string with its offset (``2028-01-01T00:00:00Z``); a number is not."""
+    if isinstance(value, datetime):  # built in code (tags), not read from JSON
+        return value
+    if not isinstance(value, str) or not _RFC3339_RE.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time string with an offset, e.g. 2028-01-01T00:00:00Z")
+    return value
+
+
 PlainText = Annotated[str, Field(max_length=2048), AfterValidator(_plain_text)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
+DateTimeText = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 class _Model(BaseModel):
@@ -115,10 +139,10 @@ class MigrationRequestBody(_Model):
     version: str | None = None  # None or "auto": next free version
     target_regions: list[TargetRegion] | None = Field(default=None, max_length=50)
     storage_account_type: StorageAccountType | None = None
-    end_of_life: datetime | None = None
-    exclude_from_latest: bool | None = None
+    end_of_life: DateTimeText | None = None
+    exclude_from_latest: StrictBool | None = None
     deletion_mode: DeletionMode | None = None
-    boot_test: bool | None = None
+    boot_test: StrictBool | None = None
     replication_mode: ReplicationMode = ReplicationMode.FULL
 
 
@@ -182,15 +206,19 @@ def resolve_request(
         check("version", parse_version, version)
     regions = body.target_regions
     if regions is not None:
-        checked = []
+        checked: list[TargetRegion] = []
         for i, region in enumerate(regions):
             name = check(
                 f"targetRegions[{i}].name",
                 lambda text: normalize_region(text, allowed=settings.allowed_region_list),
                 region.name,
             )
-            if name is not None:
-                checked.append(region.model_copy(update={"name": name}))
+            if name is None:
+                continue
+            if any(r.name == name for r in checked):
+                errors.append({"field": f"targetRegions[{i}].name", "message": f"region '{name}' is listed twice"})
+                continue
+            checked.append(region.model_copy(update={"name": name}))
         regions = checked
     if regions is None:
         regions = (
@@ -243,9 +271,18 @@ def parse_request_body(payload: Any) -> MigrationRequestBody:
     if not isinstance(payload, dict):
         raise InvalidRequest("the request body must be a JSON object")
     try:
-        return MigrationRequestBody.model_validate(payload)
+        return validate_camel(MigrationRequestBody, payload)
     except ValidationError as exc:
         raise InvalidRequest("the migration request is invalid", field_errors(exc)) from None
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate_camel(model: type[_M], payload: dict[str, Any]) -> _M:
+    """Validate caller JSON by the documented camelCase names only (``source_image_id`` is an unknown field, as
+    it is in the OpenAPI document); code builds models by field name, which stays allowed."""
+    return model.model_validate(payload, by_alias=True, by_name=False)
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:

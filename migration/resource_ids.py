@@ -1,9 +1,10 @@
 """Strict parsing of the ARM resource IDs we accept from users and events.
 
 ARM compares IDs case-insensitively, so every ID type here keeps the user's casing for display (``str(id)``)
-and compares/hashes on a lower-cased key. Parsing is strict on purpose: an ID that is not exactly a managed
-image (or gallery, ...) is refused with a message saying what was expected, so nothing a user types is ever
-interpolated into a URL: activities hand the parsed parts to the Azure SDK, which encodes them.
+and compares/hashes on a key folded the way ARM compares (:func:`migration.names.arm_key`). Parsing is strict on
+purpose: an ID that is not exactly a managed image (or gallery, ...) is refused with a message saying what was
+expected, so nothing a user types is ever interpolated into a URL: activities hand the parsed parts to the Azure
+SDK, which encodes them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from migration.errors import InvalidRequest
+from migration.names import arm_key
 from migration.versions import parse_version
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -96,8 +98,8 @@ class _TypedId:
 
     @property
     def key(self) -> str:
-        """Case-insensitive identity, as ARM compares IDs."""
-        return str(self).lower()
+        """Case-insensitive identity, as ARM compares IDs (ordinal, ignoring case)."""
+        return arm_key(str(self))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _TypedId) and self.key == other.key
@@ -217,7 +219,12 @@ class VersionId(_TypedId):
 
 
 def same_id(a: str | None, b: str | None) -> bool:
-    """ARM ID equality: case-insensitive, ignoring a trailing slash."""
+    """ARM ID equality: case-insensitive as ARM compares, ignoring a trailing slash."""
     if a is None or b is None:
         return False
-    return a.rstrip("/").lower() == b.rstrip("/").lower()
+    return id_key(a) == id_key(b)
+
+
+def id_key(resource_id: str) -> str:
+    """The comparison key of any ARM ID text (for dictionaries keyed by ID)."""
+    return arm_key(resource_id.rstrip("/"))

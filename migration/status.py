@@ -50,6 +50,7 @@ class Progress(_Camel):
     polls: int = 0
     next_poll_at: str | None = None
     phase_started_at: str | None = None
+    notes: list[str] = Field(default_factory=list)  # preflight's (e.g. the image is near ARM's tag limit)
 
 
 class ErrorInfo(_Camel):
@@ -74,6 +75,7 @@ class MigrationOutcome(_Camel):
     phase_seconds: dict[str, float] = Field(default_factory=dict)
     started_at: str | None = None
     finished_at: str | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 def summarize(status: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +101,7 @@ def summarize(status: dict[str, Any]) -> dict[str, Any]:
         },
         "message": custom.get("message", ""),
         "phaseStartedAt": custom.get("phaseStartedAt") if output is None else None,
+        "notes": current.get("notes") or [],
         "createdTime": status.get("createdTime"),
         "lastUpdatedTime": status.get("lastUpdatedTime"),
     }

@@ -12,18 +12,25 @@ events and the app's own tag writes start nothing, while a user who changes an o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
 
 from migration.errors import InvalidRequest
 from migration.regions import parse_regions_tag, parse_storage_account_type
-from migration.request import DefinitionSpec, MigrationRequestBody
+from migration.request import MigrationRequest, MigrationRequestBody, field_errors, resolve_request
 from migration.resource_ids import GALLERY_NAME_RE, GalleryId, ImageId
 from migration.settings import DeletionMode, Settings
 
 TAG_VALUE_MAX = 256
+# "Each resource, resource group, and subscription can have a maximum of 50 tag name-value pairs" (Microsoft Learn,
+# "Use tags to organize your Azure resources", Limitations); ARM refuses more with TooManyTags.
+ARM_MAX_TAGS = 50
 
 
 class MigrationStatus(StrEnum):
@@ -105,7 +112,6 @@ class TagDecision:
     trigger_value: str = ""
 
 
-_TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
 
@@ -133,7 +139,7 @@ class GalleryRef:
 
 def parse_trigger_value(value: str, settings: Settings) -> GalleryRef:
     text = value.strip()
-    if text.lower() in _TRUE:
+    if text.isascii() and text.lower() == "true":
         if not settings.default_gallery_id:
             raise InvalidRequest("the tag says 'true' but DEFAULT_GALLERY_ID is not set")
         return GalleryRef(gallery_id=GalleryId.parse(settings.default_gallery_id))
@@ -144,70 +150,115 @@ def parse_trigger_value(value: str, settings: Settings) -> GalleryRef:
     return GalleryRef(name=text)
 
 
-def _parse_bool(value: str, tag: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise InvalidRequest(f"tag '{tag}' must be true or false, got '{value[:32]}'")
+def _choice(value: str, allowed: Mapping[str, Any], what: str) -> Any:
+    """One of the documented values, case-insensitive (ASCII only: no Unicode case folding)."""
+    text = value.strip()
+    if text.isascii() and text.lower() in allowed:
+        return allowed[text.lower()]
+    raise InvalidRequest(f"must be {what}, got '{value[:32]}'")
 
 
-def _parse_deletion(value: str, tag: str) -> DeletionMode:
-    lowered = value.strip().lower()
-    aliases = {
-        "true": DeletionMode.AFTER_VALIDATION,
-        "after-validation": DeletionMode.AFTER_VALIDATION,
-        "false": DeletionMode.NEVER,
-        "never": DeletionMode.NEVER,
-        "approval": DeletionMode.AFTER_APPROVAL,
-        "after-approval": DeletionMode.AFTER_APPROVAL,
-    }
-    if lowered not in aliases:
-        raise InvalidRequest(f"tag '{tag}' must be after-validation, never or after-approval, got '{value[:32]}'")
-    return aliases[lowered]
+def _parse_bool(value: str) -> bool:
+    return bool(_choice(value, {"true": True, "false": False}, "true or false"))
 
 
-def _parse_end_of_life(value: str, tag: str) -> datetime:
+def _parse_deletion(value: str) -> DeletionMode:
+    modes = {mode.value: mode for mode in DeletionMode}
+    return DeletionMode(_choice(value, modes, "after-validation, never or after-approval"))
+
+
+def _parse_end_of_life(value: str) -> datetime:
     text = value.strip()
     try:
+        if not text.isascii():
+            raise ValueError(text)
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time.min, tzinfo=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError:
-        raise InvalidRequest(f"tag '{tag}' must be a date like 2027-12-31, got '{text[:32]}'") from None
+        raise InvalidRequest(f"must be a date like 2027-12-31 or an ISO date-time, got '{text[:32]}'") from None
+
+
+# Which tag a request field comes from, so an error names what the user wrote.
+_FIELD_TAGS = {
+    "galleryId": "trigger",
+    "definition": "definition",
+    "version": "version",
+    "targetRegions": "regions",
+    "storageAccountType": "storage_type",
+    "endOfLife": "end_of_life",
+    "deletionMode": "delete_source",
+    "excludeFromLatest": "exclude_from_latest",
+}
+
+
+def _tag_errors(errors: list[dict[str, str]], names: TagNames) -> list[dict[str, str]]:
+    out = []
+    for error in errors:
+        head = re.split(r"[.\[]", error["field"], maxsplit=1)[0]
+        attribute = _FIELD_TAGS.get(head)
+        out.append({**error, "field": getattr(names, attribute)} if attribute else error)
+    return out
 
 
 def body_from_tags(
     image: ImageId, tags: Mapping[str, str], names: TagNames, *, gallery: GalleryId, settings: Settings
 ) -> MigrationRequestBody:
-    """The request a tagged image asks for (the trigger's gallery already resolved)."""
+    """The request a tagged image asks for (the trigger's gallery already resolved).
+
+    Raises :class:`InvalidRequest` only, whatever the tag values; each error's ``field`` is the tag's name."""
     lookup = tag_lookup(tags)
+    errors: list[dict[str, str]] = []
+    fields: dict[str, Any] = {"source_image_id": str(image), "gallery_id": str(gallery)}
 
-    def get(name: str) -> str | None:
-        value = lookup.get(name.lower())
-        return value.strip() if value is not None and value.strip() else None
+    def take(tag: str, field: str, parse: Callable[[str], Any]) -> None:
+        value = lookup.get(tag.lower())
+        if value is None or not value.strip():
+            return
+        try:
+            fields[field] = parse(value.strip())
+        except InvalidRequest as exc:
+            errors.append({"field": tag, "message": exc.message})
 
-    definition = DefinitionSpec(name=get(names.definition)) if get(names.definition) else DefinitionSpec()
-    regions_text = get(names.regions)
-    storage = get(names.storage_type)
-    eol = get(names.end_of_life)
-    delete = get(names.delete_source)
-    exclude = get(names.exclude_from_latest)
-    return MigrationRequestBody(
-        source_image_id=str(image),
-        gallery_id=str(gallery),
-        definition=definition,
-        version=get(names.version),
-        target_regions=(
-            parse_regions_tag(regions_text, allowed=settings.allowed_region_list) if regions_text else None
-        ),
-        storage_account_type=parse_storage_account_type(storage) if storage else None,
-        end_of_life=_parse_end_of_life(eol, names.end_of_life) if eol else None,
-        deletion_mode=_parse_deletion(delete, names.delete_source) if delete else None,
-        exclude_from_latest=_parse_bool(exclude, names.exclude_from_latest) if exclude else None,
-    )
+    take(names.definition, "definition", lambda text: {"name": text})
+    take(names.version, "version", str)
+    take(names.regions, "target_regions", lambda text: parse_regions_tag(text, allowed=settings.allowed_region_list))
+    take(names.storage_type, "storage_account_type", parse_storage_account_type)
+    take(names.end_of_life, "end_of_life", _parse_end_of_life)
+    take(names.delete_source, "deletion_mode", _parse_deletion)
+    take(names.exclude_from_latest, "exclude_from_latest", _parse_bool)
+    body = None
+    try:
+        body = MigrationRequestBody.model_validate(fields)
+    except ValidationError as exc:
+        errors += _tag_errors(field_errors(exc), names)
+    if errors or body is None:
+        raise InvalidRequest("invalid migration tags", errors)
+    return body
+
+
+def request_from_tags(
+    image: ImageId,
+    tags: Mapping[str, str],
+    names: TagNames,
+    *,
+    gallery: GalleryId,
+    settings: Settings,
+    now: datetime,
+) -> MigrationRequest:
+    """The complete request of a tagged image; :class:`InvalidRequest` (naming each bad tag) for any bad value."""
+    body = body_from_tags(image, tags, names, gallery=gallery, settings=settings)
+    try:
+        return resolve_request(body, settings, now=now, origin="tag")
+    except InvalidRequest as exc:
+        raise InvalidRequest("invalid migration tags", _tag_errors(exc.errors, names)) from None
+
+
+def invalid_tags_reason(exc: InvalidRequest) -> str:
+    """``invalid tags: migrate-regions: ...; migrate-version: ...`` for the image's ``migration-reason``."""
+    details = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors) or exc.message
+    return f"invalid tags: {details}"
 
 
 def status_tags(
@@ -226,3 +277,42 @@ def status_tags(
     if reason:
         tags[names.reason] = reason if len(reason) <= TAG_VALUE_MAX else reason[: TAG_VALUE_MAX - 3] + "..."
     return tags
+
+
+def status_tag_priority(names: TagNames) -> tuple[str, ...]:
+    """The app's image tags, most important first: the status, then the request hash that keeps the app from
+    acting twice on the same tags, then the instance, the reason and the version."""
+    return (names.status, names.request, names.migration_id, names.reason, names.version_id)
+
+
+def fit_status_tags(
+    current: Mapping[str, str], wanted: Mapping[str, str], names: TagNames, *, limit: int = ARM_MAX_TAGS
+) -> tuple[dict[str, str], list[str]]:
+    """(the part of ``wanted`` that fits beside ``current`` under ARM's tag limit, the names left out).
+
+    A merge replaces tags that exist (no room needed) and adds the rest; what is added goes by priority."""
+    present = {name.lower() for name in current}
+    room = max(0, limit - len(present))
+    priority = status_tag_priority(names)
+    fitted: dict[str, str] = {}
+    dropped: list[str] = []
+    for name in [n for n in priority if n in wanted] + [n for n in wanted if n not in priority]:
+        if name.lower() in present or room > 0:
+            room -= name.lower() not in present
+            fitted[name] = wanted[name]
+        else:
+            dropped.append(name)
+    return fitted, dropped
+
+
+def tag_limit_note(tag_count: int, dropped: list[str], *, limit: int = ARM_MAX_TAGS) -> str:
+    return (
+        f"the image has {tag_count} of ARM's {limit} tags, so the app does not write {', '.join(dropped)} on it "
+        "(free tags to see them; the migration's state is in the API either way)"
+    )
+
+
+def status_tag_room_note(tags: Mapping[str, str], names: TagNames, *, limit: int = ARM_MAX_TAGS) -> str | None:
+    """Preflight's plain word on an image too close to ARM's tag limit for all of the app's status tags."""
+    _, dropped = fit_status_tags(tags, dict.fromkeys(status_tag_priority(names), ""), names, limit=limit)
+    return tag_limit_note(len(tags), dropped, limit=limit) if dropped else None

@@ -214,8 +214,8 @@ class MigrationRun:
                 "run_preflight", {"request": request.model_dump(mode="json"), "migrationId": self.ctx.instance_id}
             )
             plan = MigrationPlan.model_validate(result)
-            outcome.definition_id = plan.definition_id
-            self.publish(definition_id=plan.definition_id, version_id=plan.version_id or None)
+            outcome.definition_id, outcome.notes = plan.definition_id, plan.notes
+            self.publish(definition_id=plan.definition_id, version_id=plan.version_id or None, notes=plan.notes)
             failure = plan.failure()
             if failure is not None:
                 raise error_for_code(*failure)

@@ -24,6 +24,7 @@ from migration.forecast import (
     skipped_image,
 )
 from migration.plan import MigrationPlan
+from migration.resource_ids import id_key
 from migration.settings import Settings
 from migration.status import ErrorInfo
 from orchestrators.fleet_steps import Steps, call, iso, list_images, survey
@@ -75,7 +76,7 @@ def plan_all(
         results = yield from _plan_chunk(context, chunk, settings)
         for candidate, result in zip(chunk, results, strict=True):
             plan = MigrationPlan.model_validate(result)
-            scale_sets = references.get(candidate.item.id.rstrip("/").lower(), [])
+            scale_sets = references.get(id_key(candidate.item.id), [])
             rows.append(forecast_image(plan, scale_sets=scale_sets))
     return sorted(rows, key=lambda r: r.source_image_id.lower())
 

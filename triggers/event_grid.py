@@ -4,15 +4,24 @@ Events carry no tags, arrive at least once and out of order, and include our own
 re-reads the image's tags and lets the tag contract decide (``migration.tags.decide``); the deterministic
 instance ID collapses whatever still gets through. Bad tag values are answered on the image
 (``migration-status=failed`` + ``migration-reason``) and the event is acknowledged: raising would only make
-Event Grid redeliver the same bad tags. The event's principal (who wrote the tags) decides whether the migration
-may delete its source without approval (``migration.authorization``); an image the app may not read is ignored.
+Event Grid redeliver the same bad tags. Only transient ARM errors are raised (Event Grid then retries with
+backoff); any other failure is logged and acknowledged, so no event can start a redelivery loop. The event's
+principal (who wrote the tags) decides whether the migration may delete its source without approval
+(``migration.authorization``); an image the app may not read is ignored.
+
+Both delivery schemas are handled alike: an Event Grid subscription may use the CloudEvents 1.0 schema, and the
+Python worker then hands the function a ``func.CloudEvent`` whatever the annotation says (azure-functions
+``EventGridEventInConverter.decode`` switches on ``specversion``). ARM's resource events carry the same type,
+subject, data and evidence in both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import azure.durable_functions as df
@@ -20,14 +29,23 @@ import azure.functions as func
 
 from activities._arm import own_identity
 from activities.lookups import read_image_tags, resolve_gallery_name
-from activities.planning import merge_tags
+from activities.planning import merge_status_tags
 from migration.authorization import authorize_tag_request, deletion_authority, writer_from_event
-from migration.errors import InvalidRequest, PermissionDenied
+from migration.errors import InvalidRequest, MigrationError, PermissionDenied
 from migration.events import image_from_event
 from migration.instance_ids import migration_instance_id
-from migration.request import resolve_request
+from migration.resource_ids import GalleryId, ImageId
 from migration.settings import Settings
-from migration.tags import MigrationStatus, TagNames, body_from_tags, decide, parse_trigger_value, status_tags
+from migration.tags import (
+    MigrationStatus,
+    TagDecision,
+    TagNames,
+    decide,
+    invalid_tags_reason,
+    parse_trigger_value,
+    request_from_tags,
+    status_tags,
+)
 from triggers.starter import hold_for_untrusted_write, start_migration
 
 logger = logging.getLogger(__name__)
@@ -35,11 +53,35 @@ logger = logging.getLogger(__name__)
 bp = df.Blueprint()
 
 
+def event_fields(event: func.EventGridEvent | func.CloudEvent) -> tuple[object, object, object]:
+    """(event type, subject, data) of an Event Grid-schema or a CloudEvents 1.0 event."""
+    if isinstance(event, func.CloudEvent):
+        return event.type, event.subject, event.get_json()
+    return event.event_type, event.subject, event.get_json()
+
+
+def acknowledged_unless_transient(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Raise only what a redelivery can fix (throttling, an outage: Event Grid retries with backoff); log and
+    acknowledge every other failure, so no event can start a redelivery loop."""
+
+    @functools.wraps(handler)
+    async def wrapper(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
+        try:
+            await handler(event, client)
+        except MigrationError as exc:
+            if exc.retryable:
+                raise
+            logger.error("event %s acknowledged without action: %s: %s", event.id, exc.code, exc.message)
+
+    return wrapper
+
+
 @bp.event_grid_trigger(arg_name="event")
 @bp.durable_client_input(client_name="client")
+@acknowledged_unless_transient
 async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
-    data = event.get_json()
-    decision = image_from_event(event.event_type, event.subject, data)
+    event_type, subject, data = event_fields(event)
+    decision = image_from_event(event_type, subject, data)
     if decision.image is None:
         logger.info("ignored %s: %s", event.id, decision.reason)
         return
@@ -66,23 +108,10 @@ async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestr
         await hold_for_untrusted_write(client, image, authority)
         return
     try:
-        ref = parse_trigger_value(verdict.trigger_value, settings)
-        gallery = ref.gallery_id
-        if gallery is None:
-            gallery = await asyncio.to_thread(resolve_gallery_name, image, ref.name or "")
-        body = body_from_tags(image, tags, names, gallery=gallery, settings=settings)
-        request = resolve_request(body, settings, now=datetime.now(UTC), origin="tag")
+        gallery = await _target_gallery(image, verdict.trigger_value, names, settings)
+        request = request_from_tags(image, tags, names, gallery=gallery, settings=settings, now=datetime.now(UTC))
     except InvalidRequest as exc:
-        reason = exc.message + "".join(f"; {e['field']}: {e['message']}" for e in exc.errors)
-        logger.warning("bad migration tags on %s: %s", image, reason)
-        failed = status_tags(
-            names,
-            MigrationStatus.FAILED,
-            migration_id=migration_instance_id(image),
-            request_hash=verdict.request_hash,
-            reason=f"invalid tags: {reason}",
-        )
-        await asyncio.to_thread(merge_tags, str(image), failed, doing="recording invalid migration tags")
+        await _answer_invalid_tags(image, names, verdict, invalid_tags_reason(exc))
         return
     request = authorize_tag_request(request.model_copy(update={"request_hash": verdict.request_hash}), authority)
     result = await start_migration(client, request)
@@ -93,3 +122,28 @@ async def on_image_tagged(event: func.EventGridEvent, client: df.DurableOrchestr
     else:
         logger.info("ignored %s: migration %s is %s", event.id, result.instance_id, result.runtime_status)
         await hold_for_untrusted_write(client, image, authority)
+
+
+async def _target_gallery(image: ImageId, trigger_value: str, names: TagNames, settings: Settings) -> GalleryId:
+    """The gallery the trigger tag names; :class:`InvalidRequest` naming the trigger tag if there is none."""
+    try:
+        ref = parse_trigger_value(trigger_value, settings)
+        if ref.gallery_id is not None:
+            return ref.gallery_id
+        return await asyncio.to_thread(resolve_gallery_name, image, ref.name or "")
+    except InvalidRequest as exc:
+        raise InvalidRequest("invalid migration tags", [{"field": names.trigger, "message": exc.message}]) from None
+
+
+async def _answer_invalid_tags(image: ImageId, names: TagNames, verdict: TagDecision, reason: str) -> None:
+    """One answer on the image (``migration-status=failed`` with the reason); its hash makes the event our write
+    raises, and every redelivery, start nothing."""
+    logger.warning("bad migration tags on %s: %s", image, reason)
+    failed = status_tags(
+        names,
+        MigrationStatus.FAILED,
+        migration_id=migration_instance_id(image),
+        request_hash=verdict.request_hash,
+        reason=reason,
+    )
+    await asyncio.to_thread(merge_status_tags, str(image), failed, doing="recording invalid migration tags")

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
@@ -27,8 +26,8 @@ from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
 from migration.settings import Settings
 from orchestrators.migrate_image import CANCEL_EVENT
-from triggers.http_api import read_json
-from triggers.instances import all_statuses
+from triggers.http_api import decoded, deliver_event, has_ended, read_json
+from triggers.paging import list_document, listed
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE
 
@@ -39,15 +38,6 @@ PLAN_WAIT_SECONDS = 10.0
 PLAN_ORCHESTRATOR = "plan_migrations"
 BATCH_ORCHESTRATOR = "migrate_batch"
 _FINISHED_WITH_OUTPUT = {"Completed"}
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str):  # the client may hand JSON back as text (see the host contract)
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _runtime(status: df.DurableOrchestrationStatus) -> str:
@@ -88,11 +78,11 @@ def _validated(payload: Any, *, batch: bool) -> tuple[Any, dict[str, Any], Setti
 def _plan_document(instance_id: str, status: df.DurableOrchestrationStatus) -> tuple[dict[str, Any], int]:
     runtime = _runtime(status)
     if runtime in _FINISHED_WITH_OUTPUT:
-        return dict(_decoded(status.output) or {}), 200
+        return dict(decoded(status.output) or {}), 200
     if runtime in ACTIVE:
-        progress = _decoded(status.custom_status)
+        progress = decoded(status.custom_status)
         return {"id": instance_id, "status": "running", "progress": progress if isinstance(progress, dict) else {}}, 202
-    error = {"code": f"Orchestration{runtime}", "message": str(_decoded(status.output) or runtime)[:2000]}
+    error = {"code": f"Orchestration{runtime}", "message": str(decoded(status.output) or runtime)[:2000]}
     return {"id": instance_id, "status": "failed", "error": error}, 200
 
 
@@ -176,7 +166,7 @@ async def _summary(
 ) -> dict[str, Any]:
     """A batch's summary: counts per state, outcome and phase (``live``: the running children's phases too)."""
     runtime = _runtime(status)
-    output, custom = _decoded(status.output), _decoded(status.custom_status)
+    output, custom = decoded(status.output), decoded(status.custom_status)
     view: dict[str, Any] = output if runtime == "Completed" and isinstance(output, dict) else custom or {}
     summary: dict[str, Any] = {
         "id": status.instance_id,
@@ -203,19 +193,22 @@ async def _summary(
 
 async def _phase_of(client: df.DurableOrchestrationClient, instance_id: str) -> str:
     status = await client.get_status(instance_id)
-    custom = _decoded(status.custom_status) if status else None
+    custom = decoded(status.custom_status) if status else None
     return str(custom.get("phase") or "starting") if isinstance(custom, dict) else "starting"
 
 
 @bp.route(route="batches", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def list_batches(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``GET /api/batches``: every batch's summary, newest first."""
-    statuses = await all_statuses(client, instance_id_prefix=BATCH_PREFIX)
-    found = [s for s in statuses if (s.name or "").lower() == BATCH_ORCHESTRATOR and s.runtime_status]
-    items = [await _summary(s, client, live=False) for s in found]
-    items.sort(key=lambda item: str(item.get("createdTime") or ""), reverse=True)
-    return json_response({"value": items, "count": len(items)})
+    """``GET /api/batches[?top=N][&continuationToken=T]``: one page of batch summaries."""
+
+    def is_batch(status: df.DurableOrchestrationStatus) -> bool:
+        return (status.name or "").lower() == BATCH_ORCHESTRATOR and status.runtime_status is not None
+
+    found, token, error = await listed(req, client, prefix=BATCH_PREFIX, runtime_statuses=[], keep=is_batch)
+    if error is not None:
+        return error
+    return list_document(req, [await _summary(s, client, live=False) for s in found], token)
 
 
 @bp.route(route="batches/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -243,7 +236,7 @@ async def get_batch_report(req: func.HttpRequest, client: df.DurableOrchestratio
         return found
     batch_id, status = found
     runtime = _runtime(status)
-    report = _decoded(status.output)
+    report = decoded(status.output)
     if runtime in ACTIVE:
         return problem(409, "Batch Not Finished", f"batch {batch_id} is still running; see GET /api/batches/{batch_id}")
     if runtime != "Completed" or not isinstance(report, dict):
@@ -264,7 +257,9 @@ async def cancel_batch(req: func.HttpRequest, client: df.DurableOrchestrationCli
     batch_id, status = found
     runtime = _runtime(status)
     if runtime not in ACTIVE:
-        return problem(409, "Batch Not Running", f"batch {batch_id} has ended ({runtime})")
-    await client.raise_event(batch_id, CANCEL_EVENT, {"at": datetime.now(UTC).isoformat()})
+        return has_ended("Batch", batch_id, status)
+    error = await deliver_event(client, batch_id, CANCEL_EVENT, kind="Batch")
+    if error is not None:
+        return error
     logger.info("cancel requested for batch %s", batch_id)
     return json_response({"id": batch_id, "canceling": True, "links": _links(req, batch_id)}, 202)

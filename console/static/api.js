@@ -120,3 +120,30 @@ export async function call(method, path, body = undefined) {
   }
   throw new Error("no usable function key");
 }
+
+const PAGE = 1000; // the API's largest page (docs/openapi.yaml: lists are paged)
+
+/**
+ * Every item of a paged list (`{value, count, continuationToken}`): pages of 1000 followed to the end. Returns the
+ * last page's answer with `items` (all of them) and `text` (every page's text, for change detection); a refusal
+ * comes back as that page's answer.
+ */
+export async function callList(path) {
+  const items = [];
+  const texts = [];
+  let token = null;
+  for (;;) {
+    const query = new URLSearchParams({ top: String(PAGE) });
+    if (token) query.set("continuationToken", token);
+    const answer = await call("GET", `${path}${path.includes("?") ? "&" : "?"}${query}`);
+    if (!answer.ok) return answer;
+    items.push(...(answer.body?.value || []));
+    texts.push(answer.text);
+    token = answer.body?.continuationToken || null;
+    if (!token) {
+      answer.items = items;
+      answer.text = texts.join("\n");
+      return answer;
+    }
+  }
+}

@@ -1,7 +1,7 @@
 // Approvals waiting: every running migration in the awaiting-approval phase, with approve and cancel.
 
 import { approve, cancel } from "./actions.js";
-import { call, problemView } from "./api.js";
+import { callList, problemView } from "./api.js";
 import { ageSeconds, fill, h, seconds } from "./dom.js";
 import { clockNow, migrationRow } from "./model.js";
 
@@ -21,7 +21,7 @@ export class ApprovalsView {
   }
 
   async refresh() {
-    const answer = await call("GET", "/migrations?status=Running,Pending");
+    const answer = await callList("/migrations?status=Running,Pending");
     if (!answer.ok) {
       this.problem.hidden = false;
       fill(this.problem, problemView(answer.problem));
@@ -30,7 +30,7 @@ export class ApprovalsView {
     this.problem.hidden = true;
     const changed = answer.text !== this.lastText;
     this.lastText = answer.text;
-    const summaries = answer.body?.value || [];
+    const summaries = answer.items;
     const waiting = summaries.map((s) => ({ row: migrationRow(s), summary: s })).filter((x) => x.row.awaitingApproval);
     this.app.setApprovals(waiting.length);
     if (changed) this.render(waiting);

@@ -1,7 +1,7 @@
 // Batches: counts per state and outcome, progress, running migrations and their phases, report download.
 
 import { cancelBatch } from "./actions.js";
-import { call, problemView } from "./api.js";
+import { call, callList, problemView } from "./api.js";
 import { fill, h, time } from "./dom.js";
 import { ACTIVE, BATCH_STATES, batchProgress } from "./model.js";
 
@@ -32,7 +32,7 @@ export class BatchesView {
   }
 
   async refresh() {
-    const answer = await call("GET", "/batches");
+    const answer = await callList("/batches");
     if (!answer.ok) {
       this.problem.hidden = false;
       fill(this.problem, problemView(answer.problem));
@@ -41,7 +41,7 @@ export class BatchesView {
     this.problem.hidden = true;
     const changed = answer.text !== this.lastText;
     this.lastText = answer.text;
-    if (changed) this.render(answer.body?.value || []);
+    if (changed) this.render(answer.items);
     return changed;
   }
 

@@ -1,6 +1,6 @@
 // Migrations: a filterable, sortable list (image, gallery, phase, outcome, age, reason), live.
 
-import { call, problemView } from "./api.js";
+import { callList, problemView } from "./api.js";
 import { ageSeconds, fill, h, seconds } from "./dom.js";
 import { OUTCOMES, PHASES, clockNow, migrationRow } from "./model.js";
 
@@ -74,7 +74,7 @@ export class MigrationsView {
   }
 
   async refresh() {
-    const answer = await call("GET", "/migrations");
+    const answer = await callList("/migrations");
     if (!answer.ok) {
       this.problem.hidden = false;
       fill(this.problem, problemView(answer.problem));
@@ -83,7 +83,7 @@ export class MigrationsView {
     this.problem.hidden = true;
     const changed = answer.text !== this.lastText;
     this.lastText = answer.text;
-    if (changed) this.rows = (answer.body?.value || []).map(migrationRow);
+    if (changed) this.rows = answer.items.map(migrationRow);
     this.app.setApprovals(this.rows.filter((row) => row.awaitingApproval).length);
     this.render(); // ages move on even when nothing else changed
     return changed;

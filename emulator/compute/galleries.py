@@ -65,13 +65,22 @@ class GalleriesBackend:
             raise errors.PropertyChangeNotAllowed("gallery.location")
         props = copy.deepcopy(v.properties(body))
         props["identifier"] = {"uniqueName": f"{rid.subscription}-{rid.name.upper()}"}
-        return self._put(rid, GALLERY_TYPE, location, v.tags_of(body), props, existing, seeded, api_version)
+        return self._put(
+            rid,
+            GALLERY_TYPE,
+            location,
+            v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
+            props,
+            existing,
+            seeded,
+            api_version,
+        )
 
     def update_gallery(self, gallery_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         record = self.ctx.require(gallery_id)
         gallery = record["body"]
         if "tags" in body:
-            gallery["tags"] = v.tags_of(body)
+            gallery["tags"] = v.tags_of(body, limit=self.ctx.settings.limits.max_tags)
         for key in ("description", "softDeletePolicy", "sharingProfile"):
             if key in v.properties(body):
                 gallery["properties"][key] = body["properties"][key]
@@ -163,7 +172,16 @@ class GalleriesBackend:
         else:
             self._apply_defaults(props, api_version)
         self._check_identifier_unique(rid, props["identifier"])
-        return self._put(rid, DEFINITION_TYPE, location, v.tags_of(body), props, existing, seeded, api_version)
+        return self._put(
+            rid,
+            DEFINITION_TYPE,
+            location,
+            v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
+            props,
+            existing,
+            seeded,
+            api_version,
+        )
 
     def update_gallery_image(self, image_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         """GalleryImages_Update (PATCH): the stored definition with the given properties and tags applied."""

@@ -57,7 +57,7 @@ class ImagesBackend:
             "name": rid.name,
             "type": IMAGE_TYPE,
             "location": location,
-            "tags": v.tags_of(body),
+            "tags": v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
             "properties": props,
         }
         if body.get("extendedLocation"):
@@ -73,7 +73,7 @@ class ImagesBackend:
         record = self.ctx.require(image_id)
         image = record["body"]
         if "tags" in body:
-            image["tags"] = v.tags_of(body)
+            image["tags"] = v.tags_of(body, limit=self.ctx.settings.limits.max_tags)
         patch = v.properties(body)
         if patch:
             before = self._content(image["properties"])

@@ -117,10 +117,18 @@ def properties(body: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
-def tags_of(body: dict[str, Any]) -> dict[str, str]:
+def tags_of(body: dict[str, Any], *, limit: int) -> dict[str, str]:
+    """A PUT/PATCH body's tags; ARM holds every resource to its tag limit, not only the Tags API."""
     tags = body.get("tags") or {}
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
         raise errors.InvalidRequestContent(
             "The request content was invalid and could not be deserialized: 'tags' must be an object of strings."
         )
+    check_tag_count(tags, limit)
     return tags
+
+
+def check_tag_count(tags: dict[str, str], limit: int) -> None:
+    """ARM's 50 tags per resource (Microsoft Learn, "Use tags to organize your Azure resources", Limitations)."""
+    if len(tags) > limit:
+        raise errors.TooManyTags(f"The number of tags {len(tags)} exceeds the maximum of {limit}.")

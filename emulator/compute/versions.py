@@ -94,7 +94,7 @@ class VersionsBackend:
             "name": rid.name,
             "type": VERSION_TYPE,
             "location": location,
-            "tags": v.tags_of(body),
+            "tags": v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
             "properties": props,
         }
         meta = {
@@ -327,7 +327,7 @@ class VersionsBackend:
             if key in given:
                 props[key] = {**props.get(key, {}), **given[key]}
         if "tags" in body:
-            old["tags"] = v.tags_of(body)
+            old["tags"] = v.tags_of(body, limit=self.ctx.settings.limits.max_tags)
         if props.get("provisioningState") != "Failed" or added:
             props["provisioningState"] = "Updating"
         self.ctx.store.mark_record(record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emulator.compute.validation import check_tag_count
 from emulator.core import errors
 from emulator.core.backend import Context, Result
 from emulator.core.ids import norm, parse
@@ -163,9 +164,7 @@ class ResourcesBackend:
         return tags
 
     def check_tags(self, tags: dict[str, str]) -> None:
-        limit = self.ctx.settings.limits.max_tags
-        if len(tags) > limit:
-            raise errors.TooManyTags(f"The number of tags {len(tags)} exceeds the maximum of {limit}.")
+        check_tag_count(tags, self.ctx.settings.limits.max_tags)
         bad = [k for k in tags if _TAG_NAME_RESERVED.search(k)]
         if bad:
             raise errors.InvalidTagNameCharacters(

@@ -15,7 +15,7 @@ CONFORMANCE_APP = APPS / "conformance"
 
 
 def devhost_args(*extra: str, app: Path = CONFORMANCE_APP) -> list[str]:
-    return ["--app", str(app), "--port", "0", "--clock", "virtual", *extra]
+    return ["--app", str(app), "--port", "0", "--clock", "virtual", "--control-endpoints", *extra]
 
 
 @pytest.fixture(scope="session")

@@ -182,8 +182,18 @@ def test_start_and_wait(dh: DevhostClient) -> None:
     assert (answer.status_code, answer.json()) == (200, ["Hello w"])
 
 
-def test_webhook_needs_the_system_or_master_key_but_the_rpc_endpoint_does_not(dh: DevhostClient) -> None:
+def test_webhook_needs_the_system_or_master_key_and_the_rpc_endpoint_has_its_own_loopback_port(
+    dh: DevhostClient,
+) -> None:
     assert api(dh, "GET", "instances", key=None).status_code == 401
     assert api(dh, "GET", "instances", key=dh.function_key).status_code == 401
     assert api(dh, "GET", "instances", key=dh.master_key).status_code == 200
-    assert requests.get(f"{dh.base_url}/durabletask/instances/", timeout=10).status_code == 200
+    header = requests.get(f"{dh.base_url}{API}/instances", headers={"X-Functions-Key": dh.durable_key}, timeout=10)
+    assert header.status_code == 200
+    # The key-less local RPC endpoint is not on the public port (the extension's LocalHttpListener is its own
+    # loopback listener); the SDK client reaches it through the binding's rpcBaseUrl.
+    assert requests.get(f"{dh.base_url}/durabletask/instances/", timeout=10).status_code == 404
+    rpc = str(dh.info["rpcBaseUrl"])
+    assert rpc.startswith("http://127.0.0.1:")
+    assert not rpc.startswith(dh.base_url)
+    assert requests.get(f"{rpc}instances/", timeout=10).status_code == 200

@@ -123,7 +123,7 @@ def test_keys_persist_and_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_binding_json_drives_the_sdk_client_unmodified() -> None:
-    urls = DurableUrls("http://127.0.0.1:7071", "Hub", "Storage", "sys key")
+    urls = DurableUrls("http://127.0.0.1:7071", "Hub", "Storage", "sys key", "http://127.0.0.1:17071")
     client = df.DurableOrchestrationClient(urls.binding_json())
     import azure.functions as func
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,24 @@ def test_virtual_time_persists_across_restarts(tmp_path: Path) -> None:
         after_timer = dh.clock()["now"]
     with ServerProcess("devhost", args) as process:
         assert DevhostClient(process.info).clock()["now"] == after_timer
+
+
+def test_a_held_start_keeps_timers_from_firing_until_released(tmp_path: Path) -> None:
+    """A test that restarts the host while it holds time: ``--hold-clock`` starts held, so the restarted host
+    cannot jump past a timer before the test is ready."""
+    args = devhost_args("--state", str(tmp_path))
+    with ServerProcess("devhost", args) as process:
+        dh = DevhostClient(process.info)
+        dh.clock(auto_advance=False)
+        instance_id = dh.start("approval", 60)
+        dh.wait_until(instance_id, lambda s: s["runtimeStatus"] == "Running")
+    with ServerProcess("devhost", [*args, "--hold-clock"]) as process:
+        dh = DevhostClient(process.info)
+        assert dh.clock()["autoAdvance"] is False
+        time.sleep(0.5)  # ten idle grace periods: a free clock would have fired the 60 s timer by now
+        assert (dh.status(instance_id) or {}).get("runtimeStatus") == "Running"
+        dh.clock(auto_advance=True)
+        assert dh.wait(instance_id)["customStatus"] == {"phase": "timed-out"}
 
 
 @pytest.mark.skipif(not (REPO_ROOT / "emulator" / "__main__.py").exists(), reason="the emulator is not merged yet")

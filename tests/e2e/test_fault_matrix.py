@@ -182,10 +182,11 @@ def test_devhost_killed_while_waiting_for_replication_and_for_approval(world: Wo
     world.seed(gallery(), image("crash-waits"))
     instance = start_http(world, source, deletionMode="after-approval")
     hold_in_replication(world, instance)
-    world.stack.restart_devhost(crash=True)  # between two polls
+    world.stack.restart_devhost(crash=True, hold_clock=True)  # between two polls, time still held
     world.step_to_phase(instance, "awaiting-approval")
-    world.stack.restart_devhost(crash=True)  # while the approval timer runs
-    world.stack.host.clock(auto_advance=False)
+    # While the approval timer runs; virtual time stays held across the restart, else the restarted host, idle
+    # while the test re-subscribes, jumps past the approval timeout before the approval can arrive.
+    world.stack.restart_devhost(crash=True, hold_clock=True)
     assert world.api("POST", f"migrations/{instance}/approve").status_code == 202
     release(world)
     output = world.finish(instance)["output"]

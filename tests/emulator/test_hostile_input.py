@@ -122,3 +122,30 @@ def test_huge_body_is_refused(arm: str, session: requests.Session, control: Emul
     resp = session.put(f"{arm}{path}", params={"api-version": version}, data=b"{" + b" " * (5 * 1024 * 1024) + b"}")
     assert resp.status_code == 413
     assert resp.json()["error"]["code"] == "RequestEntityTooLarge"
+
+
+FIFTY_ONE = {f"k{i}": "v" for i in range(51)}
+
+
+@pytest.mark.parametrize(("existing", "version"), [(IMAGE_ID, "2026-04-01"), (GALLERY_ID, "2026-03-03")])
+def test_resources_hold_arms_fifty_tag_limit(arm: str, session: requests.Session, existing: str, version: str) -> None:
+    """ARM refuses a 51st tag however it is written: a PUT or PATCH of the resource, or the Tags API (below)."""
+    params = {"api-version": version}
+    current = session.get(f"{arm}{existing}", params=params).json()
+    body = {"location": current["location"], "properties": current["properties"], "tags": FIFTY_ONE}
+    for method, url in (("PUT", f"{arm}{existing}2"), ("PATCH", f"{arm}{existing}")):
+        resp = session.request(method, url, params=params, json=body if method == "PUT" else {"tags": FIFTY_ONE})
+        assert resp.status_code == 400, (method, resp.status_code, resp.text[:200])
+        assert resp.json()["error"]["code"] == "TooManyTags", (method, resp.text[:200])
+    assert len(session.get(f"{arm}{existing}", params=params).json().get("tags") or {}) < 51
+
+
+def test_the_tags_api_counts_the_tags_a_merge_adds(arm: str, session: requests.Session) -> None:
+    url = f"{arm}{IMAGE_ID}/providers/Microsoft.Resources/tags/default"
+    params = {"api-version": "2025-04-01"}
+    fifty = {f"k{i}": "v" for i in range(50)}
+    assert session.put(url, params=params, json={"properties": {"tags": fifty}}).status_code == 200
+    one_more = session.patch(url, params=params, json={"operation": "Merge", "properties": {"tags": {"extra": "x"}}})
+    assert (one_more.status_code, one_more.json()["error"]["code"]) == (400, "TooManyTags")
+    replaced = session.patch(url, params=params, json={"operation": "Merge", "properties": {"tags": {"k0": "y"}}})
+    assert replaced.status_code == 200  # replacing a tag needs no room

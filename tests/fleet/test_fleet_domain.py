@@ -266,6 +266,32 @@ def test_report_csv_has_a_header_and_defuses_formulas() -> None:
     assert dict(zip(CSV_COLUMNS, table[2], strict=True))["sourceDeleted"] == "true"
 
 
+FORMULA_CELLS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", " =1", "  \t @x", "\uff1dSUM(A1)",
+                 "\uff0b1", "\uff0d1", "\uff20x", "\u3000=1", "\u00a0+1", "\t", "\rtext"]  # fmt: skip
+
+
+def csv_cell(text: str) -> str:
+    row = {"sourceImageId": "/x/a", "name": text, "outcome": "failed"}
+    table = list(csv.reader(io.StringIO(report_csv([row]))))
+    return dict(zip(CSV_COLUMNS, table[1], strict=True))["name"]
+
+
+@pytest.mark.parametrize("text", FORMULA_CELLS)
+def test_csv_defuses_formulas_after_blanks_and_in_full_width_forms(text: str) -> None:
+    """OWASP CSV Injection: = + - @ (and their full-width forms), also after leading blanks, and cells that
+    start with tab, CR or LF, get a leading apostrophe; the text is otherwise kept."""
+    assert csv_cell(text) == "'" + text
+
+
+@given(st.text(max_size=40))
+def test_no_csv_cell_can_start_a_formula(text: str) -> None:
+    cell = csv_cell(text)
+    assert cell in (text, "'" + text)
+    if cell == text:
+        assert text[:1] not in ("\t", "\r", "\n")
+        assert text.lstrip()[:1] not in "=+-@\uff1d\uff0b\uff0d\uff20" or not text.lstrip()
+
+
 # --- ARM budget -----------------------------------------------------------------------------------------------
 def test_floor_is_a_whole_share_of_the_budget_per_slot() -> None:
     assert poll_floor_seconds(budget_per_minute=600, concurrency=10) == 1.0

@@ -65,7 +65,14 @@ def test_regions_tag() -> None:
     ("value", "message"),
     [
         ("", "empty"),
-        ("westus2=two", "is not a number"),
+        ("westus2=two", "is not a whole number"),
+        ("westus2=1_0", "is not a whole number"),  # int() reads 10
+        ("westus2=+2", "is not a whole number"),
+        ("westus2=\u0662", "is not a whole number"),  # ARABIC-INDIC DIGIT TWO: int() reads 2
+        ("westus2=\uff12", "is not a whole number"),  # FULLWIDTH DIGIT TWO
+        ("westus2=1;westus2=2", "listed twice"),
+        ("westus2=1;West US 2=1", "listed twice"),
+        ("\u212aoreacentral=1", "ASCII"),  # KELVIN SIGN: lower() would read koreacentral
         ("westus2=0", "must be 1..100"),
         ("westus2=101", "must be 1..100"),
         ("westus2=1:Ultra_LRS", "not a storage account type"),
@@ -94,3 +101,15 @@ def test_normalized_regions_are_unique_and_contain_the_source(items: list[tuple[
 def test_regions_tag_parser_only_raises_invalid_request(text: str) -> None:
     with contextlib.suppress(InvalidRequest):
         parse_regions_tag(text)
+
+
+@given(st.text(alphabet=st.characters(categories=["Nd"]), min_size=1, max_size=3))
+def test_replica_counts_are_ascii_digits_only(digits: str) -> None:
+    """Every Unicode decimal digit is a digit to int(); only 0-9 are to the regions tag."""
+    try:
+        parsed = parse_regions_tag(f"eastus={digits}")
+    except InvalidRequest:
+        assert not digits.isascii() or not 1 <= int(digits) <= 100
+        return
+    assert digits.isascii()
+    assert parsed[0].replica_count == int(digits)

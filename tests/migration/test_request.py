@@ -142,3 +142,68 @@ def test_request_model_never_raises_anything_but_invalid_request(payload: dict[s
     else:
         message = "accepted"
     assert message
+
+
+# --- strict parsing: the documented camelCase names and JSON types, nothing coerced ---------------------------
+STRICT_REFUSALS = [
+    ({"bootTest": "yes"}, "bootTest"),
+    ({"bootTest": 1}, "bootTest"),
+    ({"bootTest": "true"}, "bootTest"),
+    ({"excludeFromLatest": 0}, "excludeFromLatest"),
+    ({"targetRegions": [{"name": "eastus", "replicaCount": "2"}]}, "targetRegions[0].replicaCount"),
+    ({"targetRegions": [{"name": "eastus", "replicaCount": 2.0}]}, "targetRegions[0].replicaCount"),
+    ({"targetRegions": [{"name": "eastus", "replicaCount": True}]}, "targetRegions[0].replicaCount"),
+    ({"endOfLife": 1893456000}, "endOfLife"),  # Unix time
+    ({"endOfLife": "1893456000"}, "endOfLife"),
+    ({"endOfLife": "2030-01-01"}, "endOfLife"),  # a date is not a date-time
+    ({"endOfLife": "2030-01-01T00:00:00"}, "endOfLife"),  # RFC 3339 needs the offset
+    ({"source_image_id": IMAGE_ID}, "source_image_id"),  # snake_case is not the documented name
+    ({"deletion_mode": "never"}, "deletion_mode"),
+    ({"targetRegions": [{"name": "eastus", "replica_count": 2}]}, "targetRegions[0].replica_count"),
+    ({"definition": {"purchase_plan": {"name": "a", "publisher": "b", "product": "c"}}}, "definition.purchase_plan"),
+    ({"deletionMode": "Never"}, "deletionMode"),  # enums are exact
+    ({"targetRegions": [{"name": "eastus"}, {"name": "East US"}]}, "targetRegions[1].name"),  # listed twice
+    (
+        {"targetRegions": [{"name": "eastus", "storageAccountType": "Standard_LRS"}, {"name": "eastus"}]},
+        "targetRegions[1].name",
+    ),
+    ({"targetRegions": [{"name": "\u212aoreacentral"}]}, "targetRegions[0].name"),  # KELVIN SIGN
+]
+
+
+@pytest.mark.parametrize(("fields", "field"), STRICT_REFUSALS, ids=[str(f)[:40] for f, _ in STRICT_REFUSALS])
+def test_no_coercion_no_aliases_no_duplicates(fields: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        resolve_request(parse_request_body(body(**fields)), settings(), now=NOW)
+    assert field in [e["field"] for e in caught.value.errors], caught.value.errors
+
+
+def test_documented_types_are_accepted() -> None:
+    request = resolve_request(
+        parse_request_body(
+            body(
+                bootTest=False,
+                excludeFromLatest=True,
+                endOfLife="2030-01-01T00:00:00+02:00",
+                targetRegions=[{"name": "East US", "replicaCount": 3}],
+            )
+        ),
+        settings(),
+        now=NOW,
+    )
+    assert (request.boot_test, request.exclude_from_latest, request.target_regions[0].replica_count) == (False, True, 3)
+    assert request.end_of_life is not None
+    assert request.end_of_life.utcoffset() == timedelta(hours=2)
+
+
+@given(st.sampled_from(["bootTest", "excludeFromLatest"]), st.one_of(st.integers(), st.text(), st.floats()))
+def test_booleans_are_only_json_booleans(field: str, value: object) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request_body(body(**{field: value}))
+    assert [e["field"] for e in caught.value.errors] == [field]
+
+
+@given(st.one_of(st.text(max_size=12), st.floats(allow_nan=False), st.booleans()))
+def test_replica_counts_are_only_json_integers(value: object) -> None:
+    with pytest.raises(InvalidRequest):
+        parse_request_body(body(targetRegions=[{"name": "eastus", "replicaCount": value}]))

@@ -1,3 +1,4 @@
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,19 @@ from migration.events import WRITE_SUCCESS, image_from_event
 from migration.instance_ids import is_migration_instance_id, migration_instance_id
 from migration.resource_ids import GalleryId, ImageId
 from migration.settings import DeletionMode
-from migration.tags import MigrationStatus, TagNames, body_from_tags, decide, parse_trigger_value, status_tags
+from migration.tags import (
+    MigrationStatus,
+    TagNames,
+    body_from_tags,
+    decide,
+    fit_status_tags,
+    invalid_tags_reason,
+    parse_trigger_value,
+    request_from_tags,
+    status_tag_priority,
+    status_tag_room_note,
+    status_tags,
+)
 from tests.migration.factories import GALLERY_ID, IMAGE_ID, settings
 
 NAMES = TagNames.from_settings(settings())
@@ -52,7 +65,7 @@ def test_body_from_tags() -> None:
         "migrate-regions": "westus2=2;eastus=1",
         "migrate-storage-type": "standard_zrs",
         "migrate-end-of-life": "2030-12-31",
-        "migrate-delete-source": "approval",
+        "migrate-delete-source": "After-Approval",
         "migrate-exclude-from-latest": "true",
     }
     body = body_from_tags(
@@ -67,25 +80,94 @@ def test_body_from_tags() -> None:
     assert body.exclude_from_latest is True
 
 
+BAD_TAG_VALUES = [
+    ("migrate-delete-source", "sometimes", "after-validation, never or after-approval"),
+    ("migrate-delete-source", "approval", "after-validation, never or after-approval"),  # no undocumented aliases
+    ("migrate-delete-source", "true", "after-validation, never or after-approval"),
+    ("migrate-exclude-from-latest", "perhaps", "true or false"),
+    ("migrate-exclude-from-latest", "yes", "true or false"),
+    ("migrate-exclude-from-latest", "1", "true or false"),
+    ("migrate-end-of-life", "next year", "a date like"),
+    ("migrate-end-of-life", "2001-01-01", "in the future"),
+    ("migrate-end-of-life", "\uff12\uff10\uff13\uff10-01-01", "a date like"),
+    ("migrate-regions", "atlantis=1", "not a known Azure region"),
+    ("migrate-regions", "eastus=1_0", "whole number"),
+    ("migrate-regions", "eastus=1;eastus=2", "listed twice"),
+    ("migrate-storage-type", "Floppy", "not a storage account type"),
+    ("migrate-definition", "tag spaces", "image definition names"),
+    ("migrate-definition", "-bad-", "image definition names"),
+    ("migrate-definition", "a" * 81, "image definition names"),
+    ("migrate-version", "1.0", "Major.Minor.Patch"),
+    ("migrate-version", "v1.0.0", "Major.Minor.Patch"),
+]
+
+
 @pytest.mark.parametrize(
-    ("tag", "value", "message"),
-    [
-        ("migrate-delete-source", "sometimes", "after-validation, never or after-approval"),
-        ("migrate-exclude-from-latest", "perhaps", "true or false"),
-        ("migrate-end-of-life", "next year", "a date like"),
-        ("migrate-regions", "atlantis=1", "not a known Azure region"),
-        ("migrate-storage-type", "Floppy", "not a storage account type"),
-    ],
+    ("tag", "value", "message"), BAD_TAG_VALUES, ids=[f"{t}={v[:12]}" for t, v, _ in BAD_TAG_VALUES]
 )
 def test_bad_tag_values_fail_with_the_tag_named(tag: str, value: str, message: str) -> None:
-    with pytest.raises(InvalidRequest, match=message):
-        body_from_tags(
+    with pytest.raises(InvalidRequest) as raised:
+        request_from_tags(
             ImageId.parse(IMAGE_ID),
             {"migrate-to-gallery": "x", tag: value},
             NAMES,
             gallery=GalleryId.parse(GALLERY_ID),
             settings=settings(),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
         )
+    assert [e["field"] for e in raised.value.errors] == [tag]
+    assert message in raised.value.errors[0]["message"]
+    assert invalid_tags_reason(raised.value).startswith(f"invalid tags: {tag}: ")
+
+
+OPTION_TAGS = [n for n in NAMES.inputs if n != NAMES.trigger]
+
+
+@given(tag=st.sampled_from(OPTION_TAGS), value=st.text(max_size=300))
+def test_any_option_tag_value_is_a_request_or_an_invalid_request_naming_that_tag(tag: str, value: str) -> None:
+    """Whatever a user writes in an option tag, the trigger gets a request or one InvalidRequest naming the tag
+    (never a pydantic ValidationError or a crash, which would fail the event and make Event Grid redeliver)."""
+    fields: set[str] = {tag}
+    try:
+        request_from_tags(
+            ImageId.parse(IMAGE_ID),
+            {"migrate-to-gallery": "x", tag: value},
+            NAMES,
+            gallery=GalleryId.parse(GALLERY_ID),
+            settings=settings(),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    except InvalidRequest as exc:
+        fields = {e["field"] for e in exc.errors}
+    assert fields == {tag}
+
+
+@given(st.text(max_size=300))
+def test_any_trigger_value_parses_or_is_an_invalid_request(value: str) -> None:
+    with contextlib.suppress(InvalidRequest):
+        parse_trigger_value(value, settings(DEFAULT_GALLERY_ID=GALLERY_ID))
+
+
+def fit(current: int, wanted: list[str]) -> tuple[list[str], list[str]]:
+    tags = {f"user-{i}": "v" for i in range(current)}
+    fitted, dropped = fit_status_tags(tags, dict.fromkeys(wanted, "x"), NAMES)
+    return list(fitted), dropped
+
+
+def test_status_tags_that_fit_beside_the_users_go_first_by_importance() -> None:
+    everything = list(status_tag_priority(NAMES))
+    assert fit(45, everything) == (everything, [])
+    assert fit(48, everything) == (["migration-status", "migration-request"], everything[2:])
+    assert fit(50, everything) == ([], everything)
+    # Tags the image already carries are replaced in place and need no room.
+    tags = {**{f"user-{i}": "v" for i in range(49)}, "MIGRATION-STATUS": "running"}
+    fitted, dropped = fit_status_tags(tags, dict.fromkeys(everything, "x"), NAMES)
+    assert (list(fitted), dropped) == (["migration-status"], everything[1:])
+    assert status_tag_room_note({f"u{i}": "" for i in range(45)}, NAMES) is None
+    note = status_tag_room_note({f"u{i}": "" for i in range(49)}, NAMES)
+    assert note is not None
+    assert "49 of ARM's 50 tags" in note
+    assert "migration-request" in note
 
 
 def test_status_tags_respect_the_256_character_limit() -> None:

@@ -65,7 +65,8 @@ def explode(req: func.HttpRequest) -> func.HttpResponse:
 @app.event_grid_trigger(arg_name="event")
 @app.durable_client_input(client_name="client")
 async def on_event(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
-    """Start one orchestration per subject; duplicate deliveries collapse on the instance id."""
+    """Start one orchestration per subject; duplicate deliveries collapse on the instance id (the events of one
+    delivery run concurrently, as the extension runs them, so the loser of a start race sees the winner)."""
     data = event.get_json()
     if (data or {}).get("fail"):
         raise ValueError(f"rejected event {event.id}")
@@ -74,7 +75,12 @@ async def on_event(event: func.EventGridEvent, client: df.DurableOrchestrationCl
     if existing and existing.runtime_status and existing.runtime_status.name in ("Running", "Pending"):
         return
     kind = event.type if isinstance(event, func.CloudEvent) else event.event_type
-    await client.start_new("sequence", instance_id, [kind])
+    try:
+        await client.start_new("sequence", instance_id, [kind])
+    except Exception:
+        existing = await client.get_status(instance_id)
+        if not existing or not existing.runtime_status:
+            raise
 
 
 # -- orchestrators --------------------------------------------------------------------------------------------
