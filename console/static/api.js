@@ -121,7 +121,8 @@ export async function call(method, path, body = undefined) {
   throw new Error("no usable function key");
 }
 
-const PAGE = 1000; // the API's largest page (docs/openapi.yaml: lists are paged)
+// The API's largest page (docs/openapi.yaml: lists are paged); sessionStorage "imgmig.pageSize" lowers it (tests).
+const PAGE = Number(sessionStorage.getItem("imgmig.pageSize")) || 1000;
 
 /**
  * Every item of a paged list (`{value, count, continuationToken}`): pages of 1000 followed to the end. Returns the

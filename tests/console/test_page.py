@@ -89,3 +89,16 @@ def test_the_list_loads_with_no_console_errors_and_links_to_each_migration(conso
     page.get_by_role("searchbox", name="Filter").fill("web-02")
     expect(rows).to_have_count(1)
     expect(page.locator("#migration-count")).to_have_text("1 of 2 migrations")
+
+
+def test_the_list_follows_the_api_pages_to_the_end(console: ConsolePage, world: World) -> None:
+    world.seed(gallery(), *(image(f"web-{i:02d}") for i in range(5)))
+    for i in range(5):
+        world.finish(world.tag_for_migration(image_id(f"web-{i:02d}")))
+    console.page.add_init_script("sessionStorage.setItem('imgmig.pageSize', '2')")
+    page = console.open()
+    expect(page.locator("#migration-rows tr[data-id]")).to_have_count(5)
+    first = [r.url for r in console.api_requests("/api/migrations?")][:3]
+    assert "continuationToken" not in first[0]
+    assert all("top=2" in url for url in first)
+    assert all("continuationToken=" in url for url in first[1:])
