@@ -187,3 +187,21 @@ class DevhostClient:
 
     def reset(self) -> None:
         self._control("POST", "reset").raise_for_status()
+
+    def hold(self, instance_id: str) -> dict[str, Any]:
+        """Run no episode of the instance until :meth:`release`: what arrives meanwhile queues up for one episode."""
+        return self._instance_call("POST", instance_id, "hold")
+
+    def release(self, instance_id: str) -> dict[str, Any]:
+        return self._instance_call("POST", instance_id, "release")
+
+    def queue(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's queued messages (``eventType``, ``name``, ``taskId``, ``fireAt``) in delivery order."""
+        return list(self._instance_call("GET", instance_id, "queue")["messages"])
+
+    def _instance_call(self, method: str, instance_id: str, operation: str) -> dict[str, Any]:
+        response = self._control(method, f"instances/{quote(instance_id, safe='')}/{operation}")
+        if response.status_code != 200:
+            raise DevhostError(operation, response)
+        result: dict[str, Any] = response.json()
+        return result

@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any
 
 from devhost import history as h
+from devhost import limits
 from devhost.actions import ActionType, OrchestratorReply, action_type, parse_failure, parse_reply
 from devhost.bookkeeping import (
     SAME_INSTANCE_ID_MESSAGE,
@@ -124,6 +125,10 @@ def run_episode(
     result.cpu_seconds = time.thread_time() - started
 
     if reply.has_custom_status and reply.custom_status:
+        too_large = limits.custom_status_error(reply.custom_status)
+        if too_large is not None:  # the host sets it before anything else and fails; the status keeps its value
+            _finish(result, now, Outcome.FAILED, f"Orchestrator function '{execution.name}' failed: {too_large}")
+            return result
         result.custom_status = json.dumps(reply.custom_status)
     if reply.error is not None:
         _finish(result, now, Outcome.FAILED, f"Orchestrator function '{execution.name}' failed: {reply.error}")
@@ -195,7 +200,7 @@ def _consume_leaves(
             return
         if reply.is_done:
             continue  # the execution ends in this episode: nothing new gets scheduled
-        maybe_record = _record_for(leaf, kind, execution, catalog)
+        maybe_record = _record_for(leaf, kind, execution, catalog, now=now, schema=reply.raw.get("schemaVersion"))
         if maybe_record is None:
             result.decisions.append("waits for external event " + repr(leaf.get("externalEventName")))
             continue
@@ -211,8 +216,12 @@ def _consume_leaves(
 
 
 def _record_for(
-    leaf: dict[str, Any], kind: ActionType, execution: Execution, catalog: Catalog
+    leaf: dict[str, Any], kind: ActionType, execution: Execution, catalog: Catalog, *, now: datetime, schema: Any
 ) -> dict[str, Any] | None:
+    """What a new leaf asks the host to do; ``ValueError`` (the host's ``ArgumentException``) for what it refuses."""
+    refused = limits.retry_error(leaf.get("retryOptions"))
+    if refused is not None:
+        raise ValueError(refused)
     if kind in (ActionType.CALL_ACTIVITY, ActionType.CALL_ACTIVITY_WITH_RETRY):
         name = leaf["functionName"]
         if catalog.activity(name) is None:
@@ -229,6 +238,9 @@ def _record_for(
         if catalog.orchestrator(name) is None:
             raise ValueError(unknown_function_message(name, "orchestrator", catalog.orchestrator_names()))
         child = leaf.get("instanceId")
+        refused = limits.sub_orchestration_id_error(child)
+        if refused is not None:
+            raise ValueError(refused)
         if child is not None and child.lower() in {
             execution.instance_id.lower(),
             (execution.parent_instance_id or "").lower(),
@@ -245,6 +257,9 @@ def _record_for(
         }
     if kind is ActionType.CREATE_TIMER:
         fire_at = h.parse_timestamp(leaf["fireAt"])
+        refused = limits.timer_error(fire_at, now, schema if isinstance(schema, int) else None)
+        if refused is not None:
+            raise ValueError(refused)
         return {"kind": "timer", "fireAt": h.format_timestamp(fire_at)}
     if kind is ActionType.WAIT_FOR_EXTERNAL_EVENT:
         return None

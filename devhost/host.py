@@ -92,7 +92,11 @@ class Host:
             busy=self.dispatcher.busy,
         )
         self.introspection = Introspection(
-            store=self.store, clock=self.clock, stats=self.stats, notify=self.dispatcher.arrived
+            store=self.store,
+            clock=self.clock,
+            stats=self.stats,
+            notify=self.dispatcher.arrived,
+            held=self.dispatcher.held,
         )
 
     def build_app(self) -> web.Application:

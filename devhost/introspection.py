@@ -7,24 +7,30 @@
   advances the clock-sync URLs), ``{"autoAdvance": false}`` to hold the virtual clock (a test that must act
   while an orchestration waits on a timer), ``true`` to release it.
 - ``POST /_devhost/reset``: forget every instance (for test sessions sharing one host).
+- ``POST /_devhost/instances/{id}/hold`` / ``.../release``: run no episode of that instance until released; what
+  arrives meanwhile (activity results, timers, events) queues up and the first episode after the release takes
+  it all, as the real host delivers what queued up while an instance was idle.
+- ``GET /_devhost/instances/{id}/queue``: ``{"instanceId", "held", "messages": [{eventType, name, taskId,
+  fireAt}]}``, the instance's queued messages in delivery order.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
 from devhost.clock import Clock, ClockSyncError, iso_z
-from devhost.history import parse_timestamp
+from devhost.history import EVENT_TYPE_NAMES, EventType, parse_timestamp
 from devhost.stats import Stats
 from devhost.store import Store
 
 
 class Introspection:
-    def __init__(self, *, store: Store, clock: Clock, stats: Stats, notify: Any) -> None:
-        self.store, self.clock, self.stats, self.notify = store, clock, stats, notify
+    def __init__(self, *, store: Store, clock: Clock, stats: Stats, notify: Any, held: set[str]) -> None:
+        self.store, self.clock, self.stats, self.notify, self.held = store, clock, stats, notify, held
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -32,7 +38,39 @@ class Introspection:
             web.get("/_devhost/clock", self.get_clock),
             web.post("/_devhost/clock", self.post_clock),
             web.post("/_devhost/reset", self.reset),
+            web.post("/_devhost/instances/{id}/hold", self.hold),
+            web.post("/_devhost/instances/{id}/release", self.release),
+            web.get("/_devhost/instances/{id}/queue", self.queue),
         ]
+
+    async def hold(self, request: web.Request) -> web.Response:
+        self.held.add(request.match_info["id"])
+        return await self.queue(request)
+
+    async def release(self, request: web.Request) -> web.Response:
+        self.held.discard(request.match_info["id"])
+        self.notify()
+        return await self.queue(request)
+
+    async def queue(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["id"]
+        rows = self.store.db.execute(
+            "SELECT fire_at, event FROM messages WHERE instance_id = ? ORDER BY id", (instance_id,)
+        ).fetchall()
+        messages = []
+        for row in rows:
+            event = json.loads(row["event"])
+            kind = EventType(event["EventType"])
+            task_id = event.get("TaskScheduledId", event.get("TimerId"))
+            messages.append(
+                {
+                    "eventType": EVENT_TYPE_NAMES[kind],
+                    "name": event.get("Name"),
+                    "taskId": task_id,
+                    "fireAt": row["fire_at"],
+                }
+            )
+        return web.json_response({"instanceId": instance_id, "held": instance_id in self.held, "messages": messages})
 
     async def get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.to_json(self.store, prefix=request.query.get("instanceIdPrefix", "")))

@@ -64,6 +64,10 @@ class Dispatcher:
         self._activities: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        # Instances whose episodes wait (``/_devhost/instances/{id}/hold``): their messages queue up and the next
+        # episode after the release takes them all, as the host does with what queued up while an instance was
+        # idle, so a race such as a cancel arriving with an activity result can be reproduced on purpose.
+        self.held: set[str] = set()
 
     # -- signals from the HTTP side -------------------------------------------------------------------------
     def notify(self) -> None:
@@ -152,7 +156,7 @@ class Dispatcher:
         now = self.clock.now()
         free = self.settings.max_orchestrators - len(self._instances)
         if free > 0:
-            for instance_id in self.hub.store.runnable_instances(now, free, self._instances):
+            for instance_id in self.hub.store.runnable_instances(now, free, self._instances | self.held):
                 self._instances.add(instance_id)
                 self._spawn(self._episode(instance_id))
         free = self.settings.max_activities - len(self._activities)
@@ -251,25 +255,50 @@ class Dispatcher:
             encoded = ActivityTriggerConverter.encode(returned, expected_type=None)
         except Exception as exc:
             log.warning("activity %s failed (instance=%s)", spec.name, item.instance_id, exc_info=True)
-            reason = f"Activity function '{item.name}' failed: {type(exc).__name__}: {exc}"
-            return h.new_task_failed(now(), item.task_id, reason=reason, details=failure_details(spec.name, exc))
+            reason, details = activity_failure(item.name, exc)
+            return h.new_task_failed(now(), item.task_id, reason=reason, details=details)
         return h.new_task_completed(now(), item.task_id, encoded.value)
 
 
-def failure_details(function_name: str, exc: BaseException) -> str:
-    """``TaskFailed.Details``: a JSON .NET exception wrapping the worker's RPC failure, as the extension records."""
-    stack = "".join(traceback.format_exception(exc)).rstrip()
-    inner = {
-        "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
-        "Message": f"Result: Failure\nException: {type(exc).__name__}: {exc}\nStack: {stack}",
-    }
-    outer = {
-        "$type": "System.Exception, System.Private.CoreLib",
-        "ClassName": "System.Exception",
-        "Message": f"Exception while executing function: Functions.{function_name}",
-        "InnerException": inner,
-    }
-    return json.dumps(outer)
+def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
+    """``TaskFailed``'s ``Reason`` and ``Details`` for a Python activity's exception, as the real host records them.
+
+    The worker reports ``"<Type>: <message>"`` (azure-functions-python-worker ``_serialize_exception``); the host
+    wraps it in ``RpcException("Result: Failure\\nException: <message>\\nStack: <stack>")``; the extension cuts
+    the text between ``\\nException:`` and ``\\nStack:`` (keeping the blank after the colon) into a new
+    ``Exception`` whose inner exception is the RPC one, and records ``Reason = "Activity function '<name>' failed:
+    " + that text`` (two blanks) and ``Details`` = that exception serialized with type names
+    (Azure/azure-functions-durable-extension ``TaskActivityShim.RunAsync``, ``OutOfProcExceptionHelpers``,
+    ``ErrorSerializerSettingsFactory``; azure-functions-host ``RpcException``)."""
+    message = f"{type(exc).__name__}: {exc}"
+    stack = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    friendly = " " + message
+
+    def dotnet(type_name: str, assembly: str, text: str, inner: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "$type": f"{type_name}, {assembly}",
+            "ClassName": type_name,
+            "Message": text,
+            "Data": None,
+            "InnerException": inner,
+            "HelpURL": None,
+            "StackTraceString": None,
+            "RemoteStackTraceString": None,
+            "RemoteStackIndex": 0,
+            "ExceptionMethod": None,
+            "HResult": -2146233088,
+            "Source": None,
+            "WatsonBuckets": None,
+        }
+
+    rpc = dotnet(
+        "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
+        "Microsoft.Azure.WebJobs.Script",
+        f"Result: Failure\nException: {message}\nStack: {stack}",
+        None,
+    )
+    details = dotnet("System.Exception", "System.Private.CoreLib", friendly, rpc)
+    return f"Activity function '{name}' failed: {friendly}", json.dumps(details)
 
 
 def _handle_of(spec: FunctionSpec | None, index: FunctionIndex, name: str) -> engine.Handle:

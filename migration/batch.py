@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from migration.fleet import ImageItem
 from migration.resource_ids import id_key
-from migration.status import ErrorInfo
+from migration.status import ErrorInfo, bounded, clip_list
 from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
 
 OUTCOMES = ("succeeded", "failed", "canceled", "skipped", "not-started")
@@ -174,16 +174,20 @@ class BatchLedger:
         return dict(sorted(Counter(r.phase for r in self.results.values() if r.phase).items()))
 
     def status(self, **extra: Any) -> dict[str, Any]:
-        """The batch's custom status: counts only, plus the running children (at most the cap)."""
-        return {
+        """The batch's custom status: counts, and the first running children (``runningOmitted``: the others;
+        the cap allows 100 at once, more than the host's 16 KB custom-status limit can list)."""
+        running, omitted = clip_list(list(self.running))
+        status = {
             "batchId": self.batch_id,
             "state": self.state,
             "maxConcurrency": self.max_concurrency,
             "counts": self.counts(),
             "finishedByPhase": self.finished_by_phase(),
-            "running": list(self.running),
+            "running": running,
+            **({"runningOmitted": omitted} if omitted else {}),
             **extra,
         }
+        return bounded(status, keep=("batchId", "state", "maxConcurrency", "counts", "pollFloorSeconds", "createdAt"))
 
     def rows(self) -> list[ImageResult]:
         return [self.results[k] for k in sorted(self.results)]

@@ -9,6 +9,7 @@
     ├── ReplicationFailed               a target region reported Failed
     ├── DeadlineExceeded                replication did not finish before the deadline
     ├── ValidationFailed                the built version does not match the source
+    ├── PromotionFailed                 the validated version could not be made ``latest``
     ├── DeletionRefused                 a guard forbids deleting the source (it is kept)
     ├── PermissionDenied                ARM answered 403 AuthorizationFailed; names the missing action
     ├── ArmRequestFailed                ARM refused the request with a non-transient error
@@ -16,9 +17,11 @@
     ├── TransientArmError               throttling/5xx/timeouts that outlived the SDK's own retries (retryable)
     └── Canceled                        the migration was canceled by a user
 
-Durable Functions turns an activity's exception into ``Exception("Activity function 'x' failed: <Type>: <msg>
-\\n <details>")`` in the orchestrator, so :func:`error_from_failure` recovers the domain error from that text
-by its class name. Anything unrecognised becomes :class:`TransientArmError`'s sibling ``UnexpectedError``.
+Durable Functions turns an activity's exception into ``Exception("Activity function 'x' failed:  <Type>: <msg>
+\\n <details>")`` in the orchestrator (two blanks after ``failed:``: the extension keeps the one after the worker's
+``Exception:`` label), so :func:`error_from_failure` recovers the domain error from that text by its class name.
+Anything unrecognised becomes :class:`TransientArmError`'s sibling ``UnexpectedError``; the orchestrators also turn
+any other exception (a bug) into ``UnexpectedError`` rather than end without their bookkeeping.
 """
 
 from __future__ import annotations
@@ -72,6 +75,10 @@ class ValidationFailed(MigrationError):
     code = "ValidationFailed"
 
 
+class PromotionFailed(MigrationError):
+    code = "PromotionFailed"
+
+
 class DeletionRefused(MigrationError):
     code = "DeletionRefused"
 
@@ -121,6 +128,7 @@ _BY_NAME: dict[str, type[MigrationError]] = {
         ReplicationFailed,
         DeadlineExceeded,
         ValidationFailed,
+        PromotionFailed,
         DeletionRefused,
         PermissionDenied,
         ArmRequestFailed,

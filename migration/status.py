@@ -1,7 +1,16 @@
-"""What a migration tells the world: its custom status while running, its output when done, the summary API."""
+"""What a migration tells the world: its custom status while running, its output when done, the summary API.
+
+Custom status is bounded. The Durable host refuses one whose JSON is larger than 16 KB counted in UTF-16, and the
+orchestration then fails (Azure/azure-functions-durable-extension ``DurableOrchestrationContext.SetCustomStatus``:
+``MessagePayloadDataConverter.Serialize(value, 16)``, "The UTF-16 size of the JSON-serialized payload must not exceed
+16 KB"). So every custom status here is clipped field by field (:func:`clip`, :func:`clip_list`, with a visible
+marker) and finally checked by :func:`bounded` against a budget well under the limit; the full details live in the
+orchestration's output and the summary API.
+"""
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +21,47 @@ from migration.source import Check
 
 # Durable runtime statuses of an instance that still owns its ID (the host refuses a second start under it).
 ACTIVE_RUNTIME_STATUSES = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
+
+CUSTOM_STATUS_LIMIT_BYTES = 16 * 1024  # the host's limit, UTF-16 bytes of the compact JSON
+CUSTOM_STATUS_BUDGET_BYTES = 12 * 1024  # ours: a margin for what the estimate below cannot see
+TRUNCATED = "…[truncated]"
+STATUS_MESSAGE_CHARS = 1000
+STATUS_ID_CHARS = 512  # ARM IDs of the resources involved are far shorter; the bound is for what is not an ID
+STATUS_REGIONS = 64  # more than Azure has public regions
+STATUS_LIST_ITEMS = 20
+
+
+def utf16_size(value: Any) -> int:
+    """Bytes of ``value``'s compact JSON in UTF-16, as the host measures it (Newtonsoft leaves non-ASCII as is)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-16-le"))
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """``text`` cut to at most ``limit`` characters, ending with :data:`TRUNCATED` when it was cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(TRUNCATED))] + TRUNCATED
+
+
+def clip_list(items: list[Any], limit: int = STATUS_LIST_ITEMS) -> tuple[list[Any], int]:
+    """The first ``limit`` items and how many were left out."""
+    return items[:limit], max(0, len(items) - limit)
+
+
+def bounded(status: dict[str, Any], *, keep: tuple[str, ...]) -> dict[str, Any]:
+    """``status`` if it is within the budget, else only its ``keep`` keys (clipped) and a note saying so.
+
+    A last resort that the field-by-field clipping makes unreachable for any valid input; it exists so that no
+    input, however odd, can fail the orchestration on the host."""
+    if utf16_size(status) <= CUSTOM_STATUS_BUDGET_BYTES:
+        return status
+    reduced: dict[str, Any] = {
+        key: clip(value, STATUS_ID_CHARS) if isinstance(value, str) else value
+        for key, value in status.items()
+        if key in keep and (isinstance(value, str) or utf16_size(value) <= 1024)
+    }
+    reduced["truncated"] = "the status was too large to show; the output and the summary API have the details"
+    return reduced
 
 
 class Phase(StrEnum):
@@ -51,6 +101,22 @@ class Progress(_Camel):
     next_poll_at: str | None = None
     phase_started_at: str | None = None
     notes: list[str] = Field(default_factory=list)  # preflight's (e.g. the image is near ARM's tag limit)
+
+    def custom_status(self) -> dict[str, Any]:
+        """This progress as custom status: every field clipped, the whole within the budget."""
+        data = self.model_dump(mode="json", by_alias=True)
+        for key in ("sourceImageId", "runId", "definitionId", "versionId"):
+            data[key] = clip(data[key], STATUS_ID_CHARS)
+        data["message"] = clip(data["message"], STATUS_MESSAGE_CHARS)
+        regions = sorted(data["regions"].items())
+        shown, omitted = clip_list(regions, STATUS_REGIONS)
+        data["regions"] = {
+            clip(name, 64): {"state": clip(str(view.get("state")), 32), "progress": view.get("progress")}
+            for name, view in shown
+        }
+        if omitted:
+            data["regionsOmitted"] = omitted
+        return bounded(data, keep=("phase", "sourceImageId", "runId", "versionId", "polls", "phaseStartedAt"))
 
 
 class ErrorInfo(_Camel):

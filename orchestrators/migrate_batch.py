@@ -10,7 +10,10 @@
    them to end;
 5. the output is the report: one row per image (``migration.batch.ImageResult``) and the counts.
 
-Custom status: ``{batchId, state, maxConcurrency, counts, finishedByPhase, running, pollFloorSeconds}``.
+Custom status: ``{batchId, state, maxConcurrency, counts, finishedByPhase, running, runningOmitted,
+pollFloorSeconds}``, bounded under the host's 16 KB limit (``running`` lists the first 20 children). Any unexpected
+exception (a bug) ends the batch ``failed`` with ``UnexpectedError`` and its report; children already started run
+to their own end.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import azure.durable_functions as df
 
 from migration.batch import BatchLedger, QueuedImage
 from migration.budget import child_settings, poll_floor_seconds
-from migration.errors import MigrationError
+from migration.errors import MigrationError, UnexpectedError
 from migration.fleet import FleetBody, gallery_for
 from migration.forecast import describe_selection
 from migration.settings import Settings
 from migration.status import ErrorInfo
+from orchestrators.episodes import accept_event_names_any_case
 from orchestrators.fleet_steps import Steps, call, iso, list_images, survey
-from orchestrators.migrate_image import CANCEL_EVENT
+from orchestrators.steps import CANCEL_EVENT
 
 bp = df.Blueprint()
 
@@ -45,6 +49,7 @@ class BatchRun:
         self.options: dict[str, Any] = data["options"]
         self.ledger = BatchLedger(context.instance_id, max_concurrency=int(data["maxConcurrency"]))
         self.created = iso(context.current_utc_datetime)
+        accept_event_names_any_case(context, (CANCEL_EVENT,))
         self.cancel = context.wait_for_external_event(CANCEL_EVENT)
         self.canceled = False
         self.children: dict[str, Any] = {}  # instance id -> sub-orchestration task
@@ -128,16 +133,20 @@ class BatchRun:
         self.publish()
         error: ErrorInfo | None = None
         try:
-            yield from self.fill()
-        except MigrationError as exc:  # the scope could not be listed: nothing was started
-            error = ErrorInfo(code=exc.code, message=exc.message)
-        self.ledger.state = "running"
-        while self.ledger.busy:
-            if not self.canceled:
-                yield from self.start_wave()
-            self.publish()
-            if self.children:
-                yield from self.wait_for_one()
+            try:
+                yield from self.fill()
+            except MigrationError as exc:  # the scope could not be listed: nothing was started
+                error = ErrorInfo(code=exc.code, message=exc.message)
+            self.ledger.state = "running"
+            while self.ledger.busy:
+                if not self.canceled:
+                    yield from self.start_wave()
+                self.publish()
+                if self.children:
+                    yield from self.wait_for_one()
+        except Exception as exc:  # a bug: end failed with a readable reason rather than without a report
+            unexpected = UnexpectedError(f"{type(exc).__name__}: {exc}")
+            error = ErrorInfo(code=unexpected.code, message=unexpected.message)
         self.ledger.state = "failed" if error else "canceled" if self.canceled else "completed"
         self.publish()
         return self.report(error)

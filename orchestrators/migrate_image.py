@@ -6,11 +6,15 @@ them), so a settings change never changes the replay of a running migration.
 
 Phases (custom status ``phase``): preflight -> definition -> version -> replicating -> validating ->
 [awaiting-approval] -> deleting-source -> done | failed | canceled. A ``cancel`` event stops the migration
-at the next step boundary (or at once during a wait); the source is never deleted after a cancel.
+at the next step boundary (or at once during a wait); the source is never deleted after a cancel, and no
+irreversible write (promotion, deletion) is scheduled in an episode that delivers a cancel, whichever endpoint
+raised it. Event names are accepted in any case, as the host matches them. Whatever fails, even a bug, the
+migration ends ``failed`` with its bookkeeping done (an unvalidated version removed, the status tags written).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +26,9 @@ from migration.errors import (
     DeadlineExceeded,
     MigrationError,
     PermissionDenied,
+    PromotionFailed,
     ReplicationFailed,
+    UnexpectedError,
     ValidationFailed,
     error_for_code,
 )
@@ -35,17 +41,23 @@ from migration.source import Check, check
 from migration.status import ErrorInfo, MigrationOutcome, Outcome, Phase, Progress
 from migration.tags import MigrationStatus
 from orchestrators import steps
-from orchestrators.steps import Steps, iso
+from orchestrators.episodes import accept_event_names_any_case, first_raised_by_episode_end
+from orchestrators.steps import CANCEL_EVENT, Cancellation, Steps, iso
 
 bp = df.Blueprint()
 
-CANCEL_EVENT = "cancel"
 APPROVE_EVENT = "approve"
 HOLD_EVENT = "hold"  # an untrusted tag write while running: deletion waits for approval (migration/authorization.py)
+__all__ = ["APPROVE_EVENT", "CANCEL_EVENT", "HOLD_EVENT", "bp", "migrate_image"]
 # A single durable timer must stay under the Azure Storage provider's 6-day limit; longer waits loop.
 MAX_TIMER = timedelta(days=5)
 BOOT_TEST_POLL = timedelta(seconds=30)
 BOOT_TEST_TIMEOUT = timedelta(minutes=30)
+# The promotion PATCH leaves the version Updating for minutes (about 150 s in Azure traffic recorded by the Azure
+# CLI's tests, azure-cli vm module, test_gallery_e2e.yaml): look after a minute, then every 30 s, at most 30 min.
+PROMOTION_FIRST_POLL = timedelta(seconds=60)
+PROMOTION_POLL = timedelta(seconds=30)
+PROMOTION_TIMEOUT = timedelta(minutes=30)
 
 
 class MigrationRun:
@@ -61,8 +73,8 @@ class MigrationRun:
         self.ctx = context
         self.request = request
         self.settings = settings
-        self.cancel = context.wait_for_external_event(CANCEL_EVENT)
-        self.hold = context.wait_for_external_event(HOLD_EVENT)
+        accept_event_names_any_case(context, (CANCEL_EVENT, APPROVE_EVENT, HOLD_EVENT))
+        self.cancel = Cancellation(context, CANCEL_EVENT)
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
@@ -79,7 +91,7 @@ class MigrationRun:
     # --- progress -------------------------------------------------------------------------------------
     def publish(self, **changes: Any) -> None:
         self.progress = self.progress.model_copy(update=changes)
-        self.ctx.set_custom_status(self.progress.model_dump(mode="json", by_alias=True))
+        self.ctx.set_custom_status(self.progress.custom_status())
 
     def enter(self, phase: Phase, **changes: Any) -> None:
         now = self.ctx.current_utc_datetime
@@ -91,15 +103,20 @@ class MigrationRun:
         self.publish(**{"phase": phase, "phase_started_at": iso(now), "message": "", "next_poll_at": None, **changes})
 
     # --- steps ----------------------------------------------------------------------------------------
-    def call(self, name: str, payload: dict[str, Any], *, cancellable: bool = True) -> Steps:
-        """An activity with durable retries, stopped by a cancel; bookkeeping after the end is not cancellable."""
+    def call(
+        self, name: str, payload: dict[str, Any], *, cancellable: bool = True, irreversible: bool = False
+    ) -> Steps:
+        """An activity with durable retries, stopped by a cancel; bookkeeping after the end is not cancellable;
+        an irreversible one is not even scheduled when a cancel is due in the same episode."""
         return (
             yield from steps.call(
                 self.ctx,
                 name,
                 payload,
                 self.settings,
-                cancel=self.cancel if cancellable else None,
+                cancel=self.cancel,
+                cancellable=cancellable,
+                irreversible=irreversible,
                 on_retry=lambda message: self.publish(message=message),
             )
         )
@@ -147,17 +164,47 @@ class MigrationRun:
             if started.get("group"):
                 yield from self.call("remove_boot_test", started, cancellable=False)
             return check(name="boot-test", passed=False, reason=str(started.get("error")))
+        # The scratch group is removed whatever happens, but not from a ``finally``: the SDK closes the generator
+        # after every replay, and a ``yield`` there would run on each close ("generator ignored GeneratorExit").
+        try:
+            state = yield from self.watch_boot_test(started)
+        except Exception as exc:
+            yield from self.call("remove_boot_test", started, cancellable=False)
+            raise exc from None
+        yield from self.call("remove_boot_test", started, cancellable=False)
+        return check(name="boot-test", passed=state == "Succeeded", reason=f"boot-test VM provisioning state {state}")
+
+    def watch_boot_test(self, started: dict[str, Any]) -> Steps:
         deadline = self.ctx.current_utc_datetime + BOOT_TEST_TIMEOUT
         state = "Creating"
-        try:
-            while self.ctx.current_utc_datetime < deadline:
-                yield from self.sleep_until(self.ctx.current_utc_datetime + BOOT_TEST_POLL)
-                state = (yield from self.call("get_boot_test", started))["state"]
-                if state in ("Succeeded", "Failed", "NotFound"):
-                    break
-        finally:
-            yield from self.call("remove_boot_test", started, cancellable=False)
-        return check(name="boot-test", passed=state == "Succeeded", reason=f"boot-test VM provisioning state {state}")
+        while self.ctx.current_utc_datetime < deadline:
+            yield from self.sleep_until(self.ctx.current_utc_datetime + BOOT_TEST_POLL)
+            state = str((yield from self.call("get_boot_test", started))["state"])
+            if state in ("Succeeded", "Failed", "NotFound"):
+                break
+        return state
+
+    def promote(self, version_id: str) -> Steps:
+        """Submit the promotion, then wait on durable timers (cancellable, bounded) until it has taken effect."""
+        payload = {"versionId": version_id, "sourceImageId": self.request.source_image_id}
+        yield from self.call("promote_image_version", payload, irreversible=True)
+        submitted = self.ctx.current_utc_datetime
+        delay, state = PROMOTION_FIRST_POLL, "Updating"
+        while self.ctx.current_utc_datetime - submitted < PROMOTION_TIMEOUT:
+            fire_at = self.ctx.current_utc_datetime + delay
+            self.publish(message="promoting the version to latest", next_poll_at=iso(fire_at))
+            yield from self.sleep_until(fire_at)
+            result = yield from self.call("get_replication_status", {"versionId": version_id})
+            state = ReplicationSnapshot.model_validate(result).provisioning_state
+            if state.lower() == "succeeded":
+                self.publish(message="", next_poll_at=None)
+                return
+            if state.lower() != "updating":
+                raise PromotionFailed(f"promoting {version_id} failed: its provisioning state is {state}")
+            delay = PROMOTION_POLL
+        raise DeadlineExceeded(
+            f"promoting {version_id} did not finish within {int(PROMOTION_TIMEOUT.total_seconds())} s (still {state})"
+        )
 
     def wait_for_approval(self) -> Steps:
         """True when approved; False when the timeout passes (the source is then kept)."""
@@ -165,24 +212,24 @@ class MigrationRun:
         approve = self.ctx.wait_for_external_event(APPROVE_EVENT)
         while self.ctx.current_utc_datetime < deadline:
             timer = self.ctx.create_timer(min(deadline, self.ctx.current_utc_datetime + MAX_TIMER))
-            winner = yield self.ctx.task_any([approve, self.cancel, timer])
-            if winner is approve:
+            winner = yield self.ctx.task_any([approve, self.cancel.task, timer])
+            self.cancel.resumed_by = winner
+            if winner is not timer:
                 timer.cancel()
-                return True
-            if winner is self.cancel:
-                timer.cancel()
+            if winner is self.cancel.task:
                 raise Canceled("canceled by request while awaiting approval")
+            if winner is approve:
+                return True
         return False
 
-    def peek_hold(self) -> Steps:
-        """The reason of a hold raised so far, or None: an external event is only seen once awaited, so it is raced
-        against a timer due now (the durable form of waiting for an event with a zero timeout)."""
-        now = self.ctx.create_timer(self.ctx.current_utc_datetime)
-        winner = yield self.ctx.task_any([self.hold, now])
-        if winner is self.hold:
-            now.cancel()
-            return hold_reason(self.hold.result)
-        return None
+    def peek_hold(self) -> str | None:
+        """The reason of a hold raised so far (delivered by the end of the current episode), or None. Read from the
+        history: nothing awaits the hold event before this point, so the SDK has not applied it (racing it against
+        a timer due now would cost an episode and four history events per migration)."""
+        raised = first_raised_by_episode_end(self.ctx, self.cancel.resumed_by, HOLD_EVENT)
+        if raised is None:
+            return None
+        return hold_reason(None if raised.Input is None else json.loads(raised.Input))
 
     def record(self, status: MigrationStatus, **fields: Any) -> Steps:
         payload = {
@@ -194,8 +241,8 @@ class MigrationRun:
         }
         try:
             yield from self.call("record_status", payload, cancellable=False)
-        except MigrationError as exc:  # the outcome stands even if the tags cannot be written
-            self.publish(message=f"could not write status tags: {exc.message}")
+        except Exception as exc:  # the outcome stands even if the tags cannot be written
+            self.publish(message=f"could not write status tags: {getattr(exc, 'message', None) or exc}")
 
     def execute(self) -> Steps:
         request, settings = self.request, self.settings
@@ -255,12 +302,10 @@ class MigrationRun:
                 raise ValidationFailed(reasons)
             validated = True
             if not request.exclude_from_latest:
-                yield from self.call(
-                    "promote_image_version", {"versionId": version_id, "sourceImageId": request.source_image_id}
-                )
+                yield from self.promote(version_id)
 
             approved = False
-            held = (yield from self.peek_hold()) if holdable(request) else None
+            held = self.peek_hold() if holdable(request) else None
             needs_approval, why = deletion_gate(request, held)
             if needs_approval:
                 self.enter(Phase.AWAITING_APPROVAL, message=why)
@@ -274,6 +319,8 @@ class MigrationRun:
                     f" ({why})" if why else ""
                 )
             else:
+                if self.cancel.pending():  # e.g. an approval and a cancel delivered in one episode
+                    raise Canceled("canceled by request")
                 self.enter(Phase.DELETING_SOURCE)
                 try:
                     deletion = yield from self.call(
@@ -285,6 +332,7 @@ class MigrationRun:
                             "validationPassed": validated,
                             "approved": approved,
                         },
+                        irreversible=True,
                     )
                     outcome.source_deleted = bool(deletion["deleted"])
                     outcome.source_kept_reason = deletion["reason"] or None
@@ -301,11 +349,12 @@ class MigrationRun:
             if outcome.phase == Phase.DELETING_SOURCE and landed.get("deleted"):  # pragma: no cover - guarded
                 outcome.source_deleted, outcome.source_kept_reason = True, None
             self.enter(Phase.CANCELED)
-        except MigrationError as exc:
-            outcome.outcome, outcome.error = Outcome.FAILED, ErrorInfo(code=exc.code, message=exc.message)
+        except Exception as exc:  # a domain error, or anything unexpected (a bug): end failed, bookkeeping done
+            error = exc if isinstance(exc, MigrationError) else UnexpectedError(f"{type(exc).__name__}: {exc}")
+            outcome.outcome, outcome.error = Outcome.FAILED, ErrorInfo(code=error.code, message=error.message)
             outcome.phase = self.progress.phase
             outcome.source_kept_reason = "the migration failed"
-            self.enter(Phase.FAILED, message=exc.message)
+            self.enter(Phase.FAILED, message=error.message)
 
         if version_id and not validated and outcome.outcome != Outcome.SUCCEEDED and settings.delete_failed_version:
             outcome.version_removed = yield from self.remove_version(version_id)
@@ -331,10 +380,10 @@ class MigrationRun:
     def remove_version(self, version_id: str) -> Steps:
         try:
             removed = yield from self.call("delete_image_version", {"versionId": version_id}, cancellable=False)
-        except MigrationError as exc:
-            self.publish(message=f"could not remove the failed version: {exc.message}")
+            return bool(removed["deleted"])
+        except Exception as exc:  # the outcome stands; the reason says what is left behind
+            self.publish(message=f"could not remove the failed version: {getattr(exc, 'message', None) or exc}")
             return False
-        return bool(removed["deleted"])
 
 
 @bp.orchestration_trigger(context_name="context")

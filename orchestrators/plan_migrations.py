@@ -3,7 +3,9 @@
 List the images (filters applied), skip those already migrated or being migrated, then fan out the
 ``plan_migration`` activity (the migration's own preflight reads and decisions) in chunks, and forecast for
 each image the outcome, the definition and version, the regions, every check and whether the source would be
-deleted (scale-set references, replication mode, deletion mode).
+deleted (scale-set references, replication mode, deletion mode). Custom status is a few counters (far under the
+host's 16 KB limit whatever the scope); any unexpected exception (a bug) ends the plan ``failed`` with
+``UnexpectedError``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from migration.errors import MigrationError
+from migration.errors import MigrationError, UnexpectedError
 from migration.fleet import Candidate, FleetBody, gallery_for
 from migration.forecast import (
     FleetPlan,
@@ -100,8 +102,9 @@ def plan_migrations(context: df.DurableOrchestrationContext) -> Steps:
     try:
         images = yield from plan_all(context, body, options, settings)
         document = document.model_copy(update={"images": images, "counts": plan_counts(images)})
-    except MigrationError as exc:
-        error = ErrorInfo(code=exc.code, message=exc.message)
+    except Exception as exc:  # a domain error, or a bug: the plan says why it failed
+        failure = exc if isinstance(exc, MigrationError) else UnexpectedError(f"{type(exc).__name__}: {exc}")
+        error = ErrorInfo(code=failure.code, message=failure.message)
         document = document.model_copy(update={"status": "failed", "error": error})
     context.set_custom_status({"state": document.status, "images": len(document.images)})
     return document.model_dump(mode="json", by_alias=True)

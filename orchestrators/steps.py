@@ -13,12 +13,46 @@ import azure.durable_functions as df
 
 from migration.errors import Canceled, error_from_failure
 from migration.settings import Settings
+from orchestrators.episodes import raised_by_episode_end
 
 Steps = Generator[Any, Any, Any]
+
+CANCEL_EVENT = "cancel"
 
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Cancellation:
+    """The ``cancel`` event of one orchestration, and the task whose completion last resumed it.
+
+    ``arrived``: the SDK has applied a cancel. ``pending``: also one delivered later in the same episode, which
+    the SDK has not applied yet (see :mod:`orchestrators.episodes`); asked before every irreversible write."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, name: str = CANCEL_EVENT) -> None:
+        self.ctx = context
+        self.name = name
+        self.task = context.wait_for_external_event(name)
+        self.resumed_by: Any = None
+
+    @property
+    def arrived(self) -> bool:
+        return bool(self.task.is_completed)
+
+    def pending(self) -> bool:
+        return self.arrived or raised_by_episode_end(self.ctx, self.resumed_by, self.name)
+
+    def race(self, task: Any) -> Steps:
+        """Wait for ``task`` or the cancel; the winner, remembered as what resumed us."""
+        winner = yield self.ctx.task_any([task, self.task])
+        self.resumed_by = winner
+        return winner
+
+    def wait(self, task: Any) -> Steps:
+        """Wait for ``task`` alone (bookkeeping a cancel must not interrupt), remembered as what resumed us."""
+        self.resumed_by = task
+        return (yield task)
 
 
 def call(
@@ -27,29 +61,33 @@ def call(
     payload: dict[str, Any],
     settings: Settings,
     *,
-    cancel: Any = None,
+    cancel: Cancellation | None = None,
+    cancellable: bool = True,
+    irreversible: bool = False,
     on_retry: Callable[[str], None] | None = None,
 ) -> Steps:
-    """Run an activity; retry transient failures (throttling, 5xx that outlived the SDK's retries) on durable
+    """Run an activity; retry transient failures (throttling, 5xx that outlived the SDK's own retries) on durable
     timers; raise the domain error otherwise.
 
-    With ``cancel`` (a ``wait_for_external_event`` task), a cancel that already arrived stops before the step,
-    and one arriving during it wins the race: the in-flight step is still awaited, so what the caller reports is
-    what exists, and its result travels on the :class:`Canceled` error as ``landed``."""
+    With ``cancel``, a cancel that already arrived stops before the step (for an ``irreversible`` step, also one
+    delivered in the same episode and not applied yet), and one arriving during it wins the race: the in-flight
+    step is still awaited, so what the caller reports is what exists, and its result travels on the
+    :class:`Canceled` error as ``landed``. ``cancellable=False``: bookkeeping that runs to its end regardless."""
     attempts = settings.transient_retry_attempts
+    watching = cancel is not None and cancellable
     for attempt in range(attempts + 1):
-        if cancel is not None and cancel.is_completed:
+        if watching and cancel is not None and (cancel.pending() if irreversible else cancel.arrived):
             raise Canceled("canceled by request")
         task = context.call_activity(name, payload)
-        if cancel is not None:
-            winner = yield context.task_any([task, cancel])
-            if winner is cancel:
+        if watching and cancel is not None:
+            winner = yield from cancel.race(task)
+            if winner is cancel.task:
                 landed = None
                 with contextlib.suppress(Exception):  # its failure no longer matters: we are stopping
                     landed = yield task
                 raise Canceled("canceled by request", landed=landed)
         try:
-            return (yield task)
+            return (yield from cancel.wait(task)) if cancel is not None else (yield task)
         except Exception as exc:
             error = error_from_failure(exc)
             if not error.retryable or attempt == attempts:
@@ -57,16 +95,19 @@ def call(
         delay = settings.transient_retry_delay_seconds * 2**attempt
         if on_retry is not None:
             on_retry(f"{name} failed transiently; retry {attempt + 1} of {attempts} in {delay} s")
-        yield from sleep_until(context, context.current_utc_datetime + timedelta(seconds=delay), cancel=cancel)
+        fire_at = context.current_utc_datetime + timedelta(seconds=delay)
+        yield from sleep_until(context, fire_at, cancel=cancel if watching else None)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def sleep_until(context: df.DurableOrchestrationContext, fire_at: datetime, *, cancel: Any = None) -> Steps:
+def sleep_until(
+    context: df.DurableOrchestrationContext, fire_at: datetime, *, cancel: Cancellation | None = None
+) -> Steps:
     timer = context.create_timer(fire_at)
     if cancel is None:
         yield timer
         return
-    winner = yield context.task_any([timer, cancel])
-    if winner is cancel:
+    winner = yield from cancel.race(timer)
+    if winner is cancel.task:
         timer.cancel()
         raise Canceled("canceled by request")

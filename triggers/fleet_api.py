@@ -184,6 +184,8 @@ async def _summary(
         phases = await asyncio.gather(*(_phase_of(client, i) for i in running))
         summary["running"] = [{"id": i, "phase": p} for i, p in zip(running, phases, strict=True)]
         summary["runningByPhase"] = {p: phases.count(p) for p in sorted(set(phases))}
+        if view.get("runningOmitted"):  # the custom status lists the first 20 (the host's 16 KB limit)
+            summary["runningOmitted"] = view["runningOmitted"]
     if isinstance(output, dict) and output.get("error"):
         summary["error"] = output["error"]
     elif runtime in ("Failed", "Terminated"):

@@ -7,7 +7,6 @@ completion inline. It exists to exercise the engine's id bookkeeping against the
 from __future__ import annotations
 
 import json
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ import azure.functions as func
 from devhost import bookkeeping, engine
 from devhost import history as h
 from devhost.engine import EngineState, Execution, Outcome
+from devhost.worker import activity_failure
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -134,8 +134,8 @@ class MiniHost:
         try:
             value = self.activities[work.name](None if work.input is None else json.loads(work.input))
         except Exception as exc:
-            reason = f"Activity function '{work.name}' failed: {type(exc).__name__}: {exc}"
-            return h.new_task_failed(self.now, work.task_id, reason=reason, details=traceback.format_exc(limit=1))
+            reason, details = activity_failure(work.name, exc)
+            return h.new_task_failed(self.now, work.task_id, reason=reason, details=details)
         return h.new_task_completed(self.now, work.task_id, json.dumps(value))
 
     def _child(self, work: bookkeeping.SubOrchestrationWork, parent: str) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def test_retry_with_failures_then_success(dh: DevhostClient) -> None:
     assert kinds.count("TaskCompleted") == 1
     failed = [e for e in history if e["EventType"] == "TaskFailed"]
     assert failed[0]["Reason"] == (
-        "Activity function 'flaky' failed: ConnectionError: transient failure 1 of retry-conformance"
+        "Activity function 'flaky' failed:  ConnectionError: transient failure 1 of retry-conformance"
     )
     assert failed[0]["FunctionName"] == "flaky"
 
@@ -117,14 +117,14 @@ def test_continue_as_new(dh: DevhostClient) -> None:
 def test_activity_exception_surfaces_with_its_message(dh: DevhostClient) -> None:
     status = dh.wait(dh.start("surfaces_error"))
     caught = status["output"]["caught"]
-    assert caught.startswith("Activity function 'boom' failed: ValueError: data disk disk-0 exceeds 1 TB \n ")
+    assert caught.startswith("Activity function 'boom' failed:  ValueError: data disk disk-0 exceeds 1 TB \n ")
 
 
 def test_unhandled_activity_exception_fails_the_orchestration(dh: DevhostClient) -> None:
     status = dh.wait(dh.start("unhandled"))
     assert status["runtimeStatus"] == "Failed"
     assert status["output"].startswith(
-        "Orchestrator function 'unhandled' failed: Activity function 'boom' failed: ValueError: data disk disk-1 "
+        "Orchestrator function 'unhandled' failed: Activity function 'boom' failed:  ValueError: data disk disk-1 "
         "exceeds 1 TB"
     )
 

@@ -190,7 +190,7 @@ def test_retry_fails_twice_then_succeeds(host: MiniHost) -> None:
 
 def test_retry_exhausted_raises_last_failure(host: MiniHost) -> None:
     run = host.run("with_retry", ["k", 5, 2])
-    assert run.output.startswith("caught: Activity function 'flaky' failed: ValueError: boom #2 \n ")
+    assert run.output.startswith("caught: Activity function 'flaky' failed:  ValueError: boom #2 \n ")
     # H3: the dummy timer after the last attempt fires immediately
     timers = [e for e in run.history if e["EventType"] == h.EventType.TIMER_CREATED]
     assert [t["EventId"] for t in timers] == [1, 3]
@@ -259,14 +259,14 @@ def test_unknown_activity_fails_the_orchestration_like_the_extension(host: MiniH
 
 def test_activity_exception_surfaces_with_its_message(host: MiniHost) -> None:
     run = host.run("surfaces_error")
-    assert run.output.startswith("Activity function 'boom' failed: ValueError: the disk is too large \n ")
+    assert run.output.startswith("Activity function 'boom' failed:  ValueError: the disk is too large \n ")
 
 
 def test_unhandled_activity_failure_fails_the_orchestration(host: MiniHost) -> None:
     run = host.run("fails")
     assert run.outcome is Outcome.FAILED
     assert run.output.startswith(
-        "Orchestrator function 'fails' failed: Activity function 'boom' failed: ValueError: the disk is too large"
+        "Orchestrator function 'fails' failed: Activity function 'boom' failed:  ValueError: the disk is too large"
     )
 
 
@@ -339,3 +339,25 @@ def test_replay_is_deterministic(name: str, value: Any, events: Any) -> None:
     for body, answer in recorded:
         handle = HANDLES[json.loads(body)["history"][1]["Name"]]
         assert handle(body) == answer
+
+
+@pytest.mark.parametrize(("schema", "fails"), [(None, True), (1, True), (2, False)], ids=["V1", "V2", "V3"])
+def test_a_timer_beyond_six_days_is_refused_before_schema_v3(schema: int | None, fails: bool) -> None:
+    """The host validates a V1/V2 timer against Azure Storage's 6 days; in V3 the SDK splits long timers itself."""
+    fire_at = h.format_timestamp(START + timedelta(days=7)).replace("0Z", "Z")
+    action = {"actionType": 5, "fireAt": fire_at, "isCanceled": False}
+    reply: dict[str, Any] = {"isDone": False, "actions": [[action]]}
+    if schema is not None:
+        reply["schemaVersion"] = schema
+    execution = Execution("inst1", "timers", "e1", None, None, [], EngineState())
+    started = h.new_execution_started(START, name="timers", instance_id="inst1", execution_id="e1", input_json=None)
+    result = engine.run_episode(lambda _: json.dumps(reply), DictCatalog([], ["timers"]), execution, [started], START)
+    if fails:
+        assert result.outcome is Outcome.FAILED
+        assert result.output == (
+            "Orchestrator function 'timers' failed: The Azure Storage provider supports a maximum of 6 days for "
+            "time-based delays (Parameter 'fireAt')"
+        )
+    else:
+        assert result.outcome is Outcome.RUNNING
+        assert [t.fire_at for t in result.timers] == [START + timedelta(days=7)]

@@ -7,7 +7,6 @@ own history must give the same actions; its history must stay small.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,87 +15,11 @@ import pytest
 from devhost import engine
 from devhost.engine import Outcome
 from migration.errors import ArmRequestFailed, TransientArmError
-from migration.plan import MigrationPlan, build_plan
-from migration.request import MigrationRequest
 from migration.settings import Settings
 from tests.app_functions import functions
 from tests.devhost.minihost import MiniHost, handles_of
-from tests.migration.factories import request, settings, source
-
-APP_SETTINGS = settings()
-
-
-class ScriptedArm:
-    """Activities answering like ARM would, recording the calls; ``polls_until_done`` reads before Completed."""
-
-    def __init__(self, *, polls_until_done: int = 3, failures: dict[str, list[Exception]] | None = None) -> None:
-        self.calls: list[str] = []
-        self.polls_until_done = polls_until_done
-        self.failures = failures or {}
-        self.polls = 0
-
-    def activities(self) -> dict[str, Callable[[Any], Any]]:
-        names = [
-            "run_preflight",
-            "ensure_image_definition",
-            "submit_image_version",
-            "get_replication_status",
-            "validate_image_version",
-            "promote_image_version",
-            "delete_source_image",
-            "record_status",
-            "delete_image_version",
-        ]
-        return {name: self._recording(name) for name in names}
-
-    def _recording(self, name: str) -> Callable[[Any], Any]:
-        def call(payload: Any) -> Any:
-            self.calls.append(name)
-            pending = self.failures.get(name)
-            if pending:
-                raise pending.pop(0)
-            return getattr(self, name)(payload)
-
-        return call
-
-    def run_preflight(self, payload: dict[str, Any]) -> dict[str, Any]:
-        req = MigrationRequest.model_validate(payload["request"])
-        plan = build_plan(
-            req, source=source(), gallery_location="westus2", definition=None, versions=[], settings=APP_SETTINGS
-        )
-        return plan.model_dump(mode="json")
-
-    def ensure_image_definition(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"definitionId": MigrationPlan.model_validate(payload["plan"]).definition_id, "created": True}
-
-    def submit_image_version(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"versionId": MigrationPlan.model_validate(payload["plan"]).version_id, "adopted": False}
-
-    def get_replication_status(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.polls += 1
-        done = self.polls >= self.polls_until_done
-        progress = 100 if done else 30 * self.polls
-        return {
-            "version_id": payload["versionId"],
-            "provisioning_state": "Succeeded" if done else "Creating",
-            "aggregated_state": "Completed" if done else "InProgress",
-            "regions": [{"region": "westus2", "state": "Completed" if done else "Replicating", "progress": progress}],
-        }
-
-    def validate_image_version(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"checks": [{"name": "version-succeeded", "passed": True, "reason": ""}], "passed": True}
-
-    def promote_image_version(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"versionId": payload["versionId"], "excludeFromLatest": False}
-
-    def delete_source_image(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"deleted": True, "reason": "", "checks": []}
-
-    def record_status(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"imageTagged": True, "versionTagged": True}
-
-    def delete_image_version(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"versionId": payload["versionId"], "deleted": True}
+from tests.migration.factories import request, settings
+from tests.orchestrators.scripted_arm import APP_SETTINGS, ScriptedArm
 
 
 class _App:
@@ -128,6 +51,7 @@ def test_the_happy_path_takes_every_step_once() -> None:
         "get_replication_status",
         "validate_image_version",
         "promote_image_version",
+        "get_replication_status",  # the promotion has taken effect
         "delete_source_image",
         "record_status",
     ]
@@ -135,12 +59,12 @@ def test_the_happy_path_takes_every_step_once() -> None:
 
 
 def test_transient_failures_are_retried_on_durable_timers_and_others_are_not() -> None:
-    arm = ScriptedArm(failures={"ensure_image_definition": [TransientArmError("503"), TransientArmError("503")]})
+    arm = ScriptedArm(answers={"ensure_image_definition": [TransientArmError("503"), TransientArmError("503")]})
     run = migrate(arm)
     assert run.output["outcome"] == "succeeded"
     assert arm.calls.count("ensure_image_definition") == 3
 
-    arm = ScriptedArm(failures={"ensure_image_definition": [ArmRequestFailed("Conflict: identifier in use")]})
+    arm = ScriptedArm(answers={"ensure_image_definition": [ArmRequestFailed("Conflict: identifier in use")]})
     run = migrate(arm)
     assert run.output["outcome"] == "failed"
     assert run.output["error"] == {"code": "ArmRequestFailed", "message": "Conflict: identifier in use"}
@@ -168,8 +92,8 @@ def test_never_mode_does_not_even_look_at_deletion() -> None:
 @pytest.mark.parametrize("polls", [1, 5, 12])
 def test_history_stays_small(polls: int) -> None:
     run = migrate(ScriptedArm(polls_until_done=polls))
-    # 8 events per poll (timer + read, two episodes), about 4 per other step.
-    assert len(run.history) <= 45 + 8 * polls
+    # 8 events per poll (timer + read, two episodes; one more poll for the promotion), about 4 per other step.
+    assert len(run.history) <= 45 + 8 * (polls + 1)
 
 
 def test_replaying_the_history_gives_the_same_actions() -> None:

@@ -206,6 +206,39 @@ def wait_forever(context: df.DurableOrchestrationContext):
     yield context.wait_for_external_event("never")
 
 
+@app.orchestration_trigger(context_name="context")
+def big_status(context: df.DurableOrchestrationContext):
+    """A small custom status, then one of ``input`` characters (the host's limit is 16 KB in UTF-16)."""
+    context.set_custom_status({"phase": "small"})
+    yield context.call_activity("hello", "before")
+    context.set_custom_status({"blob": "x" * context.get_input()})
+    yield context.call_activity("hello", "after")
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def long_retry(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=7 * 86_400_000, max_number_of_attempts=2)
+    return (yield context.call_activity_with_retry("hello", options, "retry"))
+
+
+@app.orchestration_trigger(context_name="context")
+def entity_id_child(context: df.DurableOrchestrationContext):
+    return (yield context.call_sub_orchestrator("sequence", ["a"], "@counter@one"))
+
+
+@app.orchestration_trigger(context_name="context")
+def result_and_event(context: df.DurableOrchestrationContext):
+    """An activity result and an event delivered in one episode: what the code right after the result sees."""
+    stop = context.wait_for_external_event("stop")
+    gate = context.call_activity("gate", context.get_input())
+    context.set_custom_status("at the gate")
+    winner = yield context.task_any([gate, stop])
+    first, stop_seen_then = ("gate" if winner == gate else "stop"), stop.is_completed
+    yield context.call_activity("hello", "after")
+    return {"first": first, "stopSeenThen": stop_seen_then, "stopSeenLater": stop.is_completed}
+
+
 # -- activities -----------------------------------------------------------------------------------------------
 @app.activity_trigger(input_name="name")
 def hello(name: str) -> str:
@@ -227,6 +260,15 @@ def flaky(spec: dict) -> str:
 @app.activity_trigger(input_name="disk")
 def boom(disk: str) -> None:
     raise ValueError(f"data disk {disk} exceeds 1 TB")
+
+
+@app.activity_trigger(input_name="folder")
+def gate(folder: str) -> str:
+    """Returns once the test creates ``<folder>/open`` (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while not (Path(folder) / "open").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return "passed"
 
 
 @app.activity_trigger(input_name="spec")
