@@ -115,10 +115,12 @@ export class BatchView {
         b.error ? [h("dt", {}, "Error"), h("dd", {}, `${b.error.code}: ${b.error.message}`)] : null),
       h("h3", {}, "Images per state"), countsList(b.counts, "batch-counts"));
     const running = Array.isArray(b.running) ? b.running : [];
+    const omitted = Number(b.runningOmitted || 0); // the API lists the first running ones and counts the rest
     fill(this.running, running.length
-      ? h("ul", { class: "running" }, running.map((r) => h("li", {},
+      ? [h("ul", { class: "running" }, running.map((r) => h("li", {},
           h("a", { href: `#/migrations/${encodeURIComponent(String(r.id))}` }, String(r.id)), " · ",
-          h("span", { class: `phase phase-${r.phase}` }, String(r.phase)))))
+          h("span", { class: `phase phase-${r.phase}` }, String(r.phase))))),
+        omitted ? h("p", { class: "note", id: "running-omitted" }, `and ${omitted} more running`) : null]
       : h("p", { class: "note" }, active ? "None at the moment." : "The batch has ended."));
   }
 
