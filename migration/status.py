@@ -111,7 +111,11 @@ class Progress(_Camel):
         regions = sorted(data["regions"].items())
         shown, omitted = clip_list(regions, STATUS_REGIONS)
         data["regions"] = {
-            clip(name, 64): {"state": clip(str(view.get("state")), 32), "progress": view.get("progress")}
+            clip(name, 64): {
+                "state": clip(str(view.get("state")), 32),
+                "progress": view.get("progress"),
+                **({"replicaCount": view["replicaCount"]} if isinstance(view.get("replicaCount"), int) else {}),
+            }
             for name, view in shown
         }
         if omitted:
