@@ -53,6 +53,7 @@ def client_env(stack: LocalStack, state_dir: Path) -> dict[str, str]:
         "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
         "MIGRATOR_API": f"{stack.host.base_url}/api",
         "MIGRATOR_FUNCTION_KEY": stack.host.function_key,
+        "MIGRATOR_CONSOLE": f"{stack.host.base_url}/api/console",  # the operator console; paste the key above
         "EMULATOR_CONTROL": str(info["controlUrl"]),
         "DEMO_IMAGE_ID": IMAGE,
     }

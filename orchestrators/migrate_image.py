@@ -125,7 +125,7 @@ class MigrationRun:
         yield from steps.sleep_until(self.ctx, fire_at, cancel=self.cancel)
 
     # --- phases ---------------------------------------------------------------------------------------
-    def wait_for_replication(self, version_id: str) -> Steps:
+    def wait_for_replication(self, version_id: str, replicas: dict[str, int]) -> Steps:
         submitted = self.ctx.current_utc_datetime
         observations: list[Observation] = []
         snapshot: ReplicationSnapshot | None = None
@@ -145,7 +145,7 @@ class MigrationRun:
             result = yield from self.call("get_replication_status", {"versionId": version_id})
             snapshot = ReplicationSnapshot.model_validate(result)
             polls += 1
-            self.publish(regions=progress_view(snapshot), polls=polls, next_poll_at=None)
+            self.publish(regions=progress_view(snapshot, replicas), polls=polls, next_poll_at=None)
             if snapshot.provisioning_state == "NotFound":
                 raise ReplicationFailed(f"{version_id} disappeared while replicating")
             if snapshot.failed:
@@ -283,7 +283,8 @@ class MigrationRun:
             outcome.version_id = version_id
 
             self.enter(Phase.REPLICATING)
-            snapshot = yield from self.wait_for_replication(version_id)
+            replicas = {region.name: region.replica_count for region in plan.target_regions}
+            snapshot = yield from self.wait_for_replication(version_id, replicas)
             outcome.regions = {r.region: r.state for r in snapshot.regions}
 
             self.enter(Phase.VALIDATING)
