@@ -107,6 +107,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     state_dir = args.state_dir.resolve()
     stack = LocalStack(
         clock=args.clock,
+        # the demo's seconds (replication scaled down, "fast" writes), or everything as Azure times it
+        emulator_profile="azure" if args.azure_timings else "fast",
         emulator_config=None if args.azure_timings else DEMO_EMULATOR_CONFIG,
         settings=DEMO_APP_SETTINGS,
         state_dir=state_dir,
