@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -46,6 +47,9 @@ class VersionFacts(BaseModel):
     os_disk: Disk | None = None
     data_disks: list[Disk] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
+    end_of_life: str | None = None
+    allow_deletion_of_replicated_locations: bool = False
+    block_deletion_before_end_of_life: bool = False
 
     @property
     def being_deleted(self) -> bool:
@@ -218,5 +222,44 @@ def version_body(plan: MigrationPlan, *, provenance: dict[str, str]) -> dict[str
         "properties": {
             "publishingProfile": publishing,
             "storageProfile": {"source": {"id": request.source_image_id}},
+            # blockDeletionBeforeEndOfLife comes with the promotion, once validated: a version that fails can
+            # then always be removed.
+            "safetyProfile": {"allowDeletionOfReplicatedLocations": request.allow_deletion_of_replicated_locations},
         },
     }
+
+
+def blocked_until(version: VersionFacts, *, now: datetime) -> str:
+    """Why Azure would refuse to delete this version now (its safety profile blocks deletion before its end of
+    life, which has not passed), or "". Spec 2026-03-03, GalleryImageVersionSafetyProfile.blockDeletionBeforeEndOfLife:
+    "Indicates whether or not the deletion is blocked for this Gallery Image Version if its End Of Life has not
+    expired"."""
+    if not version.block_deletion_before_end_of_life or not version.end_of_life:
+        return ""
+    try:
+        end = datetime.fromisoformat(version.end_of_life.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    if end <= now:
+        return ""
+    return (
+        f"its safety profile blocks deletion before its end of life ({version.end_of_life}); it stays, excluded "
+        "from latest unless it was promoted"
+    )
+
+
+def validated_update(request: MigrationRequest) -> dict[str, Any]:
+    """The PATCH applied once the version is validated: into ``latest`` (unless excluded) and the deletion block
+    before its end of life (when asked). Empty when there is nothing to change."""
+    properties: dict[str, Any] = {}
+    if not request.exclude_from_latest:
+        properties["publishingProfile"] = {"excludeFromLatest": False}
+    if request.block_deletion_before_end_of_life:
+        properties["safetyProfile"] = {"blockDeletionBeforeEndOfLife": True}
+    if not properties:
+        return {}
+    # The SDK's update model requires the source; it is the version's own (immutable), so the PATCH keeps it.
+    properties["storageProfile"] = {"source": {"id": request.source_image_id}}
+    return {"properties": properties}

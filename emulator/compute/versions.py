@@ -354,27 +354,45 @@ class VersionsBackend:
             raise errors.PropertyChangeNotAllowed(f"{ROOT}.location")
         props = old["properties"]
         given = v.properties(body)
-        pp = {**props["publishingProfile"], **(given.get("publishingProfile") or {})}
+        given_pp = given.get("publishingProfile") or {}
+        pp = {**props["publishingProfile"], **given_pp}
+        listed = bool(given_pp.get("targetRegions"))
+        if not listed:  # null or empty: the version keeps its regions (Azure's message below says so)
+            pp["targetRegions"] = copy.deepcopy(props["publishingProfile"]["targetRegions"])
         pp = self._publishing_profile(pp, old["location"], api_version)
-        known = {e["key"] for e in record["meta"]["plan"]}
+        safety = {**props.get("safetyProfile", {}), **(given.get("safetyProfile") or {})}
+        plan = record["meta"]["plan"]
+        known = {e["key"] for e in plan}
         wanted = {region(t["name"]) for t in pp["targetRegions"]}
-        added = [t for t in pp["targetRegions"] if region(t["name"]) not in known]
+        if known - wanted and not safety.get("allowDeletionOfReplicatedLocations"):
+            # Azure's answer, as quoted in hashicorp/terraform-provider-azurerm#21999 (for an application version;
+            # the same safety profile governs image versions: spec GalleryArtifactSafetyProfileBase).
+            raise errors.BadRequest(
+                f"Complete set of target locations not specified while updating gallery artifact '{old['name']}' "  # noqa: S608
+                "and type 'GalleryImageVersion'. Deletion of previously replicated locations is not allowed, and you "
+                "need to specify a complete set of target locations in the update request or specify null or empty "
+                "set for target regions in the update request or set allow deletion of replicated locations under "
+                "safety profile property. To figure out complete set of target locations, you can perform a get "
+                "first on gallery artifact"
+            )
+        now = self.ctx.clock.now()
+        resubmit = {e["key"] for e in plan if listed and replication.needs_resubmit(e, now)}
+        added = [t for t in pp["targetRegions"] if region(t["name"]) not in known or region(t["name"]) in resubmit]
         image = self.ctx.find(record["meta"]["sourceId"])
         if added and image is None:
             raise errors.InvalidParameter(
                 f"The source image '{record['meta']['sourceId']}' no longer exists; regions cannot be added.",
                 target=f"{ROOT}.properties.publishingProfile.targetRegions",
             )
-        record["meta"]["plan"] = [e for e in record["meta"]["plan"] if e["key"] in wanted]
+        record["meta"]["plan"] = [e for e in plan if e["key"] in wanted and e["key"] not in resubmit]
         self.ctx.ops.wake(old["id"])  # the plan changed: operations in progress on it get another look
         if added and image is not None:
-            now = self.ctx.clock.now()
             record["meta"]["plan"] += self._plan({"targetRegions": added}, image["body"], now, seeded=False)
+            record["meta"]["plan"].sort(key=lambda e: [region(t["name"]) for t in pp["targetRegions"]].index(e["key"]))
         self._after_plan(record)
         props["publishingProfile"] = pp
-        for key in ("safetyProfile",):
-            if key in given:
-                props[key] = {**props.get(key, {}), **given[key]}
+        if "safetyProfile" in given:
+            props["safetyProfile"] = safety
         if "tags" in body:
             old["tags"] = v.tags_of(body, limit=self.ctx.settings.limits.max_tags)
         if props.get("provisioningState") != "Failed" or added:

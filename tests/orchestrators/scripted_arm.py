@@ -21,6 +21,7 @@ ACTIVITIES = (
     "ensure_image_definition",
     "submit_image_version",
     "get_replication_status",
+    "repair_replication",
     "validate_image_version",
     "promote_image_version",
     "start_boot_test",
@@ -99,6 +100,9 @@ class ScriptedArm:
             "aggregated_state": "Completed" if region_state == "Completed" else "InProgress",
             "regions": [{"region": r, "state": region_state, "progress": progress} for r in self.regions],
         }
+
+    def repair_replication(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"versionId": payload["versionId"], "regions": payload["regions"]}
 
     def validate_image_version(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"checks": [{"name": "version-succeeded", "passed": True, "reason": ""}], "passed": True}
