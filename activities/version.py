@@ -101,17 +101,13 @@ def promote_image_version(payload: dict[str, Any]) -> dict[str, Any]:
 def delete_image_version(payload: dict[str, Any]) -> dict[str, Any]:
     """Remove a version that failed (replication or validation). Absent already = done.
 
-    Its safety profile is respected: a version whose deletion is blocked before its end of life (set by someone
-    else, or on a version this migration adopted) is not even tried, and a delete Azure refuses (409) is an
-    answer, not an error: ``reason`` says why the version stays."""
+    Its safety profile is respected, never worked around: when Azure refuses the delete (409, e.g. the version's
+    deletion is blocked before its end of life, set by a policy or by someone else meanwhile), that is an answer,
+    not an error: ``reason`` says why the version stays."""
     version = VersionId.parse(payload["versionId"])
     found = read_version(version)
     if found is None:
         return {"versionId": str(version), "deleted": False, "reason": ""}
-    facts = arm_json.version_facts(found)
-    blocked = blocked_until(facts, now=datetime.now(UTC))
-    if blocked:
-        return {"versionId": str(version), "deleted": False, "reason": blocked}
     try:
         with _arm.arm_errors(f"deleting image version {version}"):
             _versions(version).begin_delete(
@@ -119,9 +115,11 @@ def delete_image_version(payload: dict[str, Any]) -> dict[str, Any]:
             )
     except ResourceNotFoundError:
         return {"versionId": str(version), "deleted": False, "reason": ""}
-    except ArmRequestFailed as exc:  # refused by Azure (e.g. 409 OperationNotAllowed): say so, keep going
-        logger.warning("Azure refused to delete %s: %s", version, exc.message)
-        return {"versionId": str(version), "deleted": False, "reason": f"Azure refused the delete: {exc.message}"}
+    except ArmRequestFailed as exc:
+        blocked = blocked_until(arm_json.version_facts(found), now=datetime.now(UTC))
+        reason = f"Azure refused to delete it ({exc.message})" + (f": {blocked}" if blocked else "")
+        logger.warning("keeping failed version %s: %s", version, reason)
+        return {"versionId": str(version), "deleted": False, "reason": reason}
     logger.info("deleting failed image version %s", version)
     return {"versionId": str(version), "deleted": True, "reason": ""}
 

@@ -159,6 +159,10 @@ class VersionsBackend:
             return Result(None)
         props = record["body"]["properties"]
         eol = props.get("publishingProfile", {}).get("endOfLifeDate")
+        # Spec (GalleryImageVersionSafetyProfile.blockDeletionBeforeEndOfLife): "Indicates whether or not the deletion
+        # is blocked for this Gallery Image Version if its End Of Life has not expired". Azure's status, code and text
+        # for the refusal are not published (searched: Learn, the specs' examples, azure-cli, issues): 409
+        # OperationNotAllowed, emulator wording.
         if (
             props.get("safetyProfile", {}).get("blockDeletionBeforeEndOfLife")
             and eol
