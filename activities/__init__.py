@@ -3,7 +3,17 @@
 The migration's activities register on the shared :data:`bp`; the fleet's (``inventory``) on their own.
 """
 
-from activities import boot_test, definition, inventory, outcome, planning, source, validation, version
+from activities import (
+    boot_test,
+    definition,
+    inventory,
+    outcome,
+    planning,
+    scale_sets,
+    source,
+    validation,
+    version,
+)
 from activities.blueprint import bp
 
 blueprints = (bp, inventory.bp)
@@ -16,6 +26,7 @@ __all__ = [
     "inventory",
     "outcome",
     "planning",
+    "scale_sets",
     "source",
     "validation",
     "version",

@@ -71,6 +71,7 @@ class Phase(StrEnum):
     REPLICATING = "replicating"
     VALIDATING = "validating"
     AWAITING_APPROVAL = "awaiting-approval"
+    REPOINTING = "repointing-scale-sets"
     DELETING_SOURCE = "deleting-source"
     DONE = "done"
     FAILED = "failed"

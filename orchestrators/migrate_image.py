@@ -5,11 +5,12 @@ domain (``migration``), every side effect in an activity. Settings arrive in the
 them), so a settings change never changes the replay of a running migration.
 
 Phases (custom status ``phase``): preflight -> definition -> version -> replicating -> validating ->
-[awaiting-approval] -> deleting-source -> done | failed | canceled. A ``cancel`` event stops the migration
-at the next step boundary (or at once during a wait); the source is never deleted after a cancel, and no
-irreversible write (promotion, deletion) is scheduled in an episode that delivers a cancel, whichever endpoint
-raised it. Event names are accepted in any case, as the host matches them. Whatever fails, even a bug, the
-migration ends ``failed`` with its bookkeeping done (an unvalidated version removed, the status tags written).
+[awaiting-approval] -> [repointing-scale-sets] -> deleting-source -> done | failed | canceled. A ``cancel`` event
+stops the migration at the next step boundary (or at once during a wait); the source is never deleted after a
+cancel, and no irreversible write (promotion, repoint, deletion) is scheduled in an episode that delivers a
+cancel, whichever endpoint raised it. Event names are accepted in any case, as the host matches them. Whatever
+fails, even a bug, the migration ends ``failed`` with its bookkeeping done (an unvalidated version removed, the
+status tags written).
 """
 
 from __future__ import annotations
@@ -48,7 +49,15 @@ from migration.replication import (
 from migration.request import MigrationRequest
 from migration.settings import DeletionMode, Settings
 from migration.source import Check, check
-from migration.status import ErrorInfo, MigrationOutcome, Outcome, Phase, Progress
+from migration.status import (
+    ErrorInfo,
+    MigrationOutcome,
+    Outcome,
+    Phase,
+    Progress,
+    ScaleSetAction,
+    ScaleSetReport,
+)
 from migration.tags import MigrationStatus
 from orchestrators import steps
 from orchestrators.episodes import accept_event_names_any_case, first_raised_by_episode_end
@@ -291,6 +300,24 @@ class MigrationRun:
             return None
         return hold_reason(None if raised.Input is None else json.loads(raised.Input))
 
+    def repoint_scale_sets(self, plan_json: dict[str, Any], version_id: str) -> Steps:
+        """Point the model of each scale set still using the source at the validated version (opt-in; never its
+        instances). Irreversible, so not started once a cancel is due. What it could not repoint stays a user of
+        the source, which the deletion guard then sees and names."""
+        if self.cancel.pending():
+            raise Canceled("canceled by request")
+        self.enter(Phase.REPOINTING)
+        result = yield from self.call(
+            "repoint_scale_sets",
+            {"plan": plan_json, "versionId": version_id, "validationPassed": True},
+            irreversible=True,
+        )
+        reports = [ScaleSetReport.model_validate(r) for r in result["scaleSets"]]
+        left = [r for r in reports if r.action != ScaleSetAction.REPOINTED]
+        if left:
+            self.publish(message="; ".join(f"{r.id.rsplit('/', 1)[-1]} {r.action.value}: {r.reason}" for r in left))
+        return reports
+
     def record(self, status: MigrationStatus, **fields: Any) -> Steps:
         payload = {
             "sourceImageId": self.request.source_image_id,
@@ -372,6 +399,9 @@ class MigrationRun:
                 self.enter(Phase.AWAITING_APPROVAL, message=why)
                 yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id, reason=why or None)
                 approved = yield from self.wait_for_approval()
+
+            if request.repoint_scale_sets and (approved or not needs_approval):
+                outcome.scale_sets = yield from self.repoint_scale_sets(plan_json, version_id)
 
             if request.deletion_mode == DeletionMode.NEVER:
                 outcome.source_kept_reason = "deletion mode is 'never'"

@@ -26,6 +26,7 @@ from migration.forecast import (
     skipped_image,
 )
 from migration.plan import MigrationPlan
+from migration.repoint import ScaleSetFacts
 from migration.resource_ids import id_key
 from migration.settings import Settings
 from migration.status import ErrorInfo
@@ -69,9 +70,12 @@ def plan_all(
         else:
             to_plan.append(candidate)
     references: dict[str, list[str]] = {}
+    facts: dict[str, ScaleSetFacts] = {}
     if to_plan:
         payload = {"imageIds": [c.item.id for c in to_plan]}
-        references = (yield from call(context, "list_scale_set_references", payload, settings))["references"]
+        listed = yield from call(context, "list_scale_set_references", payload, settings)
+        references = listed["references"]
+        facts = {key: ScaleSetFacts.model_validate(f) for key, f in (listed.get("scaleSets") or {}).items()}
     for start in range(0, len(to_plan), PLAN_FANOUT):
         context.set_custom_status({"state": "planning", "images": len(items), "planned": start})
         chunk = to_plan[start : start + PLAN_FANOUT]
@@ -79,7 +83,7 @@ def plan_all(
         for candidate, result in zip(chunk, results, strict=True):
             plan = MigrationPlan.model_validate(result)
             scale_sets = references.get(id_key(candidate.item.id), [])
-            rows.append(forecast_image(plan, scale_sets=scale_sets))
+            rows.append(forecast_image(plan, scale_sets=scale_sets, scale_set_facts=facts))
     return sorted(rows, key=lambda r: r.source_image_id.lower())
 
 

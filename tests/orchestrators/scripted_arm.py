@@ -27,6 +27,7 @@ ACTIVITIES = (
     "start_boot_test",
     "get_boot_test",
     "remove_boot_test",
+    "repoint_scale_sets",
     "delete_source_image",
     "record_status",
     "delete_image_version",
@@ -119,6 +120,9 @@ class ScriptedArm:
 
     def remove_boot_test(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"removed": True}
+
+    def repoint_scale_sets(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"target": payload["versionId"], "scaleSets": []}
 
     def delete_source_image(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"deleted": True, "reason": "", "checks": []}

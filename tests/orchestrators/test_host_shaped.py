@@ -201,7 +201,9 @@ def test_an_exception_in_any_phase_fails_the_migration_cleanly(phase: str, monke
         monkeypatch.setattr(orchestrator, "start_delay", _raise_injected)
     arm = ScriptedArm()
     run = migrate(
-        arm, body={"deletionMode": "after-approval"}, deliver_with={"record_status": [raised("approve", 1, START_NOW)]}
+        arm,
+        body={"deletionMode": "after-approval", "repointScaleSets": True},  # every phase is entered
+        deliver_with={"record_status": [raised("approve", 1, START_NOW)]},
     )
     _assert_failed_cleanly(run, arm, phase, f"RuntimeError: injected in {phase}")
 
