@@ -54,6 +54,7 @@ def source_image(image: Mapping[str, Any]) -> SourceImage:
             for d in storage.get("dataDisks") or []
         ],
         zone_resilient=bool(storage.get("zoneResilient")),
+        encrypted=any(_get(disk, "diskEncryptionSet", "id") for disk in [os_disk, *(storage.get("dataDisks") or [])]),
         source_vm_id=_get(props, "sourceVirtualMachine", "id"),
         tags=dict(image.get("tags") or {}),
         fingerprint=image_fingerprint(dict(props), str(image.get("location", ""))),

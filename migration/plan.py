@@ -83,10 +83,13 @@ class MigrationPlan(BaseModel):
 
     def failure(self) -> tuple[str, str] | None:
         """(error code, readable reason) of the first thing that stops this plan, or None."""
+        denied = [c for c in self.checks if c.name == "permission" and not c.passed]
+        if denied:  # every missing permission at once, in each subscription
+            return "PermissionDenied", "; ".join(f"{c.name}: {c.reason}" for c in denied)
+        codes = {"gallery-exists": "GalleryNotFound"}
         for check in self.checks:
             if not check.passed:
-                code = "GalleryNotFound" if check.name == "gallery-exists" else "SourceNotEligible"
-                return code, f"{check.name}: {check.reason}"
+                return codes.get(check.name, "SourceNotEligible"), f"{check.name}: {check.reason}"
         if self.definition_action == DefinitionAction.INCOMPATIBLE:
             return "DefinitionIncompatible", f"{self.definition_id}: " + "; ".join(self.definition_problems)
         if self.version_action == VersionAction.CONFLICT:
@@ -140,8 +143,22 @@ def build_plan(
     definition: DefinitionFacts | None,
     versions: list[VersionFacts],
     settings: Settings,
+    denied: list[Check] | None = None,
 ) -> MigrationPlan:
+    """``denied``: reads the app's identity was refused (403), as failed ``permission`` checks: nothing else can be
+    decided then, so the plan stops there, naming each missing action and where it is missing."""
     definition_id = request.gallery.definition(request.definition.name or "")
+    if denied:
+        return MigrationPlan(
+            request=request,
+            source=source,
+            gallery_location=gallery_location,
+            checks=list(denied),
+            definition_id=str(definition_id),
+            definition_action=DefinitionAction.CREATE,
+            version_id="",
+            version_action=VersionAction.CREATE,
+        )
     if source is None:
         return MigrationPlan(
             request=request,
@@ -154,7 +171,10 @@ def build_plan(
             version_action=VersionAction.CREATE,
         )
     checks = preflight_checks(
-        source, gallery_location=gallery_location, max_data_disk_gb=settings.max_data_disk_size_gb
+        source,
+        gallery_location=gallery_location,
+        max_data_disk_gb=settings.max_data_disk_size_gb,
+        gallery_subscription=request.gallery.subscription_id,
     )
     regions: list[TargetRegion] = []
     try:

@@ -223,10 +223,22 @@ class VersionsBackend:
                 "it must be 'Succeeded'.",
                 target=target,
             )
+        # Azure's rules for a managed-image source (Learn, "Troubleshoot shared image galleries", Creating or
+        # updating image versions; the status and code are not documented: 400 InvalidParameter): the source is in
+        # the version's region ("Create an image definition and an image version": "The managed image must be in
+        # the same region"), and in another subscription only when it is not encrypted.
         if region(image["location"]) != region(location):
             raise errors.InvalidParameter(
-                f"The source image '{image['id']}' is in region '{image['location']}'. The source of a gallery image "
-                f"version must be in the same region as the image version ('{location}').",
+                f"Source {image['id']} is not found. Please check source exists, and is in the same region as "
+                "gallery image version being created.",
+                target=target,
+            )
+        version_subscription = str(definition["id"]).split("/")[2]
+        if srid.subscription.lower() != version_subscription.lower() and _encrypted(image):
+            raise errors.InvalidParameter(
+                f"Encrypted source: '{image['id']}' is in a different subscription ID than the current gallery image "
+                f"version subscription '{version_subscription}'. Please retry with an unencrypted source(s) or use "
+                f"the source's subscription '{srid.subscription}' to create the gallery image version.",
                 target=target,
             )
         os_disk = v.dig(image, "properties.storageProfile.osDisk") or {}
@@ -316,9 +328,11 @@ class VersionsBackend:
             os_encryption = (target.get("encryption") or {}).get("osDiskImage")
             if isinstance(os_encryption, dict):
                 os_encryption.setdefault("securityProfile", {})  # as Azure answers (recorded traffic)
-        if region(location) not in seen:
+        if region(location) not in seen:  # Azure's text (Learn, "Troubleshoot shared image galleries")
+            listed = ", ".join(display_name(r) for r in sorted(seen))
             raise errors.InvalidParameter(
-                f"The target regions of the gallery image version must include its location '{location}'.",
+                f"Gallery image version publishing profile regions '{listed}' must contain the location of image "
+                f"version '{location}'.",
                 target=f"{prefix}.targetRegions",
             )
         if pp.get("replicationMode") == "Shallow" and len(seen) > 1:
@@ -413,6 +427,13 @@ def _check_replicas(count: Any, prop: str) -> None:
             f"{MAX_REPLICAS}.",
             target=prop,
         )
+
+
+def _encrypted(image: dict[str, Any]) -> bool:
+    """A disk of the managed image is encrypted with a disk encryption set (customer-managed keys)."""
+    profile = v.dig(image, "properties.storageProfile") or {}
+    disks = [profile.get("osDisk") or {}, *(profile.get("dataDisks") or [])]
+    return any(isinstance(d, dict) and (d.get("diskEncryptionSet") or {}).get("id") for d in disks)
 
 
 def _storage_profile(image: dict[str, Any]) -> dict[str, Any]:

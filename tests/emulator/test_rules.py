@@ -132,7 +132,11 @@ def test_source_must_be_in_the_version_region(web: ComputeManagementClient) -> N
         lambda: web.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version(source=source))
     )
     assert (status, code) == (400, "InvalidParameter")
-    assert "is in region 'eastus'. The source of a gallery image version must be in the same region" in message
+    # Azure's text (Learn, "Troubleshoot shared image galleries")
+    assert message == (
+        f"Source {source} is not found. Please check source exists, and is in the same region as gallery image "
+        "version being created."
+    )
 
 
 def test_target_regions_must_include_the_version_location(web: ComputeManagementClient) -> None:
@@ -140,7 +144,47 @@ def test_target_regions_must_include_the_version_location(web: ComputeManagement
         lambda: web.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version(("eastus",)))
     )
     assert (status, code) == (400, "InvalidParameter")
-    assert message == "The target regions of the gallery image version must include its location 'westus2'."
+    assert message == (
+        "Gallery image version publishing profile regions 'East US' must contain the location of image version "
+        "'westus2'."
+    )
+
+
+OTHER_SUB = "22222222-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_a_source_in_another_subscription_is_accepted_unless_encrypted(
+    web: ComputeManagementClient, control: EmulatorControl, encrypted: bool
+) -> None:
+    """Learn, "Troubleshoot shared image galleries": "Encrypted source: '<id>' is in a different subscription ID
+    than the current gallery image version subscription ...": another subscription of the tenant is fine otherwise."""
+    group = f"/subscriptions/{OTHER_SUB}/resourceGroups/rg-other"
+    os_disk: dict[str, Any] = {"osType": "Linux", "osState": "Generalized", "diskSizeGB": 30}
+    if encrypted:
+        os_disk["diskEncryptionSet"] = {"id": f"{group}/providers/Microsoft.Compute/diskEncryptionSets/des"}
+    source = f"{group}/providers/Microsoft.Compute/images/elsewhere"
+    body = {
+        "hyperVGeneration": "V2",
+        "storageProfile": {"osDisk": os_disk, "dataDisks": [{"lun": 0, "diskSizeGB": 64}]},
+    }
+    control.seed(
+        {
+            "subscriptions": [{"subscriptionId": OTHER_SUB}],
+            "resourceGroups": [{"subscriptionId": OTHER_SUB, "name": "rg-other", "location": "westus2"}],
+            "resources": [{"id": source, "location": "westus2", "properties": body}],
+        }
+    )
+    create = lambda: web.gallery_image_versions.begin_create_or_update(  # noqa: E731
+        RG, GALLERY, "web", "1.0.0", version(source=source)
+    )
+    if not encrypted:
+        create()
+        assert web.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").storage_profile.source.id == source
+        return
+    status, code, message = refused(create)
+    assert (status, code) == (400, "InvalidParameter")
+    assert message.startswith(f"Encrypted source: '{source}' is in a different subscription ID than the current")
 
 
 def test_data_disk_size_limit(web: ComputeManagementClient) -> None:

@@ -3,9 +3,9 @@ from migration.deletion import deletion_checks
 from migration.plan import DefinitionAction, VersionAction, VersionFacts, build_plan, version_body
 from migration.replication import RegionReplication, ReplicationSnapshot
 from migration.settings import DeletionMode
-from migration.source import Disk, HyperVGeneration, OsState, OsType
+from migration.source import Check, Disk, HyperVGeneration, OsState, OsType, preflight_checks
 from migration.validation import validation_checks
-from tests.migration.factories import GALLERY_ID, IMAGE_ID, request, settings, source
+from tests.migration.factories import GALLERY_ID, IMAGE_ID, SUB, request, settings, source
 
 DEFINITION_ID = GALLERY_ID + "/images/ubuntu-base"
 
@@ -180,3 +180,36 @@ def test_deletion_guards() -> None:
         replication_mode="Full",
     )
     assert {c.name for c in never if not c.passed} == {"mode-allows", "source-exists"}
+
+
+def test_a_source_in_another_subscription_must_not_be_encrypted() -> None:
+    """Learn, "Troubleshoot shared image galleries": an encrypted source cannot build a version in another
+    subscription; an unencrypted one can. Same subscription: no such check."""
+    elsewhere = GALLERY_ID.replace(SUB, "22222222-2222-4222-8222-222222222222")
+    for encrypted, passed in ((False, True), (True, False)):
+        checks = preflight_checks(
+            source(encrypted=encrypted),
+            gallery_location="westus2",
+            max_data_disk_gb=1023,
+            gallery_subscription=elsewhere.split("/")[2],
+        )
+        [rule] = [c for c in checks if c.name == "encrypted-source-subscription"]
+        assert rule.passed is passed
+    same = preflight_checks(
+        source(encrypted=True), gallery_location="westus2", max_data_disk_gb=1023, gallery_subscription=SUB
+    )
+    assert "encrypted-source-subscription" not in {c.name for c in same}
+
+
+def test_every_refused_read_is_named_in_one_permission_failure() -> None:
+    denied = [
+        Check(name="permission", passed=False, reason="in subscription A: images/read"),
+        Check(name="permission", passed=False, reason="in subscription B: galleries/read"),
+    ]
+    plan = build_plan(
+        request(), source=None, gallery_location=None, definition=None, versions=[], settings=settings(), denied=denied
+    )
+    assert plan.failure() == (
+        "PermissionDenied",
+        "permission: in subscription A: images/read; permission: in subscription B: galleries/read",
+    )
