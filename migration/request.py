@@ -266,6 +266,14 @@ def resolve_request(
     if not body.repoint_scale_sets and (body.repoint_target is not None or body.repoint_auto_upgrading):
         field = "repointTarget" if body.repoint_target is not None else "repointAutoUpgrading"
         errors.append({"field": field, "message": "applies only with repointScaleSets: true"})
+    if body.repoint_target == RepointTarget.DEFINITION and body.exclude_from_latest:
+        errors.append(
+            {
+                "field": "repointTarget",
+                "message": "a scale set pointed at the definition uses its latest version, which excludeFromLatest "
+                "keeps this version from being; repoint to the version instead",
+            }
+        )
     if errors or image is None or gallery is None:
         raise InvalidRequest("the migration request is invalid", errors)
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_tag_authorization import TAG_CONTRIBUTOR, TAGGER_CLIENT_ID, TAGGER_PRINCIPAL_ID
 from tests.e2e.world import (
     DEPLOYMENT,
     GALLERY,
+    GALLERY_NAME,
     RG,
     SUB,
     World,
@@ -192,3 +194,37 @@ def test_a_plan_predicts_which_scale_sets_would_be_repointed(world: World) -> No
     )
     predicted = {s["id"].rsplit("/", 1)[-1]: s["action"] for s in document["images"][0]["scaleSets"]}
     assert predicted["web-plan-east"] == "repointed"
+
+
+def test_a_tag_asks_for_the_repoint(world: World) -> None:
+    allow_repoint(world)
+    source = image_id("rp-tag")
+    world.seed(gallery(), image("rp-tag"), scale_set("web-tag", image=source))
+    output = world.finish(world.tag_for_migration(source, **{"migrate-repoint-scale-sets": "true"}))["output"]
+    assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", True), output
+    assert reference_of(world, "web-tag") == output["versionId"]
+
+
+def test_a_repoint_asked_for_by_an_unlisted_tag_writer_waits_for_an_approval(world: World) -> None:
+    """Writing a tag is no right to change someone's scale set: even with deletion mode never, the repoint waits."""
+    world.stack.arm.set_role(
+        [
+            *deployed_rbac(deployment={**DEPLOYMENT, "enableScaleSetRepoint": True}),
+            {**TAG_CONTRIBUTOR, "principals": [TAGGER_PRINCIPAL_ID]},
+        ]
+    )
+    source = image_id("rp-untrusted")
+    world.seed(gallery(), image("rp-untrusted"), scale_set("web-untrusted", image=source))
+    world.stack.host.clock(auto_advance=False)
+    tags = {"migrate-to-gallery": GALLERY_NAME, "migrate-delete-source": "never", "migrate-repoint-scale-sets": "true"}
+    world.tag(source, as_client=TAGGER_CLIENT_ID, **tags)
+    instance = world.instance_of(source)
+    world.step_to_phase(instance, "awaiting-approval")
+    assert reference_of(world, "web-untrusted") == source
+    assert world.stack.arm.requests(operation_id="VirtualMachineScaleSets_Update") == []
+
+    assert world.api("POST", f"migrations/{instance}/approve").status_code == 202
+    world.stack.host.clock(auto_advance=True)
+    output = world.finish(instance)["output"]
+    assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", False), output
+    assert reference_of(world, "web-untrusted") == output["versionId"]

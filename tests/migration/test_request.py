@@ -228,6 +228,10 @@ def test_the_deletion_block_follows_the_end_of_life_and_the_setting() -> None:
         ({"block_deletion_before_end_of_life": True}, "blockDeletionBeforeEndOfLife"),
         ({"repoint_target": "definition"}, "repointTarget"),
         ({"repoint_auto_upgrading": True}, "repointAutoUpgrading"),
+        (
+            {"repoint_scale_sets": True, "repoint_target": "definition", "exclude_from_latest": True},
+            "repointTarget",
+        ),
     ],
 )
 def test_options_that_need_another_option_name_it(body: dict[str, object], field: str) -> None:
