@@ -1,5 +1,6 @@
 from migration.definitions import DefinitionFacts, compatibility_problems, definition_body
 from migration.deletion import deletion_checks
+from migration.forecast import forecast_image
 from migration.plan import DefinitionAction, VersionAction, VersionFacts, build_plan, version_body
 from migration.replication import RegionReplication, ReplicationSnapshot
 from migration.settings import DeletionMode
@@ -213,3 +214,17 @@ def test_every_refused_read_is_named_in_one_permission_failure() -> None:
         "PermissionDenied",
         "permission: in subscription A: images/read; permission: in subscription B: galleries/read",
     )
+
+
+def test_the_plan_row_shows_the_safety_profile_the_version_would_get() -> None:
+    """Issue 15, item 4: a plan says which safety profile the validated version gets; an end of life blocks its
+    deletion by default (BLOCK_DELETION_BEFORE_END_OF_LIFE), and the request can say otherwise."""
+    eol = "2027-06-30T00:00:00Z"
+    default = forecast_image(plan(request=request(end_of_life=eol)), scale_sets=[])
+    assert default.safety_profile == {"allowDeletionOfReplicatedLocations": False, "blockDeletionBeforeEndOfLife": True}
+    chosen = request(
+        end_of_life=eol, block_deletion_before_end_of_life=False, allow_deletion_of_replicated_locations=True
+    )
+    row = forecast_image(plan(request=chosen), scale_sets=[])
+    assert row.safety_profile == {"allowDeletionOfReplicatedLocations": True, "blockDeletionBeforeEndOfLife": False}
+    assert forecast_image(plan(), scale_sets=[]).safety_profile["blockDeletionBeforeEndOfLife"] is False
