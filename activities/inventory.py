@@ -150,20 +150,29 @@ async def get_active_migrations(payload: dict[str, Any], client: df.DurableOrche
 @bp.activity_trigger(input_name="payload")
 @bp.durable_client_input(client_name="client")
 async def cancel_migrations(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """Raise the cancel event (``{"instanceIds", "event", "batchId"}``) on each migration; ended ones are left."""
-    canceled, ended = [], []
+    """Raise the cancel event (``{"instanceIds", "event", "batchId"}``) on each instance: ``canceled``, or left
+    alone because it has ``ended`` or is ``missing`` (not found: never started, purged, or not visible yet)."""
+    canceled: list[str] = []
+    ended: list[str] = []
+    missing: list[str] = []
     data = {"at": datetime.now(UTC).isoformat(), "batchId": payload.get("batchId")}
     for instance_id in payload["instanceIds"]:
         try:
             await client.raise_event(instance_id, payload["event"], data)
             canceled.append(instance_id)
-        except Exception as exc:  # the SDK raises a plain Exception; only "gone" and "not found" mean ended
-            if not _ended(str(exc)):
+        except Exception as exc:  # the SDK raises a plain Exception; only "gone" and "not found" are answers
+            gone = raise_refused(str(exc))
+            if gone is None:
                 raise
             logger.info("not canceling %s: %s", instance_id, exc)
-            ended.append(instance_id)
-    return {"canceled": canceled, "ended": ended}
+            (missing if gone == "missing" else ended).append(instance_id)
+    return {"canceled": canceled, "ended": ended, "missing": missing}
 
 
-def _ended(message: str) -> bool:
-    return " is gone" in message or message.startswith("No instance with ID")
+def raise_refused(message: str) -> str | None:
+    """Why the SDK's ``raise_event`` refused (its exception text): ``ended`` (410), ``missing`` (404), else None."""
+    if " is gone" in message:
+        return "ended"
+    if message.startswith("No instance with ID"):
+        return "missing"
+    return None

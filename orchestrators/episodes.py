@@ -23,6 +23,7 @@ from typing import Any
 import azure.durable_functions as df
 
 # DTFx EventType values (contract §1.4); the SDK keeps them as the integers the host sends.
+EXECUTION_STARTED = 0
 ORCHESTRATOR_STARTED = 12
 EVENT_RAISED = 15
 TIMER_FIRED = 11
@@ -59,6 +60,21 @@ def first_raised_by_episode_end(context: df.DurableOrchestrationContext, resumed
         (i for i in range(index + 1, len(history)) if history[i].event_type == ORCHESTRATOR_STARTED), len(history)
     )
     return next((e for e in history[:end] if e.event_type == EVENT_RAISED and getattr(e, "Name", None) == name), None)
+
+
+def raised_in_first_episode(context: df.DurableOrchestrationContext, name: str) -> bool:
+    """Was an event ``name`` delivered together with ``ExecutionStarted`` (it was raised before the execution ran)?
+
+    The SDK starts the orchestrator while it processes ``ExecutionStarted``, before such an event, so the code that
+    runs first can only see it here."""
+    history = context.histories
+    start = next((i for i, e in enumerate(history) if e.event_type == EXECUTION_STARTED), None)
+    if start is None:
+        return False
+    end = next(
+        (i for i in range(start + 1, len(history)) if history[i].event_type == ORCHESTRATOR_STARTED), len(history)
+    )
+    return any(e.event_type == EVENT_RAISED and getattr(e, "Name", None) == name for e in history[start:end])
 
 
 def _completion_index(history: list[Any], task: Any) -> int | None:

@@ -4,7 +4,7 @@
   ``plan_migrations`` orchestration (reads only) and answers 200 with the plan when it finishes within
   :data:`PLAN_WAIT_SECONDS`, else 202 + ``Location``. ``GET /api/plans/{id}`` returns it.
 - ``POST /api/batches`` starts ``migrate_batch`` (202 + ``Location``); ``GET /api/batches[/{id}]`` summarizes;
-  ``GET /api/batches/{id}/report[?format=csv]`` is the per-image report once the batch ended;
+  ``GET /api/batches/{id}/report[?format=csv]`` is the per-image report, paged, also while the batch runs;
   ``POST /api/batches/{id}/cancel`` stops new starts and cancels the running migrations.
 """
 
@@ -26,8 +26,9 @@ from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
 from migration.settings import Settings
 from orchestrators.migrate_image import CANCEL_EVENT
+from triggers.batch_report import ReportNotReady, report_page
 from triggers.http_api import decoded, deliver_event, has_ended, read_json
-from triggers.paging import list_document, listed
+from triggers.paging import list_document, listed, next_link, page_request
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE
 
@@ -38,6 +39,7 @@ PLAN_WAIT_SECONDS = 10.0
 PLAN_ORCHESTRATOR = "plan_migrations"
 BATCH_ORCHESTRATOR = "migrate_batch"
 _FINISHED_WITH_OUTPUT = {"Completed"}
+REPORT_OFFSET = r"[0-9]{1,6}"  # a report page's continuationToken: the offset of its first row
 
 
 def _runtime(status: df.DurableOrchestrationStatus) -> str:
@@ -229,24 +231,37 @@ async def get_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient
 @bp.route(route="batches/{id}/report", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def get_batch_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``GET /api/batches/{id}/report[?format=json|csv]``: one row per image, once the batch has ended."""
+    """``GET /api/batches/{id}/report[?format=json|csv][&top=N][&continuationToken=T]``: one page of rows, one per
+    image in image-ID order, also while the batch runs; JSON with the header and ``nextLink``, CSV with a ``Link``
+    header (the header line only on the first page, so the pages concatenate into one table)."""
     wanted = req.params.get("format", "json").lower()
     if wanted not in ("json", "csv"):
         return problem(400, "Invalid Report Format", f"format must be json or csv, not {wanted[:32]!r}")
+    top, token, error = page_request(req, token_pattern=REPORT_OFFSET)
+    if error is not None:
+        return error
     found = await _instance(req, client, kind="Batch")
     if isinstance(found, func.HttpResponse):
         return found
     batch_id, status = found
-    runtime = _runtime(status)
-    report = decoded(status.output)
-    if runtime in ACTIVE:
-        return problem(409, "Batch Not Finished", f"batch {batch_id} is still running; see GET /api/batches/{batch_id}")
-    if runtime != "Completed" or not isinstance(report, dict):
-        return problem(409, "Batch Has No Report", f"batch {batch_id} ended without a report ({runtime})")
+    try:
+        page = await report_page(client, status, offset=int(token or 0), top=top)
+    except ReportNotReady:
+        detail = f"batch {batch_id} is still listing its images; see GET /api/batches/{batch_id}"
+        return problem(409, "Batch Not Ready", detail, headers={"Retry-After": "10"})
+    except ValueError:
+        return problem(400, "Invalid Continuation Token", "continuationToken is not one this API returned")
+    following = None if page.next_offset is None else str(page.next_offset)
     if wanted == "csv":
         headers = {"Content-Disposition": f'attachment; filename="{batch_id}.csv"'}
-        return func.HttpResponse(report_csv(report.get("images") or []), mimetype="text/csv", headers=headers)
-    return json_response(report)
+        if following is not None:
+            headers["Link"] = f'<{next_link(req, following)}>; rel="next"'
+        body = report_csv(page.rows, header=page.offset == 0)
+        return func.HttpResponse(body, mimetype="text/csv", headers=headers)
+    document = {**page.header, "images": page.rows, "count": len(page.rows), "continuationToken": following}
+    if following is not None:
+        document["nextLink"] = next_link(req, following)
+    return json_response(document)
 
 
 @bp.route(route="batches/{id}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

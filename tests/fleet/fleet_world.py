@@ -160,16 +160,45 @@ class FleetWorld(World):
         return str(response.json()["id"])
 
     def finish_batch(self, batch_id: str, timeout: float = 120.0) -> dict[str, Any]:
-        """The batch's output (its report) once it ended."""
+        """The batch's report once it ended: its header with every row (``images``), read page by page."""
         status = self.finish(batch_id, timeout=timeout)
         assert status["runtimeStatus"] == "Completed", status
-        return dict(status["output"])
+        return self.report(batch_id)
+
+    def report(self, batch_id: str, *, top: int = 1000) -> dict[str, Any]:
+        """``GET /api/batches/{id}/report``, every page (following ``nextLink``): the last page's header, all rows."""
+        rows: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"top": top}
+        while True:
+            response = self.api("GET", f"batches/{batch_id}/report", params=params)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert page["count"] == len(page["images"])
+            rows += page["images"]
+            if page["continuationToken"] is None:
+                assert "nextLink" not in page
+                return {**page, "images": rows, "count": len(rows)}
+            params = {"top": top, "continuationToken": page["continuationToken"]}
 
     def batch_body(self, **extra: Any) -> dict[str, Any]:
         return {"scope": SCOPE, "filters": FILTERS, "galleryId": GALLERY, **extra}
 
-    def peak_children(self, batch_id: str) -> int:
-        return int(self.stack.host.stats(batch_id)["instances"][batch_id]["peakRunningSubOrchestrations"])
+    def peak_running(self, instance_ids: list[str]) -> int:
+        """The most of these instances that existed unfinished at once, from the devhost's durable records:
+        [createdTime, lastUpdatedTime of the terminal state) in virtual time; an instance that ends and the one its
+        slot starts next meet at one instant, which is not an overlap (the end is recorded first)."""
+        moments: list[tuple[str, int]] = []
+        for instance_id in instance_ids:
+            status = self.stack.host.status(instance_id, show_input=False)
+            assert status is not None, instance_id
+            moments.append((status["createdTime"], 1))
+            if status["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+                moments.append((status["lastUpdatedTime"], -1))
+        peak = running = 0
+        for _, change in sorted(moments):  # at one instant, ends (-1) sort before starts
+            running += change
+            peak = max(peak, running)
+        return peak
 
     def new_versions(self, name: str) -> list[str]:
         return self.versions_of(name)
