@@ -13,8 +13,9 @@
 - ``GET /_devhost/instances/{id}/queue``: ``{"instanceId", "held", "messages": [{eventType, name, taskId,
   fireAt}]}``, the instance's queued messages in delivery order.
 - ``POST /_devhost/instances/{id}/crash-at-continue-as-new`` with ``{"when": "before-commit"|"after-commit"}``: the
-  process ends like ``kill -9`` (``os._exit``) in the next episode of that instance that continues as new, just
-  before or just after its commit (in memory only: a restarted devhost is not armed).
+  process ends like ``kill -9`` (``os._exit``) in the next episode that continues as new of an instance whose ID is
+  or starts with ``id`` (so an instance not started yet can be armed), just before or just after its commit (in
+  memory only: a restarted devhost is not armed).
 """
 
 from __future__ import annotations

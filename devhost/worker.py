@@ -69,9 +69,9 @@ class Dispatcher:
         # episode after the release takes them all, as the host does with what queued up while an instance was
         # idle, so a race such as a cancel arriving with an activity result can be reproduced on purpose.
         self.held: set[str] = set()
-        # Instances armed to end the process like ``kill -9`` at their next continue-as-new, just before or just
-        # after that episode's commit (``/_devhost/instances/{id}/crash-at-continue-as-new``): a crash at exactly the
-        # moment an eternal orchestration hands its state to its next execution.
+        # Instance IDs (or their prefixes) armed to end the process like ``kill -9`` at a continue-as-new, just before
+        # or just after that episode's commit (``/_devhost/instances/{id}/crash-at-continue-as-new``): a crash at
+        # exactly the moment an eternal orchestration hands its state to its next execution.
         self.crash_at_continue: dict[str, str] = {}
 
     # -- signals from the HTTP side -------------------------------------------------------------------------
@@ -207,7 +207,7 @@ class Dispatcher:
             self.invoker.orchestrator_pool, engine.run_episode, handle, self.index, execution, plan.new_events, now
         )
         took = time.perf_counter() - started
-        crash = self.crash_at_continue.get(execution.instance_id)
+        crash = next((w for p, w in self.crash_at_continue.items() if execution.instance_id.startswith(p)), None)
         continues = result.outcome is engine.Outcome.CONTINUED_AS_NEW
         if continues and crash == "before-commit":
             _die(f"crash point: {execution.instance_id} continues as new, before the commit")
