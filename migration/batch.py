@@ -258,7 +258,7 @@ class BatchLedger(CamelModel):
     by_phase: dict[str, int] = Field(default_factory=dict)
     canceled: bool = False
     cancel_forwarded: bool = False
-    executions: int = 1
+    rounds: int = 1  # executions after the listing: continue_as_new starts the next round
     error: ErrorInfo | None = None
 
     # --- running ---------------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def report_header(
         "finishedByPhase": ledger.finished_by_phase(),
         "started": ledger.cursor,
         "inventoryId": inventory_instance_id(batch_id),
-        "executions": ledger.executions,
+        "rounds": ledger.rounds,
         "error": ledger.error.model_dump(mode="json", by_alias=True) if ledger.error else None,
     }
 

@@ -53,7 +53,7 @@ def first_raised_by_episode_end(context: df.DurableOrchestrationContext, resumed
     None. Also how to see an event nobody has awaited yet: the SDK applies a raised event only to a task that was
     yielded, so an event waited for by no earlier ``yield`` is visible only in the history."""
     history = context.histories
-    index = _completion_index(history, resumed_by) if resumed_by is not None else None
+    index = completion_index(context, resumed_by) if resumed_by is not None else None
     if index is None:
         return None
     end = next(
@@ -77,8 +77,12 @@ def raised_in_first_episode(context: df.DurableOrchestrationContext, name: str) 
     return any(e.event_type == EVENT_RAISED and getattr(e, "Name", None) == name for e in history[start:end])
 
 
+def completion_index(context: df.DurableOrchestrationContext, task: Any) -> int | None:
+    """Where in the history ``task`` completed (for a compound task, its child that completed last), or None."""
+    return _completion_index(context.histories, task)
+
+
 def _completion_index(history: list[Any], task: Any) -> int | None:
-    """Where in the history ``task`` completed; for a compound task, its child that completed last."""
     children = getattr(task, "children", None)
     if children:
         found = [i for i in (_completion_index(history, child) for child in children) if i is not None]

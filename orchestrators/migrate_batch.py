@@ -158,6 +158,12 @@ class BatchRound:
     def publish(self) -> None:
         self.ctx.set_custom_status(self.ledger.status())
 
+    def call(self, name: str, payload: dict[str, Any]) -> Steps:
+        """A bookkeeping activity (durable retries of transient failures); not interrupted by a cancel, but it
+        remembers what resumed us, so that a cancel delivered with its result is seen (``Cancellation.pending``)."""
+        self.work += 2
+        return (yield from call(self.ctx, name, payload, self.settings, cancel=self.cancel, cancellable=False))
+
     def execute(self) -> Steps:
         ledger = self.ledger
         try:
@@ -190,8 +196,10 @@ class BatchRound:
             start = ledger.cursor + len(ledger.window)
             count = min(max(QUEUE_WINDOW, want - len(ledger.window)), ledger.queued - start)
             payload = {"batchId": self.ctx.instance_id, "start": start, "count": count}
-            ledger.window += (yield from call(self.ctx, "read_batch_queue", payload, self.settings))["entries"]
-            self.work += 2
+            ledger.window += (yield from self.call("read_batch_queue", payload))["entries"]
+            if self.cancel.pending():  # delivered with the queue: start nothing
+                yield from self.on_cancel()
+                return
         take, ledger.window = ledger.window[:want], ledger.window[want:]
         if not take or take[0]["q"] != ledger.cursor:
             raise UnexpectedError(f"the inventory has no queued image q={ledger.cursor}")
@@ -203,8 +211,7 @@ class BatchRound:
             "pollFloorSeconds": ledger.poll_floor_seconds,
             "items": [{"entry": entry, "runId": str(self.ctx.new_uuid())} for entry in take],
         }
-        yield from call(self.ctx, "start_batch_items", payload, self.settings)
-        self.work += 2
+        yield from self.call("start_batch_items", payload)
         ledger.start(take, iso(self.ctx.current_utc_datetime))
         for entry in take:
             self.waits[entry["q"]] = self.ctx.wait_for_external_event(done_event(entry["q"]))
@@ -219,7 +226,7 @@ class BatchRound:
         if not self.ledger.canceled:
             waiting.append(self.cancel.task)
         winner = yield self.ctx.task_any(waiting)
-        self.cancel.resumed_by = winner
+        self.cancel.resumed(winner)
         self.work += len(waiting)
         if winner is self.timer:
             self.timer = None
@@ -241,11 +248,9 @@ class BatchRound:
         if not qs:
             return
         try:
-            payload = {"batchId": self.ctx.instance_id, "qs": qs}
-            ended = (yield from call(self.ctx, "batch_item_states", payload, self.settings))["ended"]
+            ended = (yield from self.call("batch_item_states", {"batchId": self.ctx.instance_id, "qs": qs}))["ended"]
         except MigrationError:
             return  # the next look will tell
-        self.work += 2
         for q_text, state in ended.items():
             task = self.waits.get(int(q_text))
             if task is not None and not task.is_completed:
@@ -265,14 +270,13 @@ class BatchRound:
         if ids:
             payload = {"instanceIds": ids, "event": CANCEL_EVENT, "batchId": self.ctx.instance_id}
             with contextlib.suppress(MigrationError):  # items not reached run to their own end and still report
-                yield from call(self.ctx, "cancel_migrations", payload, self.settings)
-            self.work += 2
+                yield from self.call("cancel_migrations", payload)
         self.ledger.cancel_forwarded = True
 
     # --- the next round ----------------------------------------------------------------------------------------
     def continue_as_new(self) -> None:
         self.absorb()
-        self.ledger.executions += 1
+        self.ledger.rounds += 1
         self.publish()
         self.ctx.continue_as_new({**self.data, "ledger": self.ledger.model_dump(mode="json")})
 
