@@ -152,7 +152,7 @@ class Settings(BaseModel):
     )
     batch_default_concurrency: int = _setting(10, "BATCH_DEFAULT_CONCURRENCY", "Migrations a batch runs at once.")
     batch_round_tasks: int = _setting(
-        1000,
+        40,
         "BATCH_ROUND_TASKS",
         "Tasks a batch's orchestration awaits per execution before it continues as new (bounds its history).",
     )

@@ -14,7 +14,8 @@ possible"), and splitting work into sub-orchestrations (Learn, "Sub-orchestratio
 - every later execution is one round of a sliding window: start items while fewer than ``maxConcurrency`` run
   (activity ``start_batch_items``), wait for their ``image-<q>`` events or ``cancel``, and ``continue_as_new`` after a
   bounded amount of work (``BATCH_ROUND_TASKS``: each wait counts the tasks it waits on, since the SDK sends them all
-  again in every reply, and each activity 2; at 1,000 a round holds a few hundred history events whatever the cap),
+  again in every reply, and each activity 2; at the default 40 a round holds about a hundred history events, and
+  at a cap of 100 every wait ends a round),
   carrying the :class:`~migration.batch.BatchLedger`: counts, the next ``q``, the running items and a window of the
   queue, so its size depends on the cap, never on the batch;
 - each image runs in its own ``migrate_batch_item`` (``orchestrators/batch_item.py``), which runs the image's
