@@ -88,8 +88,17 @@ def before_tree(commit: str = BEFORE_COMMIT) -> Path | None:
     """The app as it was at ``commit`` (its packages, ``host.json``) plus the stand-in script; None without git."""
     try:
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit, "activities", "migration", "orchestrators", "triggers",
-             "host.json"],  # fmt: skip
+            [
+                "git",
+                "archive",
+                "--format=tar",
+                commit,
+                "activities",
+                "migration",
+                "orchestrators",
+                "triggers",
+                "host.json",
+            ],  # fmt: skip
             cwd=REPO_ROOT,
             capture_output=True,
             check=True,
