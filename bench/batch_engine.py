@@ -87,18 +87,9 @@ class EngineRun:
 def before_tree(commit: str = BEFORE_COMMIT) -> Path | None:
     """The app as it was at ``commit`` (its packages, ``host.json``) plus the stand-in script; None without git."""
     try:
+        paths = ["activities", "migration", "orchestrators", "triggers", "host.json"]
         archive = subprocess.run(
-            [
-                "git",
-                "archive",
-                "--format=tar",
-                commit,
-                "activities",
-                "migration",
-                "orchestrators",
-                "triggers",
-                "host.json",
-            ],  # fmt: skip
+            ["git", "archive", "--format=tar", commit, *paths],
             cwd=REPO_ROOT,
             capture_output=True,
             check=True,
@@ -158,7 +149,8 @@ def _collect(
     stack: LocalStack, batch_id: str, images: int, cap: int, monitor: ProcessMonitor, design: str
 ) -> EngineRun:
     status = stack.host.status(batch_id, show_input=False) or {}
-    output = status.get("output") if isinstance(status.get("output"), dict) else {}
+    found = status.get("output")
+    output: dict[str, Any] = found if isinstance(found, dict) else {}
     key = batch_key(batch_id)
     root = stack.host.stats(batch_id)["instances"][batch_id]
     inventory = stack.host.stats(INVENTORY_PREFIX + key)["instances"]

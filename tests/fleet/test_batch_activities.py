@@ -54,12 +54,12 @@ def test_starting_items_twice_starts_each_once(fleet: FleetWorld) -> None:
     assert first == {"started": [0, 1], "existing": []}
     for q in (0, 1):
         fleet.finish(item_instance_id(BATCH, q))
-    created = {q: fleet.stack.host.status(item_instance_id(BATCH, q))["createdTime"] for q in (0, 1)}
+    created = {q: (fleet.stack.host.status(item_instance_id(BATCH, q)) or {})["createdTime"] for q in (0, 1)}
 
     again = _run(fleet, start_batch_items, payload)  # the activity ran again after a crash
     assert again == {"started": [], "existing": [0, 1]}
     for q in (0, 1):
-        status = fleet.stack.host.status(item_instance_id(BATCH, q))
+        status = fleet.stack.host.status(item_instance_id(BATCH, q)) or {}
         assert status["createdTime"] == created[q]  # not replaced: a completed item is never run again
         assert status["output"]["outcome"] == "failed"
         assert status["output"]["error"]["code"] == "InvalidRequest"

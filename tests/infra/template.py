@@ -46,7 +46,7 @@ RUNTIME_APP_SETTINGS = {
     "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName": (
         "the app setting naming the backend's connection: AzureWebJobsStorage or the scheduler's"
     ),
-    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "the Durable Task Scheduler's endpoint and the identity (scheduler only)",
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "the scheduler's endpoint and the identity (scheduler backend only)",
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "where the host and worker send telemetry",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Entra ID ingestion with the user-assigned identity",
 }
