@@ -1,9 +1,7 @@
-"""A batch's Durable bookkeeping (no ARM): read its queue, start its items, tell it an item ended, look at items.
+"""A batch's Durable bookkeeping (no ARM): start its items, tell it an item ended, look at its items.
 
 All idempotent (Durable runs activities at least once):
 
-- ``read_batch_queue``: entries ``q`` in ``[start, start + count)`` of the batch's inventory (the output of its
-  ``batch_inventory`` sub-orchestration);
 - ``start_batch_items``: start ``migrate_batch_item`` under each item's ID unless that instance exists in any state
   (the host would replace a completed one, i.e. migrate the image again);
 - ``notify_batch``: raise the item's ``image-<q>`` event on the batch; a batch that has ended is left alone;
@@ -20,8 +18,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.inventory import raise_refused
-from migration.batch import inventory_instance_id, item_input, item_instance_id, queued_entries
-from migration.errors import InvalidRequest
+from migration.batch import item_input, item_instance_id
 from migration.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,16 +34,6 @@ async def _runtime(client: df.DurableOrchestrationClient, instance_id: str) -> t
     if not status or status.runtime_status is None:
         return None, None
     return str(status.runtime_status.name), status.output
-
-
-@bp.activity_trigger(input_name="payload")
-@bp.durable_client_input(client_name="client")
-async def read_batch_queue(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """``{"batchId", "start", "count"}`` -> ``{"entries": [...]}`` (fewer at the end of the queue)."""
-    runtime, inventory = await _runtime(client, inventory_instance_id(payload["batchId"]))
-    if runtime != "Completed" or not isinstance(inventory, dict):
-        raise InvalidRequest(f"the inventory of batch {payload['batchId']} is not available ({runtime})")
-    return {"entries": queued_entries(inventory, int(payload["start"]), int(payload["count"]))}
 
 
 @bp.activity_trigger(input_name="payload")

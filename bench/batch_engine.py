@@ -41,7 +41,8 @@ from bench.world import gallery, image, image_id, wait_until
 from devhost.client import TERMINAL
 from localrun.processes import REPO_ROOT
 from localrun.stack import LocalStack
-from migration.batch import INVENTORY_PREFIX, ITEM_PREFIX, batch_key
+from migration.batch import ITEM_PREFIX, batch_key
+from migration.inventory import inventory_instance_id
 from migration.resource_ids import ImageId
 from tests.e2e.world import GALLERY, GALLERY_RG, LOCATION, SUB
 
@@ -153,7 +154,7 @@ def _collect(
     output: dict[str, Any] = found if isinstance(found, dict) else {}
     key = batch_key(batch_id)
     root = stack.host.stats(batch_id)["instances"][batch_id]
-    inventory = stack.host.stats(INVENTORY_PREFIX + key)["instances"]
+    inventory = stack.host.stats(inventory_instance_id(batch_id))["instances"]
     items = stack.host.stats(ITEM_PREFIX + key)["instances"]
     migrations = stack.host.stats("mig-")["instances"]
     engine_rows = [root, *inventory.values(), *items.values()]

@@ -3,9 +3,8 @@ the next, the per-image report rows and their CSV.
 
 Where things live (the design is explained in ``orchestrators/migrate_batch.py``):
 
-- the **inventory** (every image of the scope, sorted by ID: the ones to migrate numbered ``q`` = 0, 1, ... in that
-  order, the others with their final row, skipped or refused) is the output of the ``batch_inventory``
-  sub-orchestration ``binv-<key>``, written once;
+- the **inventory** (``migration.inventory``: every image of the scope, sorted by ID, the ones to migrate numbered
+  ``q`` = 0, 1, ... in that order) is the output of the ``fleet_inventory`` sub-orchestration ``binv-<key>``;
 - one **item** orchestration ``bitem-<key>-<q:05d>`` per image to migrate runs that image's ``migrate_image`` child
   and ends with the image's report row as its output;
 - the **ledger** (:class:`BatchLedger`: counts, the next ``q`` to start, the running items, a short window of the
@@ -27,9 +26,9 @@ from pydantic import Field
 
 from migration.budget import child_settings, poll_floor_seconds
 from migration.errors import InvalidRequest
-from migration.fleet import BATCH_PREFIX, Candidate, FleetBody, gallery_for, request_for
+from migration.fleet import BATCH_PREFIX, FleetBody, gallery_for, request_for
 from migration.forecast import describe_selection
-from migration.resource_ids import id_key
+from migration.inventory import inventory_instance_id
 from migration.settings import Settings
 from migration.status import ErrorInfo, bounded, clip_list
 from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
@@ -52,7 +51,6 @@ CSV_COLUMNS = (
     "startedAt",
     "finishedAt",
 )
-INVENTORY_PREFIX = "binv-"
 ITEM_PREFIX = "bitem-"
 ITEM_BLOCK = 1000  # items per instance-ID block: ``bitem-<key>-<q:05d>`` shares ``bitem-<key>-<q // 1000:02d>``
 DONE_EVENT_PREFIX = "image-"
@@ -63,10 +61,6 @@ NOT_STARTED_FAILED = "the batch failed before it started"
 # --- identities -------------------------------------------------------------------------------------------------
 def batch_key(batch_id: str) -> str:
     return batch_id.removeprefix(BATCH_PREFIX)
-
-
-def inventory_instance_id(batch_id: str) -> str:
-    return INVENTORY_PREFIX + batch_key(batch_id)
 
 
 def item_instance_id(batch_id: str, q: int) -> str:
@@ -161,34 +155,13 @@ def not_started_row(entry: dict[str, Any], instance_id: str | None, reason: str 
     )
 
 
-# --- inventory --------------------------------------------------------------------------------------------------
-def build_inventory(candidates: list[Candidate]) -> dict[str, Any]:
-    """The inventory document: every candidate sorted by ID; those to migrate numbered ``q`` in that order (with the
-    per-image instance ID), the others with their final row."""
-    entries: list[dict[str, Any]] = []
-    queued = 0
-    for candidate in sorted(candidates, key=lambda c: id_key(c.item.id)):
-        item = candidate.item
-        entry: dict[str, Any] = {"id": item.id, "name": item.name}
-        if candidate.skip_reason:
-            row = ImageResult(
-                source_image_id=item.id, name=item.name, outcome="skipped", skip_reason=candidate.skip_reason
-            )
-            entry["row"] = row.model_dump(mode="json", by_alias=True)
-        elif candidate.request is None:
-            assert candidate.error is not None
-            row = ImageResult(source_image_id=item.id, name=item.name, outcome="failed", error=candidate.error)
-            entry["row"] = row.model_dump(mode="json", by_alias=True)
-        else:
-            entry |= {"q": queued, "instanceId": candidate.instance_id}
-            queued += 1
-        entries.append(entry)
-    return {"entries": entries, "images": len(entries), "queued": queued}
-
-
-def queued_entries(inventory: dict[str, Any], start: int, count: int) -> list[dict[str, Any]]:
-    """Entries ``q`` in ``[start, start + count)`` (the ``q`` are consecutive in entry order)."""
-    return [e for e in inventory.get("entries") or [] if "q" in e and start <= e["q"] < start + count]
+def inventory_row(entry: dict[str, Any]) -> ImageResult:
+    """The report row of an image the inventory left out (skipped) or refused (its request is invalid)."""
+    if "error" in entry:
+        error = ErrorInfo.model_validate(entry["error"])
+        return ImageResult(source_image_id=entry["id"], name=entry["name"], outcome="failed", error=error)
+    reason = entry["skipReason"]
+    return ImageResult(source_image_id=entry["id"], name=entry["name"], outcome="skipped", skip_reason=reason)
 
 
 # --- what an item runs: the ARM read budget (``migration.budget``) is applied here and nowhere else -----------
@@ -365,8 +338,8 @@ def report_rows(
     once the batch has ``ended`` as ``canceled`` or ``failed``). ``items``: q -> the item's Durable status JSON."""
     rows = []
     for entry in entries:
-        if "row" in entry:
-            rows.append(entry["row"])
+        if "q" not in entry:
+            rows.append(inventory_row(entry).model_dump(mode="json", by_alias=True))
             continue
         q, instance_id = int(entry["q"]), entry.get("instanceId")
         status = items.get(q)

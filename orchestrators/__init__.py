@@ -1,8 +1,8 @@
-"""Orchestrators: pure control flow (``migrate_image``; the fleet's ``plan_migrations``, ``migrate_batch``, its
-``batch_inventory`` and its per-image ``migrate_batch_item``)."""
+"""Orchestrators: pure control flow (``migrate_image``; the fleet's ``plan_migrations`` and its ``plan_chunk``,
+``migrate_batch`` and its per-image ``migrate_batch_item``, and their ``fleet_inventory``)."""
 
-from orchestrators import batch_inventory, batch_item, migrate_batch, migrate_image, plan_migrations
+from orchestrators import batch_item, fleet_inventory, migrate_batch, migrate_image, plan_migrations
 
-blueprints = (migrate_image.bp, plan_migrations.bp, migrate_batch.bp, batch_inventory.bp, batch_item.bp)
+blueprints = (migrate_image.bp, plan_migrations.bp, migrate_batch.bp, fleet_inventory.bp, batch_item.bp)
 
-__all__ = ["batch_inventory", "batch_item", "blueprints", "migrate_batch", "migrate_image", "plan_migrations"]
+__all__ = ["batch_item", "blueprints", "fleet_inventory", "migrate_batch", "migrate_image", "plan_migrations"]

@@ -9,8 +9,8 @@ Durable Functions"), keeping orchestration inputs and outputs small because they
 (Learn, "Durable Functions best practices and diagnostic tools", "Keep function inputs and outputs as small as
 possible"), and splitting work into sub-orchestrations (Learn, "Sub-orchestrations in Durable Functions"). Here:
 
-- execution 1 runs ``batch_inventory`` (``binv-<key>``), which lists and classifies the scope once; its output, the
-  inventory, stays in the task hub and is read a window at a time (activity ``read_batch_queue``);
+- execution 1 runs ``fleet_inventory`` (``binv-<key>``), which lists and classifies the scope once; its output, the
+  inventory (``migration.inventory``), stays in the task hub and is read a window at a time (``read_inventory``);
 - every later execution is one round of a sliding window: start items while fewer than ``maxConcurrency`` run
   (activity ``start_batch_items``), wait for their ``image-<q>`` events or ``cancel``, and ``continue_as_new`` after a
   bounded amount of work (``BATCH_ROUND_TASKS``: each wait counts the tasks it waits on, since the SDK sends them all
@@ -57,16 +57,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from migration.batch import (
-    BatchLedger,
-    batch_poll_floor,
-    done_event,
-    done_event_q,
-    inventory_instance_id,
-    item_instance_id,
-    report_header,
-)
+from migration.batch import BatchLedger, batch_poll_floor, done_event, done_event_q, item_instance_id, report_header
 from migration.errors import MigrationError, UnexpectedError
+from migration.inventory import inventory_instance_id, left_out
 from migration.settings import Settings
 from migration.status import ErrorInfo
 from orchestrators.episodes import EVENT_RAISED, accept_event_names_any_case
@@ -75,7 +68,7 @@ from orchestrators.steps import CANCEL_EVENT, Cancellation
 
 bp = df.Blueprint()
 
-INVENTORY = "batch_inventory"
+INVENTORY = "fleet_inventory"
 QUEUE_WINDOW = 100  # queue entries read ahead at once: one inventory read per 100 starts
 RECONCILE_EVERY = timedelta(hours=1)
 
@@ -107,7 +100,7 @@ def list_batch(context: df.DurableOrchestrationContext, data: dict[str, Any]) ->
     context.set_custom_status(ledger.status())
     accept_event_names_any_case(context, (CANCEL_EVENT,))
     cancel = Cancellation(context, CANCEL_EVENT)
-    payload = {key: data[key] for key in ("fleet", "options", "settings")}
+    payload = {**{key: data[key] for key in ("fleet", "options", "settings")}, "origin": "batch", "skipMigrated": True}
     task = context.call_sub_orchestrator(INVENTORY, payload, inventory_instance_id(context.instance_id))
     try:
         yield from cancel.race(task)
@@ -115,10 +108,8 @@ def list_batch(context: df.DurableOrchestrationContext, data: dict[str, Any]) ->
         if inventory.get("error"):
             ledger.error = ErrorInfo.model_validate(inventory["error"])
         else:
-            rows = [entry["row"] for entry in inventory["entries"] if "row" in entry]
             ledger.images, ledger.queued = int(inventory["images"]), int(inventory["queued"])
-            ledger.skipped = sum(1 for row in rows if row.get("outcome") == "skipped")
-            ledger.refused = len(rows) - ledger.skipped
+            ledger.skipped, ledger.refused = left_out(inventory)
             ledger.poll_floor_seconds = batch_poll_floor(settings, min(cap, ledger.queued))
     except Exception as exc:  # the inventory failed (a bug), or the budget is too small for the cap
         _fail(ledger, exc)
@@ -196,8 +187,8 @@ class BatchRound:
         if len(ledger.window) < want:
             start = ledger.cursor + len(ledger.window)
             count = min(max(QUEUE_WINDOW, want - len(ledger.window)), ledger.queued - start)
-            payload = {"batchId": self.ctx.instance_id, "start": start, "count": count}
-            ledger.window += (yield from self.call("read_batch_queue", payload))["entries"]
+            payload = {"inventoryId": inventory_instance_id(self.ctx.instance_id), "start": start, "count": count}
+            ledger.window += (yield from self.call("read_inventory", payload))["entries"]
             if self.cancel.pending():  # delivered with the queue: start nothing
                 yield from self.on_cancel()
                 return

@@ -141,8 +141,9 @@ class FleetWorld(World):
     def seed_fleet(self, *resources: dict[str, Any]) -> None:
         self.stack.arm.seed(fleet_seed(*resources))
 
-    def plan(self, body: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-        """POST /api/plans, then follow ``Location`` until the plan is ready; the plan document."""
+    def plan(self, body: dict[str, Any], timeout: float = 60.0, *, top: int = 1000) -> dict[str, Any]:
+        """POST /api/plans, then follow ``Location`` until the plan is ready, then every page of its rows: the plan
+        document with all its rows in ``images``."""
         response = self.api("POST", "plans", json=body)
         assert response.status_code in (200, 202), response.text
         plan_id = response.json()["id"]
@@ -152,7 +153,15 @@ class FleetWorld(World):
             time.sleep(0.1)
             response = self.api("GET", f"plans/{plan_id}")
         assert response.status_code == 200, response.text
-        return dict(response.json())
+        document = dict(response.json())
+        rows = list(document["images"])
+        while document.get("continuationToken") is not None:
+            params = {"top": top, "continuationToken": document["continuationToken"]}
+            page = self.api("GET", f"plans/{plan_id}", params=params)
+            assert page.status_code == 200, page.text
+            document = dict(page.json())
+            rows += document["images"]
+        return {**document, "images": rows, "count": len(rows)}
 
     def start_batch(self, body: dict[str, Any]) -> str:
         response = self.api("POST", "batches", json=body)

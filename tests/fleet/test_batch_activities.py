@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from activities.batch_items import notify_batch, read_batch_queue, start_batch_items
-from activities.inventory import cancel_migrations
+from activities.batch_items import notify_batch, start_batch_items
+from activities.inventory import cancel_migrations, read_inventory
 from migration.batch import item_instance_id
 from migration.errors import InvalidRequest
 from migration.settings import Settings
@@ -80,4 +80,4 @@ def test_cancel_tells_missing_from_ended(fleet: FleetWorld) -> None:
 
 def test_a_queue_without_its_inventory_is_refused(fleet: FleetWorld) -> None:
     with pytest.raises(InvalidRequest, match="is not available"):
-        _run(fleet, read_batch_queue, {"batchId": BATCH, "start": 0, "count": 10})
+        _run(fleet, read_inventory, {"inventoryId": "binv-" + "c" * 32, "start": 0, "count": 10})

@@ -14,14 +14,11 @@ from hypothesis import strategies as st
 from migration.batch import (
     CSV_COLUMNS,
     BatchLedger,
-    build_inventory,
     done_event,
     done_event_q,
-    inventory_instance_id,
     item_block_prefix,
     item_input,
     item_instance_id,
-    queued_entries,
     report_csv,
     report_rows,
 )
@@ -38,6 +35,7 @@ from migration.fleet import (
     parse_fleet_body,
 )
 from migration.forecast import forecast_image
+from migration.inventory import build_inventory, inventory_instance_id, left_out, queued_entries
 from migration.plan import MigrationPlan, build_plan
 from migration.replication import Observation, next_poll_delay
 from migration.settings import Settings
@@ -251,13 +249,14 @@ def _candidates() -> list[Candidate]:
 
 
 def test_the_inventory_sorts_by_id_and_numbers_only_the_images_to_migrate() -> None:
-    document = build_inventory(_candidates())
+    document = build_inventory(_candidates(), classified_at="t0")
     assert [e["name"] for e in document["entries"]] == ["a-skip", "b-refused", "c-run", "d-run"]
     assert [e.get("q") for e in document["entries"]] == [None, None, 0, 1]
-    assert (document["images"], document["queued"]) == (4, 2)
-    assert document["entries"][0]["row"]["outcome"] == "skipped"
-    assert document["entries"][1]["row"]["error"]["code"] == "InvalidRequest"
+    assert (document["images"], document["queued"], document["classifiedAt"]) == (4, 2, "t0")
+    assert document["entries"][0]["skipReason"] == "already migrated: tag"
+    assert document["entries"][1]["error"]["code"] == "InvalidRequest"
     assert [e["name"] for e in queued_entries(document, 1, 5)] == ["d-run"]
+    assert left_out(document) == (1, 1)
 
 
 def _ledger(queued: int, cap: int) -> BatchLedger:
@@ -300,7 +299,7 @@ def test_a_canceled_ledger_counts_the_queue_as_not_started_and_survives_the_roun
 
 
 def test_report_rows_show_each_image_as_it_stands() -> None:
-    document = build_inventory(_candidates())
+    document = build_inventory(_candidates(), classified_at="t0")
     entries = document["entries"]
     done = {"sourceImageId": entries[2]["id"], "name": "c-run", "outcome": "succeeded", "phase": "done"}
     items = {0: {"runtimeStatus": "Completed", "output": done}}
@@ -337,6 +336,7 @@ def test_item_ids_share_a_prefix_per_block_of_a_thousand() -> None:
     assert item_instance_id("batch-" + "a" * 32, 1234) == "bitem-" + "a" * 32 + "-01234"
     assert item_instance_id("batch-" + "a" * 32, 1234).startswith(item_block_prefix("batch-" + "a" * 32, 1))
     assert inventory_instance_id("batch-" + "a" * 32) == "binv-" + "a" * 32
+    assert inventory_instance_id("plan-" + "a" * 32) == "pinv-" + "a" * 32
     assert (done_event_q(done_event(17)), done_event_q("cancel"), done_event_q("image-x")) == (17, None, None)
 
 

@@ -19,8 +19,9 @@ from typing import Any
 from devhost import bookkeeping, engine
 from devhost import history as h
 from devhost.engine import EngineState, Execution, Outcome
-from migration.batch import build_inventory, done_event, item_instance_id, queued_entries
+from migration.batch import done_event, item_instance_id
 from migration.fleet import Candidate, ImageItem
+from migration.inventory import build_inventory, queued_entries
 from migration.settings import Settings
 from tests.app_functions import functions
 from tests.devhost.minihost import START, DictCatalog, handles_of
@@ -42,9 +43,7 @@ def inventory(images: int, *, name_length: int = 8) -> dict[str, Any]:
         name = f"img-{n:05d}" + "x" * max(0, name_length - 9)
         item = ImageItem(id=f"{GROUP}/providers/Microsoft.Compute/images/{name}", name=name)
         candidates.append(Candidate(item=item, instance_id=f"mig-{name}-{n:016x}", request={}))
-    document = build_inventory(candidates)
-    document["classifiedAt"] = START.isoformat()
-    return document
+    return build_inventory(candidates, classified_at=START.isoformat())
 
 
 def _sdk_event_data(value: Any) -> str:
@@ -82,7 +81,7 @@ class BatchDriver:
         self.document = inventory(self.images, name_length=self.name_length)
         self.handle = handles_of(_App)["migrate_batch"]
         self.catalog = DictCatalog(
-            ["read_batch_queue", "start_batch_items", "cancel_migrations", "batch_item_states"], ["batch_inventory"]
+            ["read_inventory", "start_batch_items", "cancel_migrations", "batch_item_states"], ["fleet_inventory"]
         )
         settings = Settings.model_validate({"BATCH_ROUND_TASKS": self.round_tasks})
         data = {
@@ -177,7 +176,7 @@ class BatchDriver:
 
     def _activity(self, work: bookkeeping.ActivityWork) -> Any:
         payload = json.loads(work.input or "null")
-        if work.name == "read_batch_queue":
+        if work.name == "read_inventory":
             return {"entries": queued_entries(self.document, payload["start"], payload["count"])}
         if work.name == "start_batch_items":
             qs = [item["entry"]["q"] for item in payload["items"]]

@@ -88,13 +88,23 @@ def _plan_for(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plan(count: int, plan_migration: Any) -> tuple[Any, list[Any]]:
+    """The plan of ``count`` images through the engine: its inventory and chunks run inline; ``read_inventory``
+    answers from the same listing (every image planned: no tags, no versions, no active migration)."""
     statuses: list[Any] = []
-    handles = {"plan_migrations": _recording(handles_of(_App)["plan_migrations"], statuses)}
+    functions_ = handles_of(_App)
+    handles = {
+        "plan_migrations": _recording(functions_["plan_migrations"], statuses),
+        "fleet_inventory": functions_["fleet_inventory"],
+        "plan_chunk": functions_["plan_chunk"],
+    }
+    listed = sorted(_images(count), key=lambda i: i["id"].lower())
+    queued = [{"id": i["id"], "name": i["name"], "q": q, "instanceId": f"mig-{q}"} for q, i in enumerate(listed)]
     activities = {
         "list_scope_images": lambda _: {"images": _images(count)},
         "list_gallery_sources": lambda _: {"sources": {}},
         "get_active_migrations": lambda _: {"active": {}},
         "list_scale_set_references": lambda _: {"references": {}},
+        "read_inventory": lambda p: {"entries": queued[p["start"] : p["start"] + p["count"]]},
         "plan_migration": plan_migration,
     }
     data = {
@@ -106,9 +116,10 @@ def _plan(count: int, plan_migration: Any) -> tuple[Any, list[Any]]:
 
 
 def test_a_plans_custom_status_is_a_few_counters_whatever_the_scope() -> None:
-    run, statuses = _plan(40, _plan_for)
+    run, statuses = _plan(250, _plan_for)
     assert run.outcome is Outcome.COMPLETED, run.output
-    assert (run.output["status"], len(run.output["images"])) == ("completed", 40)
+    assert (run.output["status"], run.output["chunks"], run.output["counts"]["succeeded"]) == ("completed", 3, 250)
+    assert run.output["images"] == []  # the rows are in the chunks' outputs, paged by the API
     assert {key for status in statuses for key in status} <= {"state", "images", "planned"}
 
 
@@ -116,4 +127,4 @@ def test_a_plan_that_meets_something_unexpected_ends_failed_with_the_reason() ->
     run, _ = _plan(3, lambda payload: {"unexpected": "shape"})
     assert run.outcome is Outcome.COMPLETED, run.output
     assert (run.output["status"], run.output["error"]["code"]) == ("failed", "UnexpectedError")
-    assert "ValidationError" in run.output["error"]["message"]
+    assert "validation errors for MigrationPlan" in run.output["error"]["message"]

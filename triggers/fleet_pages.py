@@ -1,10 +1,16 @@
-"""A batch's report, one page at a time, read from where the batch keeps it (``migration.batch``): the header from
-the batch (its output once it ended, else its input and custom status), the rows from its inventory and the outputs
-of its items. Readable while the batch runs: an image whose migration has not ended is ``queued`` or ``running``.
+"""A batch's report and a plan's rows, one page at a time, read from where they are kept (``migration.inventory``,
+``migration.batch``, ``orchestrators/plan_migrations.py``).
 
-A page is ``top`` rows in image-ID order; its ``continuationToken`` is the offset of the next row. Item outputs of
-a page come from at most two instance queries (items are numbered in blocks of 1,000 that share an ID prefix), so a
-page costs the same at row 10 and at row 9,990.
+A page is ``top`` rows of the inventory, in image-ID order; its ``continuationToken`` is the offset of the next row.
+
+- Batch report: the header from the batch (its output once it ended, else its input and custom status), the rows
+  from the inventory and the outputs of the items of that slice, read with at most two instance queries (items are
+  numbered in blocks of 1,000 that share an ID prefix). Readable while the batch runs: an image whose migration
+  has not ended is ``queued`` or ``running``.
+- Plan: the header is the plan's output; the rows of planned images are in the outputs of the ``plan_chunk``
+  instances of that slice (100 images each).
+
+Either way a page costs the same at row 10 and at row 9,990.
 """
 
 from __future__ import annotations
@@ -15,14 +21,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.durable_instances import MAX_PAGE, instance_page
-from migration.batch import (
-    ITEM_BLOCK,
-    BatchLedger,
-    inventory_instance_id,
-    item_block_prefix,
-    report_header,
-    report_rows,
-)
+from migration.batch import ITEM_BLOCK, BatchLedger, item_block_prefix, report_header, report_rows
+from migration.forecast import PLAN_CHUNK, chunk_instance_id, left_out_row
+from migration.inventory import inventory_instance_id
 from migration.status import ACTIVE_RUNTIME_STATUSES
 from triggers.http_api import decoded
 
@@ -72,8 +73,8 @@ async def header_of(client: df.DurableOrchestrationClient, status: df.DurableOrc
     return header
 
 
-async def _entries(client: df.DurableOrchestrationClient, batch_id: str) -> list[dict[str, Any]]:
-    status = await client.get_status(inventory_instance_id(batch_id))
+async def _entries(client: df.DurableOrchestrationClient, fleet_id: str) -> list[dict[str, Any]]:
+    status = await client.get_status(inventory_instance_id(fleet_id))
     inventory = decoded(status.output) if status and status.runtime_status else None
     return list(inventory.get("entries") or []) if isinstance(inventory, dict) else []
 
@@ -115,3 +116,39 @@ async def report_page(
     rows = report_rows(page, items, started=int(header.get("started") or 0), ended=ended)
     following = offset + len(page)
     return ReportPage(header, rows, offset, following if following < len(entries) else None)
+
+
+async def plan_page(
+    client: df.DurableOrchestrationClient, plan_id: str, *, offset: int, top: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Rows ``offset`` to ``offset + top`` of a completed plan and the offset of the next page (None at the end);
+    ``ValueError`` when ``offset`` is past its end."""
+    entries = await _entries(client, plan_id)
+    if offset > len(entries):
+        raise ValueError(f"offset {offset} is past the plan's {len(entries)} rows")
+    page = entries[offset : offset + top]
+    chunks: dict[int, list[Any]] = {}
+    for chunk in sorted({int(e["q"]) // PLAN_CHUNK for e in page if "q" in e}):
+        status = await client.get_status(chunk_instance_id(plan_id, chunk))
+        output = decoded(status.output) if status else None
+        chunks[chunk] = list(output.get("rows") or []) if isinstance(output, dict) else []
+    rows = []
+    for entry in page:
+        if "q" not in entry:
+            rows.append(left_out_row(entry).model_dump(mode="json", by_alias=True))
+            continue
+        planned = chunks.get(int(entry["q"]) // PLAN_CHUNK) or []
+        index = int(entry["q"]) % PLAN_CHUNK
+        rows.append(
+            planned[index]
+            if index < len(planned)
+            else left_out_row(_unplanned(entry)).model_dump(mode="json", by_alias=True)
+        )
+    following = offset + len(page)
+    return rows, following if following < len(entries) else None
+
+
+def _unplanned(entry: dict[str, Any]) -> dict[str, Any]:
+    """An image the plan did not reach (it failed before): reported as failed, saying so."""
+    message = "not planned: the plan ended before reaching this image"
+    return {**entry, "error": {"code": "NotPlanned", "message": message}}
