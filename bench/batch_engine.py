@@ -105,6 +105,21 @@ def before_tree(commit: str = BEFORE_COMMIT) -> Path | None:
     return target
 
 
+def seed_images(stack: LocalStack, names: Sequence[str], group: str = GROUP) -> None:
+    """The gallery and one managed image per name in ``group`` (seeding adds; each request stays under the
+    emulator's 4 MiB body limit)."""
+    groups = [{"subscriptionId": SUB, "name": name, "location": LOCATION} for name in (GALLERY_RG, group)]
+    subscriptions = [{"subscriptionId": SUB, "displayName": "bench"}]
+    stack.arm.seed({"subscriptions": subscriptions, "resourceGroups": groups, "resources": [gallery()]})
+    for start in range(0, len(names), SEED_CHUNK):
+        stack.arm.seed({"resources": [image(name, group=group) for name in names[start : start + SEED_CHUNK]]})
+
+
+def engine_stack(settings: dict[str, str] | None = None) -> LocalStack:
+    """Emulator + devhost (virtual clock) serving the product with stand-in migrations (``batch_engine_app.py``)."""
+    return _stack(None, settings or {})
+
+
 def _stack(before: Path | None, settings: dict[str, str]) -> LocalStack:
     script = APP_SCRIPT if before else f"bench/{APP_SCRIPT}"
     return LocalStack(
@@ -123,11 +138,7 @@ def run_size(
     names = [f"fleet-{n:05d}" for n in range(images)]
     scope = {"resourceGroups": [ImageId.parse(image_id(names[0], group=GROUP)).resource_group_id]}
     with _stack(before, settings or {}) as stack:
-        groups = [{"subscriptionId": SUB, "name": group, "location": LOCATION} for group in (GALLERY_RG, GROUP)]
-        subscriptions = [{"subscriptionId": SUB, "displayName": "bench"}]
-        stack.arm.seed({"subscriptions": subscriptions, "resourceGroups": groups, "resources": [gallery()]})
-        for start in range(0, images, SEED_CHUNK):  # seeding adds; one request stays under the emulator's 4 MiB
-            stack.arm.seed({"resources": [image(name, group=GROUP) for name in names[start : start + SEED_CHUNK]]})
+        seed_images(stack, names)
         assert stack.devhost_process is not None
         assert stack.emulator_process is not None
         pids = {"devhost": stack.devhost_process.pid, "emulator": stack.emulator_process.pid}

@@ -37,6 +37,15 @@ class _App:
         return functions()
 
 
+def history_bound(round_tasks: int, cap: int) -> int:
+    """The most history events one round of a batch can hold, whatever the batch's size: a round ends once it has
+    counted ``round_tasks`` (each activity 2, each wait the tasks it waits on, at least 1), so it has at most
+    ``round_tasks / 2`` activities (4 events each: scheduled, completed, and the episode's start and end) and
+    ``round_tasks`` waits (2 events each), and it hears from at most the items it waited on plus those running at
+    its two ends (one event each); plus its start and the hourly timer's two."""
+    return 5 * round_tasks + 2 * (cap + 2) + 10
+
+
 def inventory(images: int, *, name_length: int = 8) -> dict[str, Any]:
     candidates = []
     for n in range(images):

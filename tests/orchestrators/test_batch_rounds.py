@@ -12,7 +12,7 @@ import pytest
 
 from devhost.engine import Outcome
 from migration.status import CUSTOM_STATUS_LIMIT_BYTES, utf16_size
-from tests.orchestrators.batch_driver import BatchDriver
+from tests.orchestrators.batch_driver import BatchDriver, history_bound
 
 OUTCOMES = ("succeeded", "succeeded", "succeeded", "failed", "canceled", "skipped")
 SEEDS = range(24)
@@ -58,7 +58,7 @@ def test_any_schedule_starts_each_image_once_and_counts_it_once(seed: int) -> No
     }
     assert (counts["total"], counts["queued"], counts["running"], counts["notStarted"]) == (40, 0, 0, 0)
     assert driver.output["rounds"] == len(driver.executions) - 1 > 2
-    assert max(e.history_length for e in driver.episodes) <= history_bound(20)
+    assert max(e.history_length for e in driver.episodes) <= history_bound(20, driver.cap)
 
 
 def test_some_schedules_deliver_events_in_the_episode_that_continues_as_new() -> None:
@@ -126,13 +126,7 @@ def test_the_custom_status_stays_small_at_the_largest_cap_with_the_longest_names
     play(driver, rng)
     assert driver.outcome is Outcome.COMPLETED
     assert max(utf16_size(status) for status in driver.statuses) < CUSTOM_STATUS_LIMIT_BYTES // 2
-    assert max(e.history_length for e in driver.episodes) <= history_bound(1000)
-
-
-def history_bound(round_tasks: int) -> int:
-    """What a round's history can hold: each wait counts its tasks and adds at most that many events (one per item
-    that reports, plus the episode's start and end and the hourly timer), each activity counts 2 and adds 4."""
-    return 2 * round_tasks + 20
+    assert max(e.history_length for e in driver.episodes) <= history_bound(1000, driver.cap)
 
 
 def _ends(delivered: list[str]) -> list[int]:
