@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bench.batch import peak_running
 from tests.e2e.world import (
     GALLERY,
     GALLERY_RG,
@@ -193,21 +194,8 @@ class FleetWorld(World):
         return {"scope": SCOPE, "filters": FILTERS, "galleryId": GALLERY, **extra}
 
     def peak_running(self, instance_ids: list[str]) -> int:
-        """The most of these instances that existed unfinished at once, from the devhost's durable records:
-        [createdTime, lastUpdatedTime of the terminal state) in virtual time; an instance that ends and the one its
-        slot starts next meet at one instant, which is not an overlap (the end is recorded first)."""
-        moments: list[tuple[str, int]] = []
-        for instance_id in instance_ids:
-            status = self.stack.host.status(instance_id, show_input=False)
-            assert status is not None, instance_id
-            moments.append((status["createdTime"], 1))
-            if status["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
-                moments.append((status["lastUpdatedTime"], -1))
-        peak = running = 0
-        for _, change in sorted(moments):  # at one instant, ends (-1) sort before starts
-            running += change
-            peak = max(peak, running)
-        return peak
+        """The most of these instances that ran at once (their durable created and ended times)."""
+        return peak_running(self.stack.host, instance_ids)
 
     def new_versions(self, name: str) -> list[str]:
         return self.versions_of(name)
