@@ -63,7 +63,7 @@ from migration.inventory import inventory_instance_id, left_out
 from migration.settings import Settings
 from migration.status import ErrorInfo
 from orchestrators.episodes import EVENT_RAISED, accept_event_names_any_case
-from orchestrators.fleet_steps import Steps, call, iso
+from orchestrators.fleet_steps import Steps, call, failure_info, iso
 from orchestrators.steps import CANCEL_EVENT, Cancellation
 
 bp = df.Blueprint()
@@ -84,11 +84,6 @@ def _event_data(value: Any) -> dict[str, Any]:
             except ValueError:
                 return {}
     return value if isinstance(value, dict) else {}
-
-
-def _fail(ledger: BatchLedger, exc: BaseException) -> None:
-    failure = exc if isinstance(exc, MigrationError) else UnexpectedError(f"{type(exc).__name__}: {exc}")
-    ledger.error = ErrorInfo(code=failure.code, message=failure.message)
 
 
 def list_batch(context: df.DurableOrchestrationContext, data: dict[str, Any]) -> Steps:
@@ -112,7 +107,7 @@ def list_batch(context: df.DurableOrchestrationContext, data: dict[str, Any]) ->
             ledger.skipped, ledger.refused = left_out(inventory)
             ledger.poll_floor_seconds = batch_poll_floor(settings, min(cap, ledger.queued))
     except Exception as exc:  # the inventory failed (a bug), or the budget is too small for the cap
-        _fail(ledger, exc)
+        ledger.error = failure_info(exc)
     if ledger.error is not None:
         ledger.state = "failed"
         context.set_custom_status(ledger.status())
@@ -174,7 +169,7 @@ class BatchRound:
                     return None
                 yield from self.wait()
         except Exception as exc:  # a bug: end failed with a readable reason rather than without a report
-            _fail(ledger, exc)
+            ledger.error = failure_info(exc)
         ledger.state = "failed" if ledger.error else "canceled" if ledger.canceled else "completed"
         self.publish()
         return report_header(self.ctx.instance_id, self.data, ledger, finished_at=iso(self.ctx.current_utc_datetime))

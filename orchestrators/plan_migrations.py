@@ -25,7 +25,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from migration.errors import InvalidRequest, MigrationError, UnexpectedError
+from migration.errors import InvalidRequest, UnexpectedError
 from migration.fleet import FleetBody, gallery_for, request_for
 from migration.forecast import (
     PLAN_CHUNK,
@@ -41,18 +41,13 @@ from migration.plan import MigrationPlan
 from migration.resource_ids import id_key
 from migration.settings import Settings
 from migration.status import ErrorInfo
-from orchestrators.fleet_steps import Steps, call, iso
+from orchestrators.fleet_steps import Steps, call, failure_info, iso
 
 bp = df.Blueprint()
 
 INVENTORY = "fleet_inventory"
 CHUNK = "plan_chunk"
 PLAN_FANOUT = 16  # plan activities in flight at once: bounds the host's activity queue, not ARM
-
-
-def _failure(exc: BaseException) -> ErrorInfo:
-    failure = exc if isinstance(exc, MigrationError) else UnexpectedError(f"{type(exc).__name__}: {exc}")
-    return ErrorInfo(code=failure.code, message=failure.message)
 
 
 def _header(context: df.DurableOrchestrationContext, data: dict[str, Any], created_at: str) -> FleetPlan:
@@ -84,7 +79,7 @@ def list_plan(context: df.DurableOrchestrationContext, data: dict[str, Any]) -> 
     try:
         inventory = yield context.call_sub_orchestrator(INVENTORY, payload, inventory_instance_id(context.instance_id))
     except Exception as exc:  # the inventory failed (a bug)
-        inventory = {"error": _failure(exc).model_dump(mode="json", by_alias=True)}
+        inventory = {"error": failure_info(exc).model_dump(mode="json", by_alias=True)}
     if inventory.get("error"):
         document = _header(context, data, created).model_copy(
             update={"status": "failed", "error": ErrorInfo.model_validate(inventory["error"])}
@@ -129,7 +124,7 @@ def plan_round(context: df.DurableOrchestrationContext, data: dict[str, Any]) ->
                 context.continue_as_new({**data, "ledger": ledger.model_dump(mode="json")})
                 return None
     except Exception as exc:  # a chunk failed (a bug): the plan says why
-        document = document.model_copy(update={"status": "failed", "error": _failure(exc)})
+        document = document.model_copy(update={"status": "failed", "error": failure_info(exc)})
     counts = {"images": ledger.images, **ledger.counts}
     document = document.model_copy(update={"counts": counts, "chunks": ledger.chunks})
     context.set_custom_status({"state": document.status, "images": ledger.images})
