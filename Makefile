@@ -9,14 +9,15 @@ OAV_VERSION := 4.0.3
 AZ_CLI_VERSION := 2.91.0
 AZ     := .tools/azure-cli/bin/az
 
-.PHONY: help venv tools demo up test test-az lint typecheck pytest bench clean
+.PHONY: help venv tools demo up test test-az lint typecheck pytest bench screenshot clean
 
 help:
 	@echo "make demo   - run a real migration end to end on the local emulator and devhost"
 	@echo "make test   - ruff, mypy and the whole pytest suite (unit, conformance, end to end)"
-	@echo "make bench  - benchmarks (ARM-call economy, history size, scale)"
+	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console)"
 	@echo "make up     - a local cloud (emulator + devhost) for az, the SDKs and curl, until Ctrl-C"
 	@echo "make test-az - the README's az-only walk-through against a live local cloud (installs the Azure CLI)"
+	@echo "make screenshot - refresh docs/console.png from the console's browser test"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,14 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+	$(BIN)/python -m bench.console
+
+# The README's console screenshot, taken by the browser test during a real local migration.
+screenshot: $(STAMP)
+	rm -f docs/console.png
+	CONSOLE_SCREENSHOT=docs/console.png $(BIN)/python -m pytest -q \
+		tests/console/test_live.py::test_a_tagged_image_appears_and_its_region_bars_reach_100
+	@test -f docs/console.png && echo "docs/console.png refreshed"
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,9 +4,15 @@ import azure.durable_functions as df
 import azure.functions as func
 
 import activities
+import console
 import orchestrators
 import triggers
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (*orchestrators.blueprints, *activities.blueprints, *triggers.blueprints):
+for blueprint in (
+    *orchestrators.blueprints,
+    *activities.blueprints,
+    *triggers.blueprints,
+    *console.blueprints,
+):
     app.register_functions(blueprint)

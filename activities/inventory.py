@@ -105,7 +105,7 @@ def list_gallery_sources(payload: dict[str, Any]) -> dict[str, Any]:
                 gallery.resource_group, gallery.name, name
             ):
                 facts = arm_json.version_facts(version.as_dict())
-                if facts.source_id:
+                if facts.source_id and not facts.being_deleted:  # on its way out: not a migrated copy
                     sources[id_key(facts.source_id)].append(facts.id)
     return {"sources": {k: sorted(v) for k, v in sources.items()}}
 

@@ -78,6 +78,11 @@ def delete_source_image(payload: dict[str, Any]) -> dict[str, Any]:
     # Absent already: deleted by a previous attempt of this activity.
     with _arm.arm_errors(f"deleting managed image {image}"), contextlib.suppress(ResourceNotFoundError):
         _arm.compute(image.subscription_id).images.begin_delete(image.resource_group, image.name, polling=False)
-    _arm.wait_for(lambda: read_source(request), lambda found: found is None, what=f"deleting managed image {image}")
+    # Accepted is enough: Azure takes about 5 s to finish a delete and shows the image Deleting until then.
+    _arm.wait_for(
+        lambda: read_source(request),
+        lambda found: found is None or found.provisioning_state.lower() == "deleting",
+        what=f"deleting managed image {image}",
+    )
     logger.info("deleted source managed image %s", image)
     return {"deleted": True, "reason": "", "checks": report}

@@ -74,10 +74,8 @@ def wait_with_sdk_poller(
 ) -> BaselineRun:
     """Create the version and block in ``.result()`` until the SDK poller sees it finished.
 
-    The emulator is told to send no usable Retry-After (``0``, which azure-core ignores), as Azure's gallery
-    service does, so the poller's own interval decides every wait."""
-    previous = stack.arm.config()["lro"]["retryAfterSeconds"]
-    stack.arm.configure({"lro": {"retryAfterSeconds": 0}})
+    The emulator sends no Retry-After (its default, as Azure's gallery service sends none), so the poller's own
+    interval decides every wait."""
     transport = VirtualSleepTransport(stack.arm, connection_verify=str(stack.arm.info["caBundle"]))
     client = sdk_client(stack, subscription_id, transport)
     parts = version_id.strip("/").split("/")
@@ -89,6 +87,5 @@ def wait_with_sdk_poller(
         versions.begin_create_or_update(group, gallery, definition, version, body, **options).result()
     finally:
         client.close()
-        stack.arm.configure({"lro": {"retryAfterSeconds": previous}})
     logger.info("SDK poller (%s) finished %s after %d sleeps", case.name, version_id, len(transport.sleeps))
     return BaselineRun(case=case, version_id=version_id, first_seq=first_seq, sleeps=transport.sleeps)

@@ -4,7 +4,8 @@ Each case gets a fresh emulator + devhost (so the devhost's host-wide figures, s
 belong to this migration alone). Sequence:
 
 1. seed a gallery, the image to migrate, and a second image with its own definition for the baseline;
-2. replication takes ``queuedSeconds`` (30 s) + ``R`` seconds per region (``replication.fixedSeconds``);
+2. replication takes ``queuedSeconds`` (the emulator's Azure-fitted 150.2 s) + ``R`` seconds per region
+   (``replication.fixedSeconds``);
 3. tag the image through the Tags API; the Event Grid trigger starts the migration; wait for its outcome;
 4. read the request log (the app's managed identity only), the version's ``terminalAt`` and the devhost stats;
 5. create an equivalent version (same publishing profile, other source) with the SDK and wait in ``.result()``,

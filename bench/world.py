@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from emulator.settings import ReplicationTimings
 from localrun.stack import APP_CLIENT_ID, USER_CLIENT_ID, LocalStack
 from tests.e2e.world import GALLERY_NAME, SUB, World, definition, gallery, image, image_id
 
@@ -32,19 +33,22 @@ __all__ = [
 
 # Two target regions: the source's (West US 2, always included) and East US, one replica each.
 REGIONS = "westus2=1;eastus=1"
-QUEUED_SECONDS = 30  # the emulator's default wait before a region starts replicating
+
+
+QUEUED_SECONDS = ReplicationTimings().queued_seconds  # the default (Azure-fitted) wait before a region copies
 
 
 def bench_stack() -> LocalStack:
     """Emulator + devhost on the virtual clock, with the product's default settings (no overrides: the benchmark
-    measures the shipped polling schedule)."""
+    measures the shipped polling schedule) and the emulator's defaults (Azure's headers and fitted timings)."""
     # The emulator keeps its state in memory: with --state it rewrites its state file after requests, a cost that
     # grows with the number of resources and that ARM does not have.
     return LocalStack(clock="virtual", seed=None, persist_emulator=False)
 
 
 def replication_takes(stack: LocalStack, seconds: float) -> None:
-    stack.arm.configure({"replication": {"fixedSeconds": seconds, "queuedSeconds": QUEUED_SECONDS}})
+    """Each region copies for ``seconds`` after the emulator's default queue (``QUEUED_SECONDS``)."""
+    stack.arm.configure({"replication": {"fixedSeconds": seconds}})
 
 
 def start_by_tag(stack: LocalStack, image: str) -> str:

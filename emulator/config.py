@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.settings import Settings
+from emulator.settings import PROFILES, Settings, for_profile
 
 
 def default_certs_dir() -> Path:
@@ -69,7 +69,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     p.add_argument("--log-requests", action="store_true", help="Optional. Print one access-log line per request.")
     p.add_argument("--ready-file", type=Path, help="Optional. Write connection details (JSON) here once listening.")
-    p.add_argument("--config", type=Path, help="Optional. Settings file (JSON; see GET /_emulator/config).")
+    p.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default="azure",
+        help="Optional. Named settings: 'azure' (default: Azure's headers and timings) or 'fast' (writes a client "
+        "waits for within one call finish at the next request).",
+    )
+    p.add_argument("--config", type=Path, help="Optional. Settings file (JSON, applied over the profile).")
     p.add_argument(
         "--tags-event-subject",
         choices=("resource", "tags-resource"),
@@ -88,7 +95,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     p.add_argument("--silent", action="store_true", help="Optional. Print nothing but errors.")
     a = p.parse_args(argv)
-    settings = Settings.model_validate(json.loads(a.config.read_text())) if a.config else Settings()
+    settings = for_profile(a.profile)
+    if a.config:
+        settings = settings.merged(json.loads(a.config.read_text()))
     if a.tags_event_subject:
         settings.eventgrid.tags_event_subject = a.tags_event_subject
     if a.record_bodies:

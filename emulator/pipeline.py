@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from emulator.apiversions import refusal
 from emulator.clock import iso
 from emulator.core import errors
 from emulator.core.ids import parse
@@ -60,23 +61,30 @@ async def identity_token(em: Emulator, request: web.Request) -> web.Response:
     return web.json_response(issue_token(em.store.secrets["tokenKey"], resource, request.query.get("client_id")))
 
 
-def _check_api_version(route: Route, query: dict[str, str], path: str) -> str:
+def _check_api_version(em: Emulator, route: Route, query: dict[str, str], path: str, raw: bytes) -> str:
     version = query.get("api-version")
     if not version:
         raise errors.MissingApiVersionParameter()
     if version in route.api_versions:
         return version
-    supported = ", ".join(route.api_versions)
-    if route.provider == "Microsoft.Resources":
-        raise errors.InvalidApiVersionParameter(
-            f"The api-version '{version}' is invalid. The supported versions are '{supported}'. Please see "
-            "https://aka.ms/api-upgrade for more details."
-        )
-    raise errors.NoRegisteredProviderFound(
-        f"No registered resource provider found for location 'global' and API version '{version}' for type "
-        f"'{route.resource_type}'. The supported api-versions are '{supported}'. The supported locations are "
-        "'(all)'."
-    )
+    raise refusal(route.provider, route.resource_type, version, route.api_versions, _location(em, path, raw))
+
+
+def _location(em: Emulator, path: str, raw: bytes) -> str:
+    """The location ARM names when it refuses an api-version: the resource's, the request body's, its group's."""
+    found = em.store.get(path)
+    if found is None:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("location"), str):
+            return str(body["location"])
+        try:
+            found = em.store.get(parse(path).resource_group_id)
+        except errors.ArmError:
+            found = None
+    return str(found["body"].get("location") or "global") if found else "global"
 
 
 def _scope(route: Route, params: dict[str, str], path: str) -> str:
@@ -188,7 +196,7 @@ async def handle_arm(em: Emulator, request: web.Request) -> web.Response:
                 f"The resource type or operation at '{path}' is not emulated. See emulator/README.md for the "
                 "supported operations."
             )
-        api_version = _check_api_version(route, query, path)
+        api_version = _check_api_version(em, route, query, path, raw)
         fault = em.faults.take(method, path, route.operation_id, "before")
         if fault is not None:
             fault_id = fault.id

@@ -5,6 +5,7 @@ No rule lives here; backends raise ArmError and return :class:`~emulator.core.ba
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,16 +70,21 @@ def ok(body: dict[str, Any]) -> Reply:
 
 
 def written(b: Backends, call: Call, result: Result) -> Reply:
-    """PUT/PATCH: 201 when created, else 200; LRO headers when an operation was started."""
+    """PUT/PATCH: 201 when created, else 200; ``Azure-AsyncOperation`` (only) when an operation was started, as
+    Azure answers a gallery, definition, version or image PUT (recorded traffic: no ``Location``, no
+    ``Retry-After``). The body is the resource as it is now (Creating/Updating), not as a settle after the
+    handler may leave it."""
     headers = {}
     if result.operation is not None:
         headers = b.ctx.ops.headers(result.operation, call.base_url, b.ctx.settings.lro.retry_after_seconds)
+        headers.pop("Location")
     status = 201 if result.created else 200
-    return Reply(status, result.body, headers, result)
+    return Reply(status, copy.deepcopy(result.response_body), headers, result)
 
 
 def deleted(b: Backends, call: Call, result: Result) -> Reply:
-    """DELETE: 202 + LRO headers when an operation started, 200 when done at once, 204 when nothing was there."""
+    """DELETE: 202 + ``Azure-AsyncOperation`` and ``Location`` when an operation started (recorded traffic: both,
+    no ``Retry-After``), 200 when done at once, 204 when nothing was there."""
     if result.operation is not None:
         headers = b.ctx.ops.headers(result.operation, call.base_url, b.ctx.settings.lro.retry_after_seconds)
         return Reply(202, None, headers, result)

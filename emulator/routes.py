@@ -1,8 +1,8 @@
 """The ARM route table: path template, method, operationId, RBAC action, accepted api-versions, handler.
 
 The operationIds and paths are the specs' (GalleryRP 2026-03-03, ComputeRP 2026-03-01, resources 2025-04-01).
-Accepted api-versions per provider: those the pinned SDKs send and those of the stored specs, plus a few older
-stable ones; anything else is refused as ARM refuses it.
+Accepted api-versions per provider: emulator/apiversions.py (every stable version the SDKs, the Azure CLI and Az
+PowerShell send); anything else is refused as ARM refuses it.
 """
 
 from __future__ import annotations
@@ -10,15 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from emulator.apiversions import ANY_COMPUTE, COMPUTE_VERSIONS, GALLERY_VERSIONS, RESOURCES_VERSIONS
 from emulator.core.routing import Route, Router
 from emulator.resources import generic
 from emulator.resources.generic import SUBSCRIPTIONS_VERSIONS
 from emulator.responses import Backends, Call, Reply, deleted, ok, operation_status, page, written
-
-COMPUTE_VERSIONS = ("2026-04-01", "2026-03-01", "2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01")
-GALLERY_VERSIONS = ("2026-03-03", "2025-03-03", "2024-03-03", "2023-07-03", "2022-03-03")
-RESOURCES_VERSIONS = ("2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01", "2022-09-01", "2021-04-01")
-ANY_COMPUTE = tuple(sorted(set(COMPUTE_VERSIONS + GALLERY_VERSIONS), reverse=True))
 
 SUB = "/subscriptions/{subscriptionId}"
 RG = SUB + "/resourceGroups/{resourceGroupName}"
@@ -49,6 +45,7 @@ def _handler(method: str, backend: Backend, name: str) -> Callable[[Backends, Ca
             return ok(fn(c.path))
         if method == "DELETE":
             return deleted(b, c, fn(c.path, api_version=c.api_version))
+        b.ctx.refuse_deleting(c.path)
         return written(b, c, fn(c.path, c.json(), api_version=c.api_version))
 
     return handle
@@ -101,7 +98,8 @@ def _rg_put(b: Backends, c: Call) -> Reply:
 
 
 def _version_get(b: Backends, c: Call) -> Reply:
-    return ok(b.compute.versions.get_gallery_image_version(c.path, expand=c.query.get("$expand")))
+    versions = b.compute.versions
+    return ok(versions.get_gallery_image_version(c.path, expand=c.query.get("$expand"), api_version=c.api_version))
 
 
 def _sub(c: Call) -> str:
@@ -243,7 +241,9 @@ def build_router() -> Router:
             gv,
             g,
             "galleries/images/versions",
-            lambda b, c: b.compute.versions.list_gallery_image_versions_by_gallery_image(_parent(c)),
+            lambda b, c: b.compute.versions.list_gallery_image_versions_by_gallery_image(
+                _parent(c), api_version=c.api_version
+            ),
         ),
         Route(
             "GET",

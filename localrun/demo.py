@@ -12,6 +12,7 @@ What happens, for real (nothing here is simulated by the demo itself):
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -46,7 +47,7 @@ PHASES = [
     Phase.DONE,
 ]
 # Replication as the emulator models it (base + per-GiB, times region and replica factors), scaled so the 94 GiB
-# demo image takes ~15 s in West US 2 and ~25 s in East US with two replicas.
+# demo image takes ~15 s in West US 2 and ~25 s in East US with two replicas (Azure: about 13 minutes per region).
 DEMO_EMULATOR_CONFIG = {
     "replication": {
         "baseSeconds": 4,
@@ -78,6 +79,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--clock", choices=["real", "virtual"], default="real", help="virtual: no waiting at all.")
     p.add_argument("--keep-running", action="store_true", help="Leave the emulator and devhost running at the end.")
     p.add_argument("--timeout", type=float, default=180.0, help="Give up after this many seconds.")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="Print the result as one JSON document on stdout (the live view goes to stderr), for scripts.",
+    )
     return p.parse_args(argv)
 
 
@@ -127,24 +133,49 @@ class Display:
         return Group(*parts)
 
 
+def outcome_rows(output: dict[str, Any]) -> list[tuple[str, str]]:
+    checks = output.get("validation") or []
+    rows = [
+        ("Outcome", str(output.get("outcome", "?"))),
+        ("Definition", str(output.get("definitionId"))),
+        ("Version", str(output.get("versionId"))),
+        ("Regions", ", ".join(f"{r}: {s}" for r, s in (output.get("regions") or {}).items()) or "-"),
+        ("Validation", "\n".join(f"{'✔' if c['passed'] else '✘'} {c['name']} {c.get('reason') or ''}" for c in checks)),
+        ("Source deleted", "yes" if output.get("sourceDeleted") else f"no ({output.get('sourceKeptReason')})"),
+    ]
+    if output.get("error"):
+        rows.append(("Error", f"{output['error']['code']}: {output['error']['message']}"))
+    seconds = output.get("phaseSeconds") or {}
+    rows.append(("Phase times", ", ".join(f"{k} {v:.0f}s" for k, v in seconds.items())))
+    return rows
+
+
 def outcome_table(output: dict[str, Any]) -> Table:
     table = Table(title="Migration result", show_header=False, title_justify="left")
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
-    table.add_row("Outcome", output.get("outcome", "?"))
-    table.add_row("Definition", str(output.get("definitionId")))
-    table.add_row("Version", str(output.get("versionId")))
-    table.add_row("Regions", ", ".join(f"{r}: {s}" for r, s in (output.get("regions") or {}).items()) or "-")
-    checks = output.get("validation") or []
-    table.add_row(
-        "Validation", "\n".join(f"{'✔' if c['passed'] else '✘'} {c['name']} {c.get('reason') or ''}" for c in checks)
-    )
-    table.add_row("Source deleted", "yes" if output.get("sourceDeleted") else f"no ({output.get('sourceKeptReason')})")
-    if output.get("error"):
-        table.add_row("Error", f"{output['error']['code']}: {output['error']['message']}")
-    seconds = output.get("phaseSeconds") or {}
-    table.add_row("Phase times", ", ".join(f"{k} {v:.0f}s" for k, v in seconds.items()))
+    for name, value in outcome_rows(output):
+        table.add_row(name, value)
     return table
+
+
+def print_outcome(output: dict[str, Any], console: Console) -> None:
+    """A table on a terminal; plain ``name: value`` lines elsewhere (CI logs, pipes), where rich would wrap the
+    resource IDs at 80 columns and they could no longer be copied."""
+    if console.is_terminal:
+        console.print(outcome_table(output))
+        return
+    print("Migration result", file=console.file)
+    for name, value in outcome_rows(output):
+        lines = value.splitlines() or [""]
+        print(f"  {name}: {lines[0]}", file=console.file)
+        for line in lines[1:]:
+            print(f"  {'':{len(name)}}  {line}", file=console.file)
+    console.file.flush()
+
+
+def console_url(stack: LocalStack) -> str:
+    return f"{stack.host.base_url}/api/console"
 
 
 def start(stack: LocalStack, args: argparse.Namespace, console: Console) -> str:
@@ -199,15 +230,21 @@ def follow(stack: LocalStack, instance_id: str, args: argparse.Namespace, consol
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    console = Console()
+    # with --json, stdout carries the JSON document only; soft_wrap: long resource IDs stay on one line (copyable)
+    console = Console(stderr=args.json, soft_wrap=True)
     console.rule("[bold]Managed image → Azure Compute Gallery: local demo")
     started = time.monotonic()
-    stack = LocalStack(clock=args.clock, emulator_config=DEMO_EMULATOR_CONFIG, settings=DEMO_APP_SETTINGS)
+    # "fast": the promote waits inside its activity for the version update (Azure: 150 s), which a virtual clock
+    # cannot wait out and which would stall the real-clock demo for minutes.
+    stack = LocalStack(
+        clock=args.clock, emulator_profile="fast", emulator_config=DEMO_EMULATOR_CONFIG, settings=DEMO_APP_SETTINGS
+    )
     try:
         with console.status("starting the ARM emulator and the Functions devhost…"):
             stack.start()
         console.print(f"ARM emulator  {stack.arm.info['armEndpoint']}  (HTTPS, managed identity, {args.clock} clock)")
         console.print(f"Devhost       {stack.host.base_url}  (function_app.py, Durable Functions)")
+        console.print(f"Console       {console_url(stack)}  (function key: {stack.host.function_key})")
         instance_id = start(stack, args, console)
         status = follow(stack, instance_id, args, console)
         output = status.get("output")
@@ -215,11 +252,15 @@ def run(argv: Sequence[str] | None = None) -> int:
             console.print(f"[red]orchestration {status.get('runtimeStatus')}: {output}")
             return 1
         console.print()
-        console.print(outcome_table(output))
+        print_outcome(output, console)
         console.print(f"Wall time: {time.monotonic() - started:.1f}s")
+        if args.json:
+            document = {"instanceId": instance_id, "runtimeStatus": status.get("runtimeStatus"), "output": output}
+            print(json.dumps(document, indent=2), flush=True)
         if args.keep_running:
             console.print(
-                f"\nStill running. Try:\n  curl -H 'x-functions-key: {stack.host.function_key}' "
+                f"\nStill running. Open the console: {console_url(stack)} (function key: {stack.host.function_key})"
+                f"\nOr try:\n  curl -H 'x-functions-key: {stack.host.function_key}' "
                 f"{stack.host.base_url}/api/migrations/{instance_id}\nStop with Ctrl-C."
             )
             while True:

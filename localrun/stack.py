@@ -72,6 +72,7 @@ class LocalStack:
         *,
         clock: str = "virtual",
         seed: Path | None = DEMO_SEED,
+        emulator_profile: str = "azure",
         emulator_config: Mapping[str, Any] | None = None,
         settings: Mapping[str, str] | None = None,
         event_filter: Mapping[str, Any] | None = None,
@@ -85,6 +86,8 @@ class LocalStack:
     ) -> None:
         self.clock = clock
         self.seed = seed
+        # "azure": Azure's headers and timings (the emulator's default); "fast": see emulator/settings.PROFILES
+        self.emulator_profile = emulator_profile
         self.emulator_config = dict(emulator_config or {})
         self.settings = dict(settings or {})
         self.event_filter = dict(event_filter or {})
@@ -116,7 +119,8 @@ class LocalStack:
             if self.persist_emulator
             else ["--in-memory", "--certs-dir", str(self.dir / "certs")]
         )
-        args = ["--port", str(self.emulator_port), "--clock", self.clock, *where, *self.emulator_args]
+        args = ["--port", str(self.emulator_port), "--clock", self.clock, "--profile", self.emulator_profile, *where]
+        args += self.emulator_args
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
         if self.emulator_config:

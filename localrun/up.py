@@ -53,6 +53,7 @@ def client_env(stack: LocalStack, state_dir: Path) -> dict[str, str]:
         "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
         "MIGRATOR_API": f"{stack.host.base_url}/api",
         "MIGRATOR_FUNCTION_KEY": stack.host.function_key,
+        "MIGRATOR_CONSOLE": f"{stack.host.base_url}/api/console",  # the operator console; paste the key above
         "EMULATOR_CONTROL": str(info["controlUrl"]),
         "DEMO_IMAGE_ID": IMAGE,
     }
@@ -106,6 +107,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     state_dir = args.state_dir.resolve()
     stack = LocalStack(
         clock=args.clock,
+        # the demo's seconds (replication scaled down, "fast" writes), or everything as Azure times it
+        emulator_profile="azure" if args.azure_timings else "fast",
         emulator_config=None if args.azure_timings else DEMO_EMULATOR_CONFIG,
         settings=DEMO_APP_SETTINGS,
         state_dir=state_dir,

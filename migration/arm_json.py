@@ -11,6 +11,7 @@ from typing import Any
 
 from migration.definitions import DefinitionFacts
 from migration.plan import VersionFacts
+from migration.regions import region_key
 from migration.replication import RegionReplication, ReplicationSnapshot
 from migration.request import PurchasePlan
 from migration.source import Disk, SourceImage, image_fingerprint
@@ -92,7 +93,7 @@ def version_facts(version: Mapping[str, Any]) -> VersionFacts:
         exclude_from_latest=bool(publishing.get("excludeFromLatest")),
         replication_mode=str(publishing.get("replicationMode") or "Full"),
         storage_account_type=publishing.get("storageAccountType"),
-        target_regions=[str(r.get("name")) for r in publishing.get("targetRegions") or []],
+        target_regions=[region_key(r.get("name")) for r in publishing.get("targetRegions") or []],
         os_disk=Disk(size_gb=os_image.get("sizeInGB")) if isinstance(os_image, Mapping) else None,
         data_disks=[Disk(lun=d.get("lun"), size_gb=d.get("sizeInGB")) for d in storage.get("dataDiskImages") or []],
         tags=dict(version.get("tags") or {}),
@@ -109,7 +110,7 @@ def replication_snapshot(version: Mapping[str, Any]) -> ReplicationSnapshot:
         aggregated_state=str(status.get("aggregatedState") or "Unknown"),
         regions=[
             RegionReplication(
-                region=str(s.get("region", "")).replace(" ", "").lower(),
+                region=region_key(s.get("region")),
                 state=str(s.get("state") or "Unknown"),
                 progress=int(s.get("progress") or 0),
                 details=str(s.get("details") or ""),

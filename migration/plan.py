@@ -47,6 +47,11 @@ class VersionFacts(BaseModel):
     data_disks: list[Disk] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def being_deleted(self) -> bool:
+        """Its delete was accepted: it reads as Deleting until Azure has removed it (about two minutes)."""
+        return self.provisioning_state.lower() == "deleting"
+
 
 class MigrationPlan(BaseModel):
     """What a migration of one image will do, and every check that decided it."""
@@ -88,7 +93,10 @@ class MigrationPlan(BaseModel):
 def choose_version(
     request: MigrationRequest, definition: DefinitionId, existing: list[VersionFacts], settings: Settings
 ) -> tuple[str, VersionAction, str]:
-    """(version name, action, problem). Adopt a version already built from this source; never reuse another's."""
+    """(version name, action, problem). Adopt a version already built from this source; never reuse another's.
+
+    A version being deleted (Azure takes about two minutes, e.g. after a canceled migration) is no copy to adopt,
+    and its name stays taken until it is gone."""
     source = request.source_image_id
     if request.version is not None:
         wanted = parse_version(request.version)
@@ -97,6 +105,12 @@ def choose_version(
                 same_name = parse_version(version.name, lenient=True) == wanted
             except InvalidRequest:
                 same_name = False
+            if same_name and version.being_deleted:
+                return (
+                    version.name,
+                    VersionAction.CONFLICT,
+                    f"version {version.name} of {definition} is being deleted; retry once the delete has completed",
+                )
             if same_name:
                 if same_id(version.source_id, source):
                     return version.name, VersionAction.ADOPT, ""
@@ -107,7 +121,7 @@ def choose_version(
                     f"{version.source_id or 'another source'}",
                 )
         return str(wanted), VersionAction.CREATE, ""
-    ours = [v for v in existing if same_id(v.source_id, source)]
+    ours = [v for v in existing if same_id(v.source_id, source) and not v.being_deleted]
     if ours:
         newest = max(ours, key=lambda v: parse_version(v.name, lenient=True))
         return newest.name, VersionAction.ADOPT, ""

@@ -48,16 +48,23 @@ class TargetRegion(BaseModel):
     storage_account_type: StorageAccountType | None = Field(default=None, alias="storageAccountType")
 
 
+def region_key(name: object) -> str:
+    """How a region ARM answered with compares: Azure's gallery service names target and replication regions by
+    display name (``"West US 2"``), resources by name (``westus2``); both give ``westus2``. No validation: this
+    reads what Azure said."""
+    return str(name or "").replace(" ", "").lower()
+
+
 def normalize_region(name: object, *, allowed: Iterable[str] | None = None) -> str:
     """``"West US 2"`` -> ``"westus2"``; refuse names that are not Azure regions."""
     if not isinstance(name, str):
         raise InvalidRequest(f"a region must be a string, got {type(name).__name__}")
     if not name.isascii():  # lower() would turn e.g. U+212A KELVIN SIGN into "k"
         raise InvalidRequest(f"'{name[:64]}' is not a valid Azure region name (ASCII letters and digits only)")
-    normalized = name.replace(" ", "").lower()
+    normalized = region_key(name)
     if not _REGION_RE.fullmatch(normalized):
         raise InvalidRequest(f"'{name[:64]}' is not a valid Azure region name")
-    known = frozenset(a.replace(" ", "").lower() for a in allowed) if allowed else PUBLIC_REGIONS
+    known = frozenset(region_key(a) for a in allowed) if allowed else PUBLIC_REGIONS
     if normalized not in known:
         raise InvalidRequest(f"'{name[:64]}' is not a known Azure region")
     return normalized

@@ -14,6 +14,8 @@ time) or ``poll_min_seconds``, whichever is larger. Everything here is pure: the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from migration.settings import Settings
@@ -117,6 +119,16 @@ def remember(observations: list[Observation], new: Observation) -> list[Observat
     return [*kept, new] if new != anchor else kept
 
 
-def progress_view(snapshot: ReplicationSnapshot) -> dict[str, dict[str, object]]:
-    """Per-region state for custom status and the summary API."""
-    return {r.region: {"state": r.state, "progress": r.progress} for r in snapshot.regions}
+def progress_view(
+    snapshot: ReplicationSnapshot, replicas: Mapping[str, int] | None = None
+) -> dict[str, dict[str, object]]:
+    """Per-region state for custom status and the summary API, with each region's planned replica count."""
+    counts = replicas or {}
+    return {
+        r.region: {
+            "state": r.state,
+            "progress": r.progress,
+            **({"replicaCount": counts[r.region]} if r.region in counts else {}),
+        }
+        for r in snapshot.regions
+    }

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from migration.regions import region_key
+
 
 class OsType(StrEnum):
     WINDOWS = "Windows"
@@ -113,7 +115,7 @@ def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_d
     if gallery_location is None:
         checks.append(check(name="gallery-exists", passed=False, reason="the target gallery does not exist"))
     else:
-        same = gallery_location.replace(" ", "").lower() == source.location.replace(" ", "").lower()
+        same = region_key(gallery_location) == region_key(source.location)
         checks.append(
             check(
                 name="same-region",

@@ -111,7 +111,11 @@ class Progress(_Camel):
         regions = sorted(data["regions"].items())
         shown, omitted = clip_list(regions, STATUS_REGIONS)
         data["regions"] = {
-            clip(name, 64): {"state": clip(str(view.get("state")), 32), "progress": view.get("progress")}
+            clip(name, 64): {
+                "state": clip(str(view.get("state")), 32),
+                "progress": view.get("progress"),
+                **({"replicaCount": view["replicaCount"]} if isinstance(view.get("replicaCount"), int) else {}),
+            }
             for name, view in shown
         }
         if omitted:
@@ -151,6 +155,7 @@ def summarize(status: dict[str, Any]) -> dict[str, Any]:
     output: dict[str, Any] | None = raw_output if isinstance(raw_output, dict) else None
     current: dict[str, Any] = output if output is not None else custom
     runtime = status.get("runtimeStatus")
+    live_regions: dict[str, Any] = custom.get("regions") or {}
     summary: dict[str, Any] = {
         "id": status.get("instanceId"),
         "runtimeStatus": runtime,
@@ -158,10 +163,14 @@ def summarize(status: dict[str, Any]) -> dict[str, Any]:
         "sourceImageId": current.get("sourceImageId"),
         "definitionId": current.get("definitionId"),
         "versionId": current.get("versionId"),
-        "regions": custom.get("regions", {})
+        "regions": live_regions
         if output is None
-        else {name: {"state": state} for name, state in output.get("regions", {}).items()},
+        else {  # the final states, with the replica counts and progress the last custom status showed
+            name: {**(live_regions.get(name) or {}), "state": state}
+            for name, state in output.get("regions", {}).items()
+        },
         "message": custom.get("message", ""),
+        "phaseStartedAt": custom.get("phaseStartedAt") if output is None else None,
         "notes": current.get("notes") or [],
         "createdTime": status.get("createdTime"),
         "lastUpdatedTime": status.get("lastUpdatedTime"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from migration.plan import MigrationPlan, VersionFacts
-from migration.regions import normalize_region
+from migration.regions import region_key
 from migration.replication import ReplicationSnapshot
 from migration.resource_ids import VersionId, same_id
 from migration.source import Check, SourceImage, check
@@ -22,13 +22,6 @@ class ValidationReport(BaseModel):
 
     def failure_reason(self) -> str:
         return "; ".join(f"{c.name}: {c.reason}" for c in self.checks if not c.passed)
-
-
-def _region_key(name: str) -> str:
-    try:
-        return normalize_region(name, allowed=[name.replace(" ", "")])
-    except Exception:
-        return name.lower()
 
 
 def validation_checks(
@@ -55,9 +48,9 @@ def validation_checks(
             reason=f"the version is not in {plan.definition_id}",
         ),
     ]
-    wanted = {r.name for r in plan.target_regions}
+    wanted = {region_key(r.name) for r in plan.target_regions}
     completed = {
-        _region_key(r.region) for r in (replication.regions if replication else []) if r.state.lower() == "completed"
+        region_key(r.region) for r in (replication.regions if replication else []) if r.state.lower() == "completed"
     }
     missing = sorted(wanted - completed)
     checks.append(

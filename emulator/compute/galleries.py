@@ -6,6 +6,7 @@ import copy
 import re
 from typing import Any
 
+from emulator.apiversions import SECURE_DEFAULTS_SINCE
 from emulator.compute import validation as v
 from emulator.core import errors
 from emulator.core.backend import Context, Result
@@ -17,8 +18,6 @@ VERSION_TYPE = "Microsoft.Compute/galleries/images/versions"
 GALLERY_NAME = re.compile(r"^[^_\W][\w.-]{0,79}(?<![-.])$")
 DEFINITION_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9])?$")
 NESTED = "Can not delete resource before nested resources are deleted."
-# Since gallery API 2025-03-03 a definition created without them gets Hyper-V V2 and TrustedLaunchSupported.
-SECURE_DEFAULTS_SINCE = "2025-03-03"
 
 
 def begin_delete(
@@ -65,16 +64,8 @@ class GalleriesBackend:
             raise errors.PropertyChangeNotAllowed("gallery.location")
         props = copy.deepcopy(v.properties(body))
         props["identifier"] = {"uniqueName": f"{rid.subscription}-{rid.name.upper()}"}
-        return self._put(
-            rid,
-            GALLERY_TYPE,
-            location,
-            v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
-            props,
-            existing,
-            seeded,
-            api_version,
-        )
+        tags = v.tags_entry(body, limit=self.ctx.settings.limits.max_tags)
+        return self._put(rid, GALLERY_TYPE, location, tags, props, existing, seeded, api_version)
 
     def update_gallery(self, gallery_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         record = self.ctx.require(gallery_id)
@@ -164,7 +155,7 @@ class GalleriesBackend:
             )
             if (
                 "features" in props
-                and props["features"] != old["properties"].get("features")
+                and (props["features"] or []) != (old["properties"].get("features") or [])
                 and not props.get("allowUpdateImage")
             ):
                 raise errors.PropertyChangeNotAllowed(f"{root}.properties.features")
@@ -172,25 +163,19 @@ class GalleriesBackend:
         else:
             self._apply_defaults(props, api_version)
         self._check_identifier_unique(rid, props["identifier"])
-        return self._put(
-            rid,
-            DEFINITION_TYPE,
-            location,
-            v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
-            props,
-            existing,
-            seeded,
-            api_version,
-        )
+        for key in ("features", "disallowed"):  # Azure leaves them out when empty (recorded traffic)
+            if not props.get(key) or props[key] == {"diskTypes": []}:
+                props.pop(key, None)
+        tags = v.tags_entry(body, limit=self.ctx.settings.limits.max_tags)
+        return self._put(rid, DEFINITION_TYPE, location, tags, props, existing, seeded, api_version)
 
     def update_gallery_image(self, image_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         """GalleryImages_Update (PATCH): the stored definition with the given properties and tags applied."""
         old = self.ctx.require(image_id)["body"]
-        merged = {
-            "location": old["location"],
-            "tags": body.get("tags", old.get("tags", {})),
-            "properties": {**old["properties"], **v.properties(body)},
-        }
+        properties = {**old["properties"], **v.properties(body)}
+        merged: dict[str, Any] = {"location": old["location"], "properties": properties}
+        if "tags" in body or "tags" in old:
+            merged["tags"] = body.get("tags", old.get("tags"))
         return self.create_or_update_gallery_image(image_id, merged, api_version=api_version)
 
     def delete_gallery_image(self, image_id: str, *, api_version: str) -> Result:
@@ -208,7 +193,7 @@ class GalleriesBackend:
         rid: ResourceId,
         rtype: str,
         location: str,
-        tags: dict[str, str],
+        tags: dict[str, dict[str, str]],
         props: dict[str, Any],
         existing: dict[str, Any] | None,
         seeded: bool,
@@ -252,5 +237,7 @@ class GalleriesBackend:
                 )
 
 
-def _tracked(rid: ResourceId, rtype: str, location: str, tags: dict[str, str], props: dict[str, Any]) -> dict[str, Any]:
-    return {"id": str(rid), "name": rid.name, "type": rtype, "location": location, "tags": tags, "properties": props}
+def _tracked(
+    rid: ResourceId, rtype: str, location: str, tags: dict[str, dict[str, str]], props: dict[str, Any]
+) -> dict[str, Any]:
+    return {"id": str(rid), "name": rid.name, "type": rtype, "location": location, **tags, "properties": props}

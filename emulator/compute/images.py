@@ -39,6 +39,7 @@ class ImagesBackend:
         self.ctx.require_group(rid)
         location = v.location_of(body, ROOT)
         props = copy.deepcopy(v.properties(body))
+        captured = self._capture(props)
         self._validate_storage(props)
         existing = self.ctx.find(image_id)
         if existing is not None:
@@ -52,12 +53,12 @@ class ImagesBackend:
             if self._content(old["properties"]) != self._content(props):
                 self._on_source_changed(old["id"], "modified")
         props["provisioningState"] = "Succeeded" if seeded else ("Updating" if existing else "Creating")
-        image = {
+        image: dict[str, Any] = {
             "id": str(rid),
             "name": rid.name,
             "type": IMAGE_TYPE,
             "location": location,
-            "tags": v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
+            **v.tags_entry(body, limit=self.ctx.settings.limits.max_tags),
             "properties": props,
         }
         if body.get("extendedLocation"):
@@ -66,7 +67,13 @@ class ImagesBackend:
         if seeded:
             return Result(image, created=existing is None)
         op = self._operation(rid, location, "update" if existing else "create", api_version)
-        return Result(image, created=existing is None, operation=op)
+        answer = None
+        if captured:  # Azure's first answer has no disk sizes yet (recorded traffic); they appear once captured
+            answer = copy.deepcopy(image)
+            profile = answer["properties"]["storageProfile"]
+            for disk in [profile["osDisk"], *profile["dataDisks"]]:
+                disk.pop("diskSizeGB", None)
+        return Result(image, created=existing is None, operation=op, answer=answer)
 
     def update(self, image_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         """Images_Update (PATCH): tags, and the few properties the ImageUpdate model carries."""
@@ -91,12 +98,49 @@ class ImagesBackend:
             return Result(None, deleted=False)
         rid = parse(record["body"]["id"])
         self._on_source_changed(record["body"]["id"], "deleted")
+        record["body"]["properties"]["provisioningState"] = "Deleting"
         record["meta"]["deleting"] = True
         self.ctx.store.mark_record(record)
         op = self._operation(rid, record["body"]["location"], "delete", api_version)
         return Result(None, operation=op, deleted=True)
 
     # --- rules -----------------------------------------------------------------------------------------------
+    def _capture(self, props: dict[str, Any]) -> bool:
+        """An image from ``sourceVirtualMachine`` (and no storage profile) takes the VM's disks: OS type, caching,
+        the managed disks and their storage type and size (from the disk resources, when they are seeded;
+        disks are not emulated otherwise), OS state Generalized. True when it did."""
+        vm_id = (props.get("sourceVirtualMachine") or {}).get("id")
+        if not isinstance(vm_id, str) or props.get("storageProfile"):
+            return False
+        vm = self.ctx.find(vm_id)
+        if vm is None:
+            rid = parse(vm_id, prop="properties.sourceVirtualMachine.id")
+            raise errors.NotFound(
+                f"The Resource 'Microsoft.Compute/virtualMachines/{rid.name}' under resource group "
+                f"'{rid.resource_group}' was not found.",
+                target="properties.sourceVirtualMachine.id",
+            )
+        profile = v.dig(vm["body"], "properties.storageProfile") or {}
+        os_disk = profile.get("osDisk") or {}
+        props["storageProfile"] = {
+            "osDisk": {"osType": os_disk.get("osType"), "osState": "Generalized", **self._disk(os_disk)},
+            "dataDisks": [{"lun": d.get("lun"), **self._disk(d)} for d in profile.get("dataDisks") or []],
+        }
+        return True
+
+    def _disk(self, vm_disk: dict[str, Any]) -> dict[str, Any]:
+        managed = vm_disk.get("managedDisk") or {}
+        disk = self.ctx.find(managed["id"]) if managed.get("id") else None
+        size = (disk or {}).get("body", {}).get("properties", {}).get("diskSizeGB") or vm_disk.get("diskSizeGB")
+        sku = (disk or {}).get("body", {}).get("sku", {}).get("name") or managed.get("storageAccountType")
+        found: dict[str, Any] = {"managedDisk": {"id": managed["id"]}} if managed.get("id") else {}
+        found["caching"] = vm_disk.get("caching", "None")
+        if sku:
+            found["storageAccountType"] = sku
+        if size:
+            found["diskSizeGB"] = size
+        return found
+
     def _operation(self, rid: ResourceId, location: str, kind: str, api_version: str) -> dict[str, Any]:
         seconds = self.ctx.settings.lro.image_seconds
         return self.ctx.start_operation(rid, location, kind, api_version, seconds, style="operations")

@@ -47,7 +47,7 @@ class MachinesBackend:
             "name": rid.name,
             "type": VMSS_TYPE,
             "location": v.location_of(body, "parameters"),
-            "tags": v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
+            **v.tags_entry(body, limit=self.ctx.settings.limits.max_tags),
             "properties": props,
         }
         for key in ("sku", "zones", "identity", "plan"):
@@ -83,7 +83,7 @@ class MachinesBackend:
             "name": rid.name,
             "type": VM_TYPE,
             "location": location,
-            "tags": v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
+            **v.tags_entry(body, limit=self.ctx.settings.limits.max_tags),
             "properties": props,
         }
         self.ctx.store.put(vm, {})

@@ -61,6 +61,13 @@ class ComputeBackend:
                 self.ctx.ops.schedule(op, upcoming)
             return
         state, at = outcome
+        ends = max(at, parse_iso(op["startTime"]))
+        not_before = parse_iso(op["notBefore"]) if op.get("notBefore") else None
+        if state == "Succeeded" and not_before is not None:
+            if now < not_before:  # replicated, but an update takes its minimum time
+                self.ctx.ops.schedule(op, not_before)
+                return
+            ends = max(ends, not_before)
         error = None
         if state == "Failed":
             failed = next(s for s in statuses if s.state == "Failed")
@@ -69,8 +76,8 @@ class ComputeBackend:
                 "message": f"Replication of gallery image version '{record['body']['id']}' failed in region "
                 f"'{failed.region}': {failed.details}",
             }
-        record["meta"]["terminalAt"] = at.isoformat()
-        self._finish(op, record, max(at, parse_iso(op["startTime"])), error)
+        record["meta"]["terminalAt"] = at.isoformat()  # when replication ended (detection latency is measured from it)
+        self._finish(op, record, ends, error)
 
     def _finish(
         self, op: dict[str, Any], record: dict[str, Any] | None, at: datetime, error: dict[str, Any] | None

@@ -117,6 +117,12 @@ def properties(body: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+def tags_entry(body: dict[str, Any], *, limit: int) -> dict[str, dict[str, str]]:
+    """``{"tags": ...}`` when the request has tags, else nothing: Azure leaves ``tags`` out of a resource created
+    without them (recorded traffic: a gallery PUT without tags answers without a ``tags`` key)."""
+    return {"tags": tags_of(body, limit=limit)} if "tags" in body else {}
+
+
 def tags_of(body: dict[str, Any], *, limit: int) -> dict[str, str]:
     """A PUT/PATCH body's tags; ARM holds every resource to its tag limit, not only the Tags API."""
     tags = body.get("tags") or {}

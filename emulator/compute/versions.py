@@ -8,14 +8,21 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from emulator.clock import iso
+from emulator.apiversions import (
+    LATEST_GALLERY,
+    SECURE_DEFAULTS_SINCE,
+    STORAGE_ACCOUNT_STRATEGY_SINCE,
+    VALIDATIONS_PROFILE_SINCE,
+)
+from emulator.clock import iso, parse_iso
 from emulator.compute import replication
 from emulator.compute import validation as v
-from emulator.compute.galleries import SECURE_DEFAULTS_SINCE, VERSION_TYPE, begin_delete
+from emulator.compute.galleries import VERSION_TYPE, begin_delete
 from emulator.compute.images import IMAGE_TYPE, disk_sizes
 from emulator.core import errors
 from emulator.core.backend import Context, Result
 from emulator.core.ids import ResourceId, norm, parse, region
+from emulator.core.regions import display_name
 
 ROOT = "galleryImageVersion"
 VERSION_NAME = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
@@ -39,9 +46,11 @@ class VersionsBackend:
         self.ctx = ctx
         self._after_plan = after_plan or (lambda record: None)  # applies injected replication faults
 
-    def get_gallery_image_version(self, version_id: str, *, expand: str | None = None) -> dict[str, Any]:
+    def get_gallery_image_version(
+        self, version_id: str, *, expand: str | None = None, api_version: str = LATEST_GALLERY
+    ) -> dict[str, Any]:
         record = self.ctx.require(version_id)
-        body = copy.deepcopy(record["body"])
+        body = self.view(record, api_version)
         if expand and expand.lower() == "replicationstatus":
             statuses = self.statuses(record)
             body["properties"]["replicationStatus"] = {
@@ -50,9 +59,37 @@ class VersionsBackend:
             }
         return body
 
-    def list_gallery_image_versions_by_gallery_image(self, image_id: str) -> list[dict[str, Any]]:
+    def list_gallery_image_versions_by_gallery_image(
+        self, image_id: str, *, api_version: str = LATEST_GALLERY
+    ) -> list[dict[str, Any]]:
         definition = self.ctx.require(image_id)
-        return self.ctx.list_under(definition["body"]["id"], VERSION_TYPE)
+        records = self.ctx.store.under(definition["body"]["id"], VERSION_TYPE)
+        return [self.view(r, api_version) for r in records]
+
+    def view(self, record: dict[str, Any], api_version: str) -> dict[str, Any]:
+        """The version as ``api-version`` shows it: properties newer than that version left out, and since
+        2024-03-03 the ``validationsProfile`` (Trusted launch validation of a TrustedLaunch-capable definition's
+        versions finishes after an hour at the soonest: Microsoft Learn, "Azure Compute Gallery", Trusted launch
+        validation)."""
+        body = copy.deepcopy(record["body"])
+        props = body["properties"]
+        if api_version < STORAGE_ACCOUNT_STRATEGY_SINCE:
+            props.get("publishingProfile", {}).pop("storageAccountStrategy", None)
+        if api_version >= VALIDATIONS_PROFILE_SINCE:
+            props["validationsProfile"] = {"executedValidations": self._validations(record)}
+        return body
+
+    def _validations(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        definition = self.ctx.find(str(parse(record["body"]["id"]).parent))
+        features = (definition or {}).get("body", {}).get("properties", {}).get("features") or []
+        security = next((f.get("value", "") for f in features if f.get("name", "").lower() == "securitytype"), "")
+        published = record["body"]["properties"].get("publishingProfile", {}).get("publishedDate")
+        if not security.lower().startswith("trustedlaunch") or not published:
+            return []
+        done = parse_iso(published) + timedelta(hours=1)
+        if self.ctx.clock.now() < done:
+            return []
+        return [{"type": "TrustedLaunch", "status": "Succeeded", "version": "0.0.2", "executionTime": iso(done)}]
 
     def statuses(self, record: dict[str, Any]) -> list[replication.RegionStatus]:
         now = self.ctx.clock.now()
@@ -94,7 +131,7 @@ class VersionsBackend:
             "name": rid.name,
             "type": VERSION_TYPE,
             "location": location,
-            "tags": v.tags_of(body, limit=self.ctx.settings.limits.max_tags),
+            **v.tags_entry(body, limit=self.ctx.settings.limits.max_tags),
             "properties": props,
         }
         meta = {
@@ -106,7 +143,10 @@ class VersionsBackend:
         self._after_plan(record)
         if seeded:
             return Result(version, created=True)
-        return Result(version, created=True, operation=self._operation(rid, location, "create", api_version))
+        answer = self.view(record, api_version)
+        answer["properties"]["storageProfile"] = {"source": copy.deepcopy(props["storageProfile"]["source"])}
+        operation = self._operation(rid, location, "create", api_version)
+        return Result(version, created=True, operation=operation, answer=answer)  # 201: the disks come later
 
     def update_gallery_image_version(self, version_id: str, body: dict[str, Any], *, api_version: str) -> Result:
         record = self.ctx.require(version_id)
@@ -136,8 +176,14 @@ class VersionsBackend:
 
     # --- rules -----------------------------------------------------------------------------------------------
     def _operation(self, rid: ResourceId, location: str, kind: str, api_version: str) -> dict[str, Any]:
-        """Create/update completes when replication does (the settler finishes it), hence no due time."""
-        return self.ctx.start_operation(rid, location, kind, api_version, None)
+        """Create/update completes when replication does (the settler finishes it), hence no due time; an update
+        takes at least ``lro.versionUpdateSeconds`` even when it copies nothing (Azure: a re-PUT or PATCH that adds
+        no region stays Updating for 150 s)."""
+        op = self.ctx.start_operation(rid, location, kind, api_version, None)
+        if kind == "update":
+            shortest = timedelta(seconds=self.ctx.settings.lro.version_update_seconds)
+            op["notBefore"] = iso(self.ctx.clock.now() + shortest)
+        return op
 
     @staticmethod
     def _source_id(body: dict[str, Any]) -> str:
@@ -262,7 +308,10 @@ class VersionsBackend:
                 f"{prefix}.targetRegions[{i}].storageAccountType",
             )
             target.setdefault("storageAccountType", default_type)
-            target.setdefault("excludeFromLatest", False)
+            target["name"] = display_name(name)  # Azure answers "West US 2" whatever the request said
+            os_encryption = (target.get("encryption") or {}).get("osDiskImage")
+            if isinstance(os_encryption, dict):
+                os_encryption.setdefault("securityProfile", {})  # as Azure answers (recorded traffic)
         if region(location) not in seen:
             raise errors.InvalidParameter(
                 f"The target regions of the gallery image version must include its location '{location}'.",
@@ -331,7 +380,8 @@ class VersionsBackend:
         if props.get("provisioningState") != "Failed" or added:
             props["provisioningState"] = "Updating"
         self.ctx.store.mark_record(record)
-        return Result(old, operation=self._operation(parse(old["id"]), old["location"], "update", api_version))
+        operation = self._operation(parse(old["id"]), old["location"], "update", api_version)
+        return Result(old, operation=operation, answer=self.view(record, api_version))
 
 
 def _check_replicas(count: Any, prop: str) -> None:
@@ -349,6 +399,10 @@ def _storage_profile(image: dict[str, Any]) -> dict[str, Any]:
     caching = {int(d["lun"]): d.get("caching", "None") for d in profile.get("dataDisks") or []}
     return {
         "source": {"id": image["id"]},
-        "osDiskImage": {"sizeInGB": os_size, "hostCaching": (profile.get("osDisk") or {}).get("caching", "ReadWrite")},
+        "osDiskImage": {
+            "sizeInGB": os_size,
+            "hostCaching": (profile.get("osDisk") or {}).get("caching", "ReadWrite"),
+            "source": {},  # as Azure answers (recorded traffic)
+        },
         "dataDiskImages": [{"lun": lun, "sizeInGB": size, "hostCaching": caching[lun]} for lun, size in data],
     }

@@ -23,6 +23,11 @@ class Result:
     operation: dict[str, Any] | None = None
     deleted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    answer: dict[str, Any] | None = None  # what the write answers when it differs from the stored body
+
+    @property
+    def response_body(self) -> dict[str, Any] | None:
+        return self.answer if self.answer is not None else self.body
 
 
 class Context:
@@ -81,11 +86,22 @@ class Context:
             if self.store.get(str(parent)) is None:
                 raise errors.ParentResourceNotFound(parent.name)
         record = self.store.get(resource_id)
-        if record is None or record["meta"].get("deleting"):
+        if record is None:
             raise errors.ResourceNotFound(_type_path(rid), rid.name, rid.resource_group)
-        return record
+        return record  # one being deleted too: it reads as Deleting until the delete completes (spec's state enum)
+
+    def refuse_deleting(self, resource_id: str) -> None:
+        """A write to a resource whose delete is in progress is refused (a create would otherwise be removed by the
+        pending delete); Azure's exact wording for it is not in the recordings, the code is ARM's 409."""
+        record = self.store.get(resource_id)
+        if record is not None and record["meta"].get("deleting"):
+            raise errors.Conflict(
+                f"The resource '{record['body']['id']}' is being deleted; it can be written again once the delete "
+                "has completed."
+            )
 
     def find(self, resource_id: str) -> dict[str, Any] | None:
+        """The resource unless it is absent or being deleted (what the rules treat as existing)."""
         record = self.store.get(resource_id)
         return None if record is None or record["meta"].get("deleting") else record
 
@@ -104,7 +120,8 @@ class Context:
         return ResourceId(rid.subscription.lower(), rg, rid.namespace, rid.types, tuple(names))
 
     def list_under(self, scope: str, resource_type: str) -> list[dict[str, Any]]:
-        return [r["body"] for r in self.store.under(scope, resource_type) if not r["meta"].get("deleting")]
+        """Lists show resources being deleted, as Deleting, until their delete completes."""
+        return [r["body"] for r in self.store.under(scope, resource_type)]
 
     def list_subscription(self, subscription: str, resource_type: str) -> list[dict[str, Any]]:
         self.require_subscription(subscription)

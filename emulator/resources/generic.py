@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from emulator.apiversions import refusal
 from emulator.core import errors
 from emulator.core.backend import Result
 from emulator.core.ids import parse, region
@@ -392,10 +393,7 @@ def untyped_handler(catalogue: Catalogue) -> Callable[[Backends, Call], Reply]:
             return Reply(204)
         record = _untyped(b, catalogue, c)
         if c.api_version not in catalogue.resources_versions:
-            raise errors.InvalidApiVersionParameter(
-                f"The api-version '{c.api_version}' is invalid. The supported versions are "
-                f"'{', '.join(catalogue.resources_versions)}'. Please see https://aka.ms/api-upgrade for more details."
-            )
+            raise refusal(RES, "", c.api_version, catalogue.resources_versions, "global")
         body = record["body"]
         if c.method == "GET":
             return ok(body)

@@ -31,7 +31,10 @@ E2E_SETTINGS = {
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     with LocalStack(
-        clock="virtual", seed=None, settings=E2E_SETTINGS, event_filter=event_subscription_filter()
+        clock="virtual",
+        seed=None,
+        settings=E2E_SETTINGS,
+        event_filter=event_subscription_filter(),
     ) as running:
         yield running
 

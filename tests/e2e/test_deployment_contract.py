@@ -45,7 +45,12 @@ def guide_world() -> Iterator[World]:
     whose template defaults depend on them (SCALE_SET_CHECK_SCOPE)."""
     scale_set_scope = context(parameters=GUIDE).parameter("scaleSetCheckScope")
     settings = {**E2E_SETTINGS, "SCALE_SET_CHECK_SCOPE": scale_set_scope}
-    with LocalStack(clock="virtual", seed=None, settings=settings, event_filter=event_subscription_filter()) as stack:
+    with LocalStack(
+        clock="virtual",
+        seed=None,
+        settings=settings,
+        event_filter=event_subscription_filter(),
+    ) as stack:
         stack.host.clock(auto_advance=True)
         stack.arm.set_role(deployed_rbac(deployment=GUIDE))
         world = World(stack)

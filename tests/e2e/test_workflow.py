@@ -77,7 +77,10 @@ def test_http_start_and_both_status_apis(world: World) -> None:
     assert summary["outcome"] == "succeeded"
     assert summary["phase"] == "done"
     assert summary["versionId"] == definition_id("api-image") + "/versions/2.0.0"
-    assert summary["regions"] == {"westus2": {"state": "Completed"}, "eastus": {"state": "Completed"}}
+    assert summary["regions"] == {
+        "westus2": {"state": "Completed", "progress": 100, "replicaCount": 1},
+        "eastus": {"state": "Completed", "progress": 100, "replicaCount": 1},
+    }
     assert summary["result"]["sourceKeptReason"] == "deletion mode is 'never'"
     assert summary["result"]["phaseSeconds"]["replicating"] >= 3600
     assert world.exists(source)

@@ -248,15 +248,19 @@ class World:
         return dict(response.json())
 
     def exists(self, resource_id: str) -> bool:
+        """As ARM's reads show it: a resource whose delete was accepted is gone, though Azure takes a while to finish
+        it (an image 5 s, a version about 2 minutes) and the emulator keeps its record until then."""
         wanted = resource_id.lower()
-        return any(r["body"]["id"].lower() == wanted for r in self.stack.arm.resources())
+        return any(
+            r["body"]["id"].lower() == wanted for r in self.stack.arm.resources() if not r["meta"].get("deleting")
+        )
 
     def versions_of(self, definition_name: str) -> list[str]:
         prefix = definition_id(definition_name).lower() + "/versions/"
         return sorted(
             r["body"]["name"]
             for r in self.stack.arm.resources("Microsoft.Compute/galleries/images/versions")
-            if r["body"]["id"].lower().startswith(prefix)
+            if r["body"]["id"].lower().startswith(prefix) and not r["meta"].get("deleting")
         )
 
     def tags_of(self, resource_id: str) -> dict[str, str]:

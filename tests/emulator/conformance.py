@@ -81,6 +81,17 @@ def _image(os_type: str = "Windows") -> dict[str, Any]:
     }
 
 
+def _vm(name: str) -> dict[str, Any]:
+    rg = f"/subscriptions/{SUB}/resourceGroups/myResourceGroup"
+    disk = {"id": f"{rg}/providers/Microsoft.Compute/disks/{name}_OsDisk_1"}
+    os_disk = {"osType": "Linux", "caching": "ReadWrite", "managedDisk": disk}
+    return {
+        "id": f"{rg}/providers/Microsoft.Compute/virtualMachines/{name}",
+        "location": "westus",
+        "properties": {"storageProfile": {"osDisk": os_disk, "dataDisks": []}},
+    }
+
+
 def prerequisites(operation_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """The seed an example needs: a subscription, groups, the source image, a gallery, and the target's parents
     (or the target itself for reads, updates and deletes, with the immutable properties the example sends)."""
@@ -92,6 +103,7 @@ def prerequisites(operation_id: str, body: dict[str, Any] | None = None) -> dict
             "location": "westus",
             "properties": {},
         },
+        _vm("myVM"),  # Image_CreateFromAVM captures it
     ]
     group, _, action = operation_id.partition("_")
     needs_self = not action.startswith("CreateOrUpdate")

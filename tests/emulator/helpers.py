@@ -9,10 +9,13 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import requests
 from azure.core.exceptions import HttpResponseError
+from azure.identity import ManagedIdentityCredential
 from azure.mgmt.compute import models
 
-from tests.emulator.conftest import IMAGE_ID
+from emulator.control import EmulatorControl
+from tests.emulator.conftest import IMAGE_ID, SCOPE
 
 
 def arm_error(exc: HttpResponseError) -> tuple[str, str]:
@@ -48,6 +51,22 @@ def version_body(regions: tuple[str, ...] = ("westus2",), source: str = IMAGE_ID
             "publishingProfile": {"targetRegions": [{"name": r, "regionalReplicaCount": 1} for r in regions], **pp},
         },
     }
+
+
+class Arm:
+    """Raw ARM requests with the managed identity's token: ``arm("PUT", path, body, api_version=...)``; a full URL
+    (an operation's status URL) is used as given."""
+
+    def __init__(self, arm: str, control: EmulatorControl):
+        token = ManagedIdentityCredential().get_token(*SCOPE).token
+        self.arm, self.verify = arm, str(control.info["caBundle"])
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __call__(
+        self, method: str, url: str, body: Any = None, *, api_version: str = "2025-03-03"
+    ) -> requests.Response:
+        url = url if url.startswith("https://") else f"{self.arm}{url}?api-version={api_version}"
+        return requests.request(method, url, json=body, headers=self.headers, verify=self.verify, timeout=10)
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:

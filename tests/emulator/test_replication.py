@@ -33,21 +33,40 @@ def test_one_hour_replication_progresses_with_the_clock(
     poller = compute.gallery_image_versions.begin_create_or_update(
         RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
     )
-    assert summary(compute) == [("westus2", "Replicating", 0), ("eastus", "Replicating", 0)]
+    assert summary(compute) == [("West US 2", "Replicating", 0), ("East US", "Replicating", 0)]
     control.advance(1800)
-    assert summary(compute) == [("westus2", "Replicating", 50), ("eastus", "Replicating", 50)]
+    assert summary(compute) == [("West US 2", "Replicating", 50), ("East US", "Replicating", 50)]
     got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0")
     assert got.provisioning_state == "Creating"
     assert not poller.done()
     control.advance(1800)
     result = poller.result(timeout=30)
     assert result.provisioning_state == "Succeeded"
-    assert summary(compute) == [("westus2", "Completed", 100), ("eastus", "Completed", 100)]
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Completed", 100)]
     op = next(o for o in control.operations() if o["resourceId"].endswith("/versions/1.0.0"))
     assert op["status"] == "Succeeded"
     assert op["endTime"] == control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"][
         "terminalAt"
     ].replace("+00:00", "Z")
+
+
+def test_an_update_stays_updating_for_its_minimum_time(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    """As Azure (recorded traffic: 150.2 s twice), a version update that adds no region stays Updating for
+    ``lro.versionUpdateSeconds``; the replication's terminal time stays when replication ended."""
+    control.configure({"replication": {"fixedSeconds": 60, "queuedSeconds": 0}, "lro": {"versionUpdateSeconds": 150.2}})
+    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
+    control.advance(60)
+    terminal = control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["terminalAt"]
+    update: Any = {"properties": {"publishingProfile": {"excludeFromLatest": True}}}
+    poller = compute.gallery_image_versions.begin_update(RG, GALLERY, web_definition, "1.0.0", update)
+    control.advance(150)
+    assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Updating"
+    assert not poller.done()
+    control.advance(0.2)
+    assert poller.result(timeout=30).provisioning_state == "Succeeded"
+    assert control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["terminalAt"] == terminal
 
 
 def test_duration_model_uses_size_replicas_and_region_factor(
@@ -74,7 +93,7 @@ def test_duration_model_uses_size_replicas_and_region_factor(
     plan = control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["plan"]
     assert [(p["key"], p["duration"]) for p in plan] == [("westus2", 194.0), ("eastus", 776.0)]
     control.advance(194)
-    assert summary(compute) == [("westus2", "Completed", 100), ("eastus", "Replicating", 25)]
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Replicating", 25)]
 
 
 def test_replication_fault_fails_one_region_and_the_lro(
@@ -90,7 +109,7 @@ def test_replication_fault_fails_one_region_and_the_lro(
         poller.result(timeout=30)
     assert arm_error(e.value)[0] == "ReplicationFailed"
     assert "region 'eastus'" in arm_error(e.value)[1]
-    assert summary(compute) == [("westus2", "Completed", 100), ("eastus", "Failed", 50)]
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Failed", 50)]
     assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Failed"
 
 
@@ -101,7 +120,7 @@ def test_stalled_replication_never_completes(
     compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
     control.add_fault(kind="replication", region="westus2", mode="stall", atProgress=60)
     control.advance(86400)
-    assert summary(compute) == [("westus2", "Replicating", 60)]
+    assert summary(compute) == [("West US 2", "Replicating", 60)]
     assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Creating"
 
 
@@ -118,7 +137,7 @@ def test_deleting_the_source_mid_replication_fails_full_mode(
         f"The source image '{IMAGE_ID}' was deleted while the image version was being replicated"
         in arm_error(e.value)[1]
     )
-    assert summary(compute) == [("westus2", "Failed", 50)]
+    assert summary(compute) == [("West US 2", "Failed", 50)]
 
 
 def test_virtual_clock_is_monotonic(control: EmulatorControl) -> None:
@@ -166,7 +185,7 @@ def test_changing_the_source_mid_replication_fails_full_mode(
     with pytest.raises(HttpResponseError) as e:
         poller.result(timeout=30)
     assert "was modified while the image version was being replicated" in arm_error(e.value)[1]
-    assert summary(compute) == [("westus2", "Failed", 20)]
+    assert summary(compute) == [("West US 2", "Failed", 20)]
 
 
 def test_tag_changes_do_not_disturb_replication(

@@ -51,7 +51,9 @@ def test_gallery_definition_version_with_sdk_poller(compute: ComputeManagementCl
     assert [(d.lun, d.size_in_gb) for d in ver.storage_profile.data_disk_images] == [(0, 64)]
     got = compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0", expand="ReplicationStatus")
     assert got.replication_status.aggregated_state == "Completed"
-    assert [(s.region, s.state, s.progress) for s in got.replication_status.summary] == [("westus2", "Completed", 100)]
+    assert [(s.region, s.state, s.progress) for s in got.replication_status.summary] == [
+        ("West US 2", "Completed", 100)
+    ]
 
 
 def test_missing_image_is_resource_not_found(compute: ComputeManagementClient, control: EmulatorControl) -> None:
@@ -75,7 +77,10 @@ def test_unknown_api_version_is_refused(
     )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "NoRegisteredProviderFound"
-    assert "The supported api-versions are '2026-04-01, 2026-03-01" in resp.json()["error"]["message"]
+    message = resp.json()["error"]["message"]  # ARM's form: oldest first, then the locations
+    assert message.startswith("No registered resource provider found for location 'westus2' and API version")
+    assert "The supported api-versions are '2021-03-01, 2021-04-01, " in message
+    assert "2026-04-01'. The supported locations are 'australiacentral, " in message
 
 
 ASYNC_CLIENT = """

@@ -10,7 +10,8 @@ from tests.infra.funcignore import FuncIgnore, published
 from tests.infra.template import ROOT
 
 APP_FILES = {"function_app.py", "host.json", "requirements.txt"}
-APP_PACKAGES = ("migration", "activities", "orchestrators", "triggers")
+APP_PACKAGES = ("migration", "activities", "orchestrators", "triggers", "console")
+CONSOLE_ASSETS = "console/static/"  # the operator console's page, scripts and styles
 # Not walked (large or generated); represented by the sample files below instead.
 UNWALKED = {".git", ".venv", ".tools", "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
 LOCAL_ARTIFACTS = [
@@ -37,12 +38,13 @@ def repository_files() -> list[str]:
 
 
 def runtime_files(paths: list[str]) -> set[str]:
-    """What must be published: the app's root files and every Python module of its packages."""
+    """What must be published: the app's root files, every Python module of its packages, the console's assets."""
     return {
         p
         for p in paths
         if p in APP_FILES
         or (p.split("/")[0] in APP_PACKAGES and p.endswith(".py") and "__pycache__" not in p.split("/"))
+        or (p.startswith(CONSOLE_ASSETS) and "/" not in p[len(CONSOLE_ASSETS) :])
     }
 
 
@@ -56,7 +58,7 @@ def test_package_is_exactly_the_app(funcignore):
     package = set(published(paths, funcignore))
     expected = runtime_files(paths)
     assert {"extra": sorted(package - expected), "missing": sorted(expected - package)} == {"extra": [], "missing": []}
-    assert {"function_app.py", "migration/settings.py", "triggers/event_grid.py"} <= package
+    assert {"function_app.py", "migration/settings.py", "triggers/event_grid.py", "console/static/app.js"} <= package
 
 
 def test_development_folders_are_left_out(funcignore):

@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from tests.infra import arm_schemas
-from tests.infra.template import PARAMETERS_EXAMPLE_PATH, iter_resources, iter_templates, load_template
+from tests.infra.arm_expressions import evaluate, is_expression
+from tests.infra.template import (
+    PARAMETERS_EXAMPLE_PATH,
+    Located,
+    context,
+    context_of,
+    iter_resources,
+    iter_templates,
+    load_template,
+)
 
 TEMPLATE = load_template()
 RESOURCES = list(iter_resources(TEMPLATE))
@@ -19,10 +28,26 @@ def _id(located: Any) -> str:
     return f"{located.path}:{located.resource.get('type')}"
 
 
+# Types whose schema is a oneOf told apart only by the name's literal suffix (sites/config: appsettings,
+# authsettingsV2, ...): an expression name matches every branch, so the name is checked as ARM will see it.
+NAME_DISCRIMINATED = {"Microsoft.Web/sites/config"}
+
+
+def as_deployed_name(located: Located) -> dict[str, Any]:
+    resource = located.resource
+    if resource["type"] not in NAME_DISCRIMINATED or not is_expression(resource["name"]):
+        return resource
+    return {**resource, "name": evaluate(resource["name"], context_of(located, context()))}
+
+
+def with_deployed_names(template: dict[str, Any]) -> dict[str, Any]:
+    return {**template, "resources": [as_deployed_name(r) for r in iter_resources(template) if r.parent is None]}
+
+
 @pytest.mark.conformance
 @pytest.mark.parametrize("located", RESOURCES, ids=_id)
 def test_resource_matches_its_schema(located):
-    assert arm_schemas.resource_errors(located.resource) == []
+    assert arm_schemas.resource_errors(as_deployed_name(located)) == []
 
 
 @pytest.mark.conformance
@@ -31,6 +56,11 @@ def test_template_matches_the_deployment_template_schema(path, template):
     """The whole template, and each nested template on its own (the nested ``template`` is free-form in the
     deployments schema). Nested subscription-scope templates are checked with the resource-group template schema:
     the subscription one is not vendored, and for the resource types used here the two accept the same."""
+    if path == "$":
+        template = {
+            **template,
+            "resources": [as_deployed_name(r) for r in iter_resources(template) if r.parent is None],
+        }
     assert arm_schemas.template_errors(template) == []
 
 
@@ -166,6 +196,18 @@ def test_an_api_version_the_schemas_do_not_cover_is_reported():
 def test_an_unknown_top_level_template_key_fails_the_whole_template_check():
     template = load_template()
     template["output"] = {}
-    assert arm_schemas.template_errors(template) == [
+    assert arm_schemas.template_errors(with_deployed_names(template)) == [
         "$: Additional properties are not allowed ('output' was unexpected)"
     ]
+
+
+def test_app_service_authentication_is_optional_keeps_the_event_webhook_and_is_schema_checked():
+    template = load_template()
+    auth = _only(template, "Microsoft.Web/sites/config")
+    assert auth["condition"] == "[parameters('enableAuthentication')]"
+    assert TEMPLATE["parameters"]["enableAuthentication"]["defaultValue"] is False
+    assert auth["properties"]["globalValidation"]["excludedPaths"] == ["/runtime/webhooks/eventgrid"]
+    located = next(r for r in iter_resources(template) if r.resource is auth)
+    assert evaluate(auth["name"], context_of(located, context())).endswith("/authsettingsV2")
+    auth["properties"]["globalValidation"]["unauthenticatedClientAction"] = "RedirectToLogin"
+    assert arm_schemas.resource_errors(as_deployed_name(located)) != []

@@ -50,7 +50,7 @@ def test_version_with_replication_status_example() -> None:
     assert facts.os_disk is not None
     assert facts.os_disk.size_gb == 10
     assert [(d.lun, d.size_gb) for d in facts.data_disks] == [(1, 10)]
-    assert facts.target_regions == ["West US", "East US"]
+    assert facts.target_regions == ["westus", "eastus"]  # Azure's display names, normalized
 
 
 def test_versions_list_example() -> None:

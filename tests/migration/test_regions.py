@@ -12,7 +12,18 @@ from migration.regions import (
     normalize_region,
     normalize_target_regions,
     parse_regions_tag,
+    region_key,
 )
+
+
+def test_region_key_reads_what_azure_answers() -> None:
+    """The gallery service answers display names in targetRegions and replication status (recorded traffic)."""
+    assert [region_key(n) for n in ("West US 2", "westus2", "West Central US", None)] == [
+        "westus2",
+        "westus2",
+        "westcentralus",
+        "",
+    ]
 
 
 def test_normalize_region() -> None:
