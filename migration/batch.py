@@ -34,7 +34,6 @@ from migration.status import ErrorInfo, bounded, clip_list
 from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
 
 OUTCOMES = ("succeeded", "failed", "canceled", "skipped", "not-started")
-LIVE_OUTCOMES = ("queued", "running")  # report rows of images whose migration has not ended yet
 CSV_COLUMNS = (
     "sourceImageId",
     "name",
