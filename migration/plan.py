@@ -243,8 +243,12 @@ def version_body(plan: MigrationPlan, *, provenance: dict[str, str]) -> dict[str
             "publishingProfile": publishing,
             "storageProfile": {"source": {"id": request.source_image_id}},
             # blockDeletionBeforeEndOfLife comes with the promotion, once validated: a version that fails can
-            # then always be removed.
-            "safetyProfile": {"allowDeletionOfReplicatedLocations": request.allow_deletion_of_replicated_locations},
+            # then always be removed. Sent as false, as Azure defaults it to true from gallery api-version
+            # 2026-03-03 (the SDK's; Azure/azure-cli vm/_breaking_change.py, "sig image-version create").
+            "safetyProfile": {
+                "allowDeletionOfReplicatedLocations": request.allow_deletion_of_replicated_locations,
+                "blockDeletionBeforeEndOfLife": False,
+            },
         },
     }
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.apiversions import (
+    DELETION_BLOCK_DEFAULTS_SINCE,
     LATEST_GALLERY,
     SECURE_DEFAULTS_SINCE,
     STORAGE_ACCOUNT_STRATEGY_SINCE,
@@ -125,6 +126,13 @@ class VersionsBackend:
         props["storageProfile"] = _storage_profile(image)
         props.setdefault("safetyProfile", {}).setdefault("allowDeletionOfReplicatedLocations", False)
         props["safetyProfile"].setdefault("reportedForPolicyViolation", False)
+        if api_version >= DELETION_BLOCK_DEFAULTS_SINCE and not seeded:
+            # Azure/azure-cli src/azure-cli/azure/cli/command_modules/vm/_breaking_change.py ("sig image-version
+            # create"): "Starting api-version 2026-03-03, gallery image versions will default to: endOfLifeDate = 6
+            # months from publish date (unless explicitly set); blockDeletionBeforeEndOfLife = true (unless explicitly
+            # set)". Seeded versions stand for ones that already exist, created before.
+            props["safetyProfile"].setdefault("blockDeletionBeforeEndOfLife", True)
+            props["publishingProfile"].setdefault("endOfLifeDate", iso(six_months_after(now)))
         props["provisioningState"] = "Succeeded" if seeded else "Creating"
         version = {
             "id": str(rid),
@@ -449,3 +457,15 @@ def _storage_profile(image: dict[str, Any]) -> dict[str, Any]:
         },
         "dataDiskImages": [{"lun": lun, "sizeInGB": size, "hostCaching": caching[lun]} for lun, size in data],
     }
+
+
+def six_months_after(moment: datetime) -> datetime:
+    """The same day and time six calendar months later (the month's last day when it is shorter)."""
+    month = moment.month + 6
+    year, month = moment.year + (month - 1) // 12, (month - 1) % 12 + 1
+    for day in range(moment.day, 27, -1):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return moment.replace(year=year, month=month, day=min(moment.day, 28))

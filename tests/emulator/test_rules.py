@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from azure.mgmt.compute import ComputeManagementClient, models
 
 from emulator.control import EmulatorControl
 from tests.emulator.conftest import GALLERY, IMAGE_ID, RG, RG_ID
-from tests.emulator.helpers import arm_error, definition, version, version_body
+from tests.emulator.helpers import Arm, arm_error, definition, version, version_body
 
 
 def refused(call: Callable[[], Any]) -> tuple[int, str, str]:
@@ -256,7 +257,11 @@ def test_definition_with_versions_cannot_be_deleted(web: ComputeManagementClient
 
 
 def test_delete_version_then_definition(web: ComputeManagementClient, control: EmulatorControl) -> None:
-    web.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version())
+    unblocked = version_body()
+    unblocked["properties"]["safetyProfile"] = {"blockDeletionBeforeEndOfLife": False}  # 2026-03-03 defaults it on
+    web.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, "web", "1.0.0", models.GalleryImageVersion(unblocked)
+    )
     control.advance(600)
     web.gallery_image_versions.begin_delete(RG, GALLERY, "web", "1.0.0").result()
     web.gallery_images.begin_delete(RG, GALLERY, "web").result()
@@ -281,3 +286,31 @@ def test_image_os_type_enum_is_enforced(compute: ComputeManagementClient, contro
     )
     assert (status, code) == (400, "InvalidParameter")
     assert message.startswith("The value 'Plan9' of parameter 'properties.storageProfile.osDisk.osType' is not allowed")
+
+
+@pytest.mark.parametrize("api_version", ["2026-03-03", "2025-03-03"])
+def test_from_api_version_2026_03_03_a_new_version_is_blocked_from_deletion_for_six_months(
+    web: ComputeManagementClient, arm: str, control: EmulatorControl, api_version: str
+) -> None:
+    """Azure/azure-cli vm/_breaking_change.py ("sig image-version create"): from gallery api-version 2026-03-03 a
+    version defaults to an end of life 6 months after publishing and blockDeletionBeforeEndOfLife = true, unless
+    the request sets them; Azure then refuses its deletion until that end of life."""
+    http = Arm(arm, control)
+    path = f"{RG_ID}/providers/Microsoft.Compute/galleries/{GALLERY}/images/web/versions/1.0.0"
+    created = http("PUT", path, version_body(), api_version=api_version)
+    assert created.status_code == 201, created.text
+    control.advance(600)
+    props = http("GET", path, api_version="2026-03-03").json()["properties"]
+    if api_version < "2026-03-03":
+        assert not props["safetyProfile"].get("blockDeletionBeforeEndOfLife")
+        assert "endOfLifeDate" not in props["publishingProfile"]
+        web.gallery_image_versions.begin_delete(RG, GALLERY, "web", "1.0.0").result()
+        return
+    assert props["safetyProfile"]["blockDeletionBeforeEndOfLife"] is True
+    published = datetime.fromisoformat(props["publishingProfile"]["publishedDate"])
+    end = datetime.fromisoformat(props["publishingProfile"]["endOfLifeDate"])
+    assert (end.year * 12 + end.month) - (published.year * 12 + published.month) == 6
+    assert (end.day, end.time()) == (published.day, published.time())
+    status, code, message = refused(lambda: web.gallery_image_versions.begin_delete(RG, GALLERY, "web", "1.0.0"))
+    assert (status, code) == (409, "OperationNotAllowed")
+    assert "blockDeletionBeforeEndOfLife" in message

@@ -114,6 +114,12 @@ def test_version_body_is_excluded_from_latest_and_carries_regions() -> None:
     ]
     assert body["properties"]["storageProfile"]["source"]["id"] == IMAGE_ID
     assert body["tags"] == {"migration-id": "m"}
+    # Created deletable even with an end of life (gallery api-version 2026-03-03 would default the block on): the
+    # block comes once validated, so a failed version can be removed.
+    assert body["properties"]["safetyProfile"] == {
+        "allowDeletionOfReplicatedLocations": False,
+        "blockDeletionBeforeEndOfLife": False,
+    }
 
 
 def completed(*regions: str) -> ReplicationSnapshot:
