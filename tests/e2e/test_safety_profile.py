@@ -29,9 +29,10 @@ def test_an_end_of_life_blocks_deletion_of_the_validated_version_by_default(worl
     response = world.start_http({"sourceImageId": image_id("eol-1"), "galleryId": GALLERY, "endOfLife": END_OF_LIFE})
     instance = str(response.json()["id"])
     world.hold_in_replication(instance)
-    # Created without the block (a failed version must stay removable), with Azure's default for regions.
+    # Created with the block explicitly off (a failed version must stay removable; gallery api-version 2026-03-03
+    # would default it on), and Azure's default for regions.
     created = version_record(world, "eol-1")["body"]["properties"]["safetyProfile"]
-    assert (created["allowDeletionOfReplicatedLocations"], created.get("blockDeletionBeforeEndOfLife")) == (False, None)
+    assert (created["allowDeletionOfReplicatedLocations"], created["blockDeletionBeforeEndOfLife"]) == (False, False)
     world.stack.host.clock(auto_advance=True)
     output = world.finish(instance)["output"]
     assert output["outcome"] == "succeeded", output
