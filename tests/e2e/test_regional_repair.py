@@ -4,6 +4,7 @@ durable timers; completed regions are kept. Real processes: the emulator and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -80,11 +81,20 @@ def test_a_cancel_during_the_repair_backoff_keeps_the_source_and_removes_the_ver
     host.clock(auto_advance=False)
     instance = start(world, "repair-cancel")
     world.wait_for_instance(instance)
-    for _ in range(60):  # step the held clock until the migration sleeps before its first retry
-        custom = (host.status(instance) or {}).get("customStatus") or {}
-        if "retrying eastus (attempt 1 of 2)" in (custom.get("message") or "") and custom.get("nextPollAt"):
+
+    # Step the held clock from timer to timer (each time to the wake-up the migration published, once it sleeps
+    # again), until it sleeps before its first retry: the retry's timer is then surely not due yet.
+    def sleeping_until_other_than(seen: str | None) -> Callable[[dict[str, Any]], bool]:
+        return lambda s: (s.get("customStatus") or {}).get("nextPollAt") not in (None, seen)
+
+    seen = None
+    for _ in range(60):
+        custom = host.wait_until(instance, sleeping_until_other_than(seen), timeout=60)["customStatus"]
+        if "retrying eastus (attempt 1 of 2)" in (custom.get("message") or ""):
             break
-        host.clock(advance_by=120)
+        seen = custom["nextPollAt"]
+        host.clock(advance_to=seen)
+        host.clock(advance_by=1)  # past it: the timer is due
     else:
         raise AssertionError(f"never waited to retry: {host.status(instance)}")
     assert custom["regions"]["eastus"]["repairs"] == 1
