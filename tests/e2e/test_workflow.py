@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from localrun.stack import APP_CLIENT_ID
 from tests.e2e.world import (
     DEPLOYMENT,
     GALLERY,
@@ -326,3 +329,43 @@ def test_a_failed_boot_test_keeps_the_source_and_removes_the_version(world: Worl
     world.assert_failed_and_cleaned_up(
         output, code="ValidationFailed", mentions=("boot-test",), source=source, definition="boot-02"
     )
+
+
+JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
+
+
+def test_no_token_or_vm_password_is_logged_or_returned(world: World) -> None:
+    """A boot-test migration handles both secrets the app ever holds: its ARM access token and the throwaway VM's
+    password. Neither appears in the host's log (the app's log lines included), the status APIs, the instance's
+    Durable history (activity inputs and outputs) or the tags the app wrote."""
+    world.stack.arm.set_role(deployed_rbac(include_boot_test=True))
+    world.stack.arm.configure({"recordBodies": True})  # to learn the password the app sent
+    source = image_id("secret-01")
+    world.seed(gallery(), image("secret-01"))
+    log = world.stack.devhost_process.log_path if world.stack.devhost_process else None
+    assert log is not None
+    log_start = log.stat().st_size
+    response = world.start_http({"sourceImageId": source, "galleryId": GALLERY, "bootTest": True})
+    instance = response.json()["id"]
+    output = world.finish(instance)["output"]
+    assert output["outcome"] == "succeeded", output
+    (create,) = world.app_requests("VirtualMachines_CreateOrUpdate")
+    password = create["requestBody"]["properties"]["osProfile"]["adminPassword"]
+    assert len(password) >= 24
+    token = world.stack.user_credential(APP_CLIENT_ID).get_token("https://management.azure.com/.default").token
+    assert JWT.fullmatch(token)  # what a token looks like, so the pattern below can find one
+
+    host = world.stack.host
+    seen = {
+        "start answer": response.text,
+        "summary": world.api("GET", f"migrations/{instance}").text,
+        "list": world.api("GET", "migrations").text,
+        "durable status with history": json.dumps(host.status(instance, show_history=True, show_history_output=True)),
+        "version tags": json.dumps(world.tags_of(output["versionId"])),
+        "host log": log.read_bytes()[log_start:].decode(errors="replace"),
+    }
+    assert "boot-test" in seen["durable status with history"]  # the history is there to be searched
+    assert f"started migration {instance}" in seen["host log"]  # and so are the app's own log lines
+    for where, text in seen.items():
+        assert password not in text, where
+        assert not JWT.search(text), where
