@@ -1,12 +1,15 @@
-"""The polling schedule, simulated against linear replication with a queued phase."""
+"""The polling schedule, simulated against the emulator's replication curves (its model of the world, not the
+predictor's): a queue, then a copy whose reported progress grows linearly (what the schedule assumes and the
+recordings fit) or not (slow start, a stall then a burst, a jump to 100 %)."""
 
 import pytest
 
+from emulator.compute.curves import CURVES, share_done
 from migration.replication import Observation, next_poll_delay, remember
 from tests.migration.factories import settings
 
 
-def simulate(duration: float, queued: float = 30.0, **overrides: object) -> tuple[int, float]:
+def simulate(duration: float, queued: float = 30.0, curve: str = "linear", **overrides: object) -> tuple[int, float]:
     """(status reads, detection latency) to notice a replication that completes at ``queued + duration``."""
     cfg = settings(**overrides)
     done_at = queued + duration
@@ -16,18 +19,54 @@ def simulate(duration: float, queued: float = 30.0, **overrides: object) -> tupl
     while True:
         t += next_poll_delay(observations, elapsed=t, settings=cfg)
         reads += 1
-        progress = 100 if t >= done_at else max(0, int((t - queued) / duration * 100))
-        if progress >= 100:
+        if t >= done_at:
             return reads, t - done_at
+        progress = int(100 * share_done(curve, (t - queued) / duration)) if t > queued else 0  # Azure truncates
         observations = remember(observations, Observation(elapsed=t, progress=progress))
 
 
-@pytest.mark.parametrize("queued", [0, 30, 300])
+def latency_goal(total: float) -> float:
+    return max(60.0, 0.05 * total)  # README "Performance": about 5 % of the wait, at least a minute
+
+
+@pytest.mark.parametrize("queued", [0, 30, 150.2, 300])
 @pytest.mark.parametrize("duration", [600, 3600, 6 * 3600])
-def test_few_reads_and_bounded_latency(duration: int, queued: int) -> None:
+def test_few_reads_and_bounded_latency(duration: int, queued: float) -> None:
     reads, latency = simulate(duration, queued)
-    assert 0 <= latency <= max(60, 0.05 * (duration + queued))
+    assert 0 <= latency <= latency_goal(duration + queued)
     assert reads <= 13, reads
+
+
+@pytest.mark.parametrize("curve", CURVES)
+@pytest.mark.parametrize("duration", [600, 3600, 6 * 3600])
+def test_curves_the_schedule_does_not_assume_cost_no_more_reads(duration: int, curve: str) -> None:
+    """On every curve the wait stays economical (at most 13 reads where the SDK's 30 s poller takes 25 to 725), and
+    detection comes before the replication time has passed a second time; bench/README.md lists where the 5 % goal
+    is missed
+    (test_where_the_latency_goal_is_missed keeps that list true)."""
+    reads, latency = simulate(duration, 150.2, curve)
+    assert reads <= 13, reads
+    assert 0 <= latency <= duration + 150.2, latency
+
+
+# (curve, copy seconds) whose detection latency misses the goal, as bench/README.md's curve table says
+MISSES = {
+    ("slow-start", 600),
+    ("slow-start", 3600),
+    ("stall-burst", 600),
+    ("stall-burst", 3600),
+    ("jump", 600),
+}
+
+
+def test_where_the_latency_goal_is_missed() -> None:
+    missed = {
+        (curve, duration)
+        for curve in CURVES
+        for duration in (600, 3600, 6 * 3600)
+        if simulate(duration, 150.2, curve)[1] > latency_goal(duration + 150.2)
+    }
+    assert missed == MISSES
 
 
 def test_deadline_is_never_overslept() -> None:
