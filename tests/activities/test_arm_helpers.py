@@ -8,9 +8,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from activities import _arm, source, version
+from migration.errors import TransientArmError
 from migration.resource_ids import ImageId, VersionId
 from migration.settings import Settings
 
@@ -55,7 +56,12 @@ class FakeCompute:
 @pytest.fixture
 def compute(monkeypatch: pytest.MonkeyPatch) -> FakeCompute:
     fake = FakeCompute([])
-    monkeypatch.setattr(_arm, "compute", lambda subscription: fake)
+
+    def client(subscription: str) -> FakeCompute:
+        assert subscription == SUB  # the resource's own subscription
+        return fake
+
+    monkeypatch.setattr(_arm, "compute", client)
     return fake
 
 
@@ -103,3 +109,17 @@ def test_a_version_is_read_with_its_replication_status_only_when_asked(compute: 
     ]
     compute.found_version = None
     assert version.read_version(parsed) is None
+
+
+def failing(*args: Any, **kwargs: Any) -> Any:
+    raise HttpResponseError(message="busy", response=SimpleNamespace(status_code=503, reason="busy", headers={}))
+
+
+def test_failures_name_what_was_being_done(compute: FakeCompute, monkeypatch: pytest.MonkeyPatch) -> None:
+    scope(monkeypatch, "subscription")
+    compute.virtual_machine_scale_sets.list_all = failing
+    with pytest.raises(TransientArmError, match=r"^listing scale sets that may use the image: 503"):
+        source.scale_sets_using(ImageId.parse(IMAGE))
+    compute.gallery_image_versions.get = failing
+    with pytest.raises(TransientArmError, match=rf"^reading image version {VERSION}: 503"):
+        version.read_version(VersionId.parse(VERSION))
