@@ -172,3 +172,21 @@ def test_allowed_tag_principals_setting() -> None:
     assert settings().allowed_tag_principal_ids == frozenset()
     with pytest.raises(InvalidRequest, match=r"ALLOWED_TAG_PRINCIPALS: .*object IDs"):
         Settings.from_env({"ALLOWED_TAG_PRINCIPALS": "alice@contoso.com"})
+
+
+def test_deletion_authority_reasons_to_the_letter() -> None:
+    from migration.authorization import DeletionAuthority, TagWriter, WriterReading, deletion_authority
+
+    group = "9r0up000-0000-4000-8000-000000000009".replace("r", "0")
+    own = frozenset({APP_OID, APP_CLIENT})
+    by_group = TagWriter(object_id=BOB, principal_type="Group", granted_to=group)
+    assert deletion_authority(WriterReading(by_group), allowed=frozenset({group}), own=own) == DeletionAuthority(
+        True, f"tagged by principal {BOB} (through group {group}), listed in ALLOWED_TAG_PRINCIPALS"
+    )
+    assert deletion_authority(WriterReading(None, "no claims"), allowed=frozenset(), own=own) == DeletionAuthority(
+        False, "no verifiable tag writer (no claims)"
+    )
+    app = TagWriter(object_id="x", principal_type="ServicePrincipal", granted_to="x", app_id=APP_CLIENT)
+    assert deletion_authority(WriterReading(app), allowed=frozenset({"x"}), own=own) == DeletionAuthority(
+        False, "the event is the app's own tag write, not a user's", own_write=True
+    )

@@ -112,3 +112,18 @@ def test_every_target_region_must_have_completed() -> None:
     assert failures(replication=partial) == ["replicated-everywhere: not Completed in: eastus"]
     assert failures(replication=None) == ["replicated-everywhere: not Completed in: eastus, westus2"]
     assert failures(replication=completed("EAST US", "westus2")) == []  # names as Azure or the user spell them
+
+
+def test_replication_failures_are_named_exactly() -> None:
+    failed = ReplicationSnapshot(
+        version_id="v",
+        provisioning_state="Failed",
+        regions=[
+            RegionReplication(region="East US", state="Failed", details="disk copy failed"),
+            RegionReplication(region="West US 2", state="Failed"),
+            RegionReplication(region="UK South", state="Completed", progress=100),
+        ],
+    )
+    assert failed.failure_reason() == "replication failed in East US: disk copy failed; West US 2: replication failed"
+    state_only = ReplicationSnapshot(version_id="v", provisioning_state="Failed")
+    assert state_only.failure_reason() == "replication failed in the version's provisioning state is Failed"
