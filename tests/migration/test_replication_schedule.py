@@ -103,3 +103,68 @@ def test_start_delays_are_stable_and_spread_over_the_window() -> None:
     per_minute_half = sum(1 for d in delays if d < 30)
     assert 200 < per_minute_half < 400  # roughly uniform: about half in the first half of the window
     assert start_delay("anything", 0) == 0
+
+
+def o(elapsed: float, progress: int) -> Observation:
+    return Observation(elapsed=elapsed, progress=progress)
+
+
+# (observations, elapsed, settings overrides, expected delay): worked out by hand from the rules in the module's
+# docstring with the defaults (first 60 s, min 60 s, 5 % of elapsed, max 3,600 s, deadline 86,400 s).
+DELAYS = [
+    # rate from the first read that showed progress: (30 + 1 - 10) / 300 s; 69 points left
+    ([o(300, 10), o(600, 30)], 600, {}, 69 / (21 / 300)),
+    # the same, asked 100 s after the last read: that much less to wait
+    ([o(300, 10), o(600, 30)], 700, {}, 69 / (21 / 300) - 100),
+    # a read at 0 % is no anchor: nothing measurable yet, so the wait doubles (to the time waited so far)
+    ([o(60, 0), o(300, 20)], 300, {}, 300),
+    # no progress since the anchor, even at 99 %: back off rather than trust a rate of zero
+    ([o(300, 99), o(600, 99)], 600, {}, 600),
+    # less than 10 points between the reads: the prediction (about 2,500 s) is capped by the doubling
+    ([o(300, 5), o(600, 12)], 600, {}, 600),
+    # only the reads before the latest can anchor: the first read here showed nothing
+    ([o(100, 0), o(200, 5), o(300, 20)], 300, {}, 79 / (16 / 100)),
+    # reads 1.5 s apart with a 1 s floor: the rate uses their real distance
+    (
+        [o(100, 10), o(101.5, 30)],
+        101.5,
+        {"REPLICATION_POLL_MIN_SECONDS": "1", "REPLICATION_POLL_LATENCY_FRACTION": "0"},
+        69 / 14,
+    ),
+    # never past the deadline, never less than a second before it, nothing at it
+    ([], 998.5, {"REPLICATION_DEADLINE_SECONDS": "1000"}, 1.5),
+    ([], 999.5, {"REPLICATION_DEADLINE_SECONDS": "1000"}, 1.0),
+    ([o(300, 10), o(600, 30)], 600, {"REPLICATION_POLL_MAX_SECONDS": "900"}, 900),
+]
+
+
+@pytest.mark.parametrize(("observations", "elapsed", "overrides", "expected"), DELAYS)
+def test_delays_worked_out_by_hand(
+    observations: list[Observation], elapsed: float, overrides: dict[str, str], expected: float
+) -> None:
+    assert next_poll_delay(observations, elapsed=elapsed, settings=settings(**overrides)) == pytest.approx(expected)
+
+
+def test_remember_does_not_keep_the_anchor_twice() -> None:
+    assert remember([o(240, 2)], o(240, 2)) == [o(240, 2)]
+
+
+def test_progress_view_shows_state_progress_and_planned_replicas() -> None:
+    from migration.replication import RegionReplication, ReplicationSnapshot, progress_view
+
+    snapshot = ReplicationSnapshot(
+        version_id="v",
+        provisioning_state="Creating",
+        regions=[
+            RegionReplication(region="West US 2", state="Replicating", progress=40),
+            RegionReplication(region="East US", state="Completed", progress=100),
+        ],
+    )
+    assert progress_view(snapshot, {"West US 2": 2}) == {
+        "West US 2": {"state": "Replicating", "progress": 40, "replicaCount": 2},
+        "East US": {"state": "Completed", "progress": 100},
+    }
+    assert progress_view(snapshot) == {
+        "West US 2": {"state": "Replicating", "progress": 40},
+        "East US": {"state": "Completed", "progress": 100},
+    }
