@@ -56,7 +56,8 @@ def test_a_breakpoint_holds_one_run_until_released(dh: DevhostClient) -> None:
 
 
 def test_bad_breakpoints_are_refused(dh: DevhostClient) -> None:
-    for body in ({"activity": "hello", "at": "middle"}, {"at": "end"}, {"activity": "hello", "skip": -1}, []):
+    bodies: list[object] = [{"activity": "hello", "at": "middle"}, {"at": "end"}, {"activity": "hello", "skip": -1}, []]
+    for body in bodies:
         response = dh._control("POST", "breakpoints", json=body)
         assert response.status_code == 400, (body, response.text)
     assert dh._control("DELETE", "breakpoints/999").status_code == 404

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from migration.errors import InvalidRequest
+from migration.request import MigrationRequestBody
 from migration.resource_ids import GalleryId, ImageId
 from migration.tags import (
     TAG_VALUE_MAX,
@@ -49,7 +50,7 @@ def test_each_decision_carries_its_reason_hash_and_trigger() -> None:
     assert decide({**TAGS, "migration-status": "failed"}, NAMES).start is True
 
 
-def body(**tags: str):  # type: ignore[no-untyped-def]
+def body(**tags: str) -> MigrationRequestBody:
     return body_from_tags(
         ImageId.parse(IMAGE_ID),
         {"migrate-to-gallery": "corp", **tags},
