@@ -1,8 +1,11 @@
-"""``python -m bench [polling|history|scale|replay|curves|all] [--quick]``: run benchmarks, print tables, save JSON.
+"""``python -m bench [polling|history|scale|replay|curves|batch|all] [--quick]``: run benchmarks, print tables, save
+JSON.
 
 polling, history and replay measure the same migrations (one per replication time), so asking for several of
 them runs those migrations once; curves measures our wait on progress curves the predictor does not assume, beside
-the linear migrations (which it runs too). Every run starts its own emulator + devhost on the virtual clock.
+the linear migrations (which it runs too). ``batch`` is the batch engine at 100 / 1,000 / 10,000 images (stand-in
+migrations; the replaced design from git at 100 and 1,000) and a batch of real migrations
+(``--batch-migrations``, default 1,000). Every run starts its own emulator + devhost on the virtual clock.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import polling, report, results, scale
+from bench import batch, batch_engine, polling, report, results, scale
 from bench.baseline import BASELINE_CASES
 from bench.tables import Table
 
-BENCHMARKS = ("polling", "history", "replay", "curves", "scale")
+BENCHMARKS = ("polling", "history", "replay", "curves", "scale", "batch")
+BATCH_MIGRATIONS = 1000
 
 
 def _positive(text: str) -> int:
@@ -47,6 +51,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=[s.name for s in scale.SCENARIOS],
         help="scale scenario(s) to run (repeatable; default: all)",
     )
+    p.add_argument(
+        "--batch-migrations",
+        type=_positive,
+        help=f"real migrations of the batch benchmark (default {BATCH_MIGRATIONS}, quick {scale.QUICK_MIGRATIONS})",
+    )
     p.add_argument("--output", type=Path, help=f"results JSON (default bench/results/{results.LATEST.name})")
     p.add_argument("--no-save", action="store_true", help="print the tables only")
     p.add_argument("--verbose", action="store_true", help="log progress")
@@ -63,7 +72,7 @@ def run(args: argparse.Namespace, *, command: str, console: Console) -> dict[str
             console.print()
         sections[name] = results.section(command, tables, data, seconds=seconds)
 
-    case_based = [name for name in chosen if name not in ("scale", "curves")]
+    case_based = [name for name in chosen if name not in ("scale", "curves", "batch")]
     if case_based or "curves" in chosen:
         times = polling.QUICK_REPLICATION_SECONDS if args.quick else polling.REPLICATION_SECONDS
         started = time.perf_counter()
@@ -85,6 +94,17 @@ def run(args: argparse.Namespace, *, command: str, console: Console) -> dict[str
         wanted = args.scenario or [s.name for s in scale.SCENARIOS]
         outcomes = scale.run(migrations, scenarios=[s for s in scale.SCENARIOS if s.name in wanted])
         emit("scale", report.scale_tables(outcomes), [o.to_json() for o in outcomes], time.perf_counter() - started)
+    if "batch" in chosen:
+        started = time.perf_counter()
+        sizes, before = ((100,), ()) if args.quick else (batch_engine.SIZES, batch_engine.BEFORE_SIZES)
+        runs, before_missing = batch_engine.run(sizes, before)
+        tables = batch_engine.tables(runs, before_missing=before_missing)
+        emit("batch-engine", tables, [r.to_json() for r in runs], time.perf_counter() - started)
+        started = time.perf_counter()
+        count = args.batch_migrations or (scale.QUICK_MIGRATIONS if args.quick else BATCH_MIGRATIONS)
+        result = scale.run_scenario(batch.scenario(), count)
+        tables = [*report.scale_tables([result]), batch.concurrency_table(batch.CAP), batch.time_table(result)]
+        emit("batch", tables, result.to_json(), time.perf_counter() - started)
     return sections
 
 

@@ -99,6 +99,7 @@ class Host:
             held=self.dispatcher.held,
             breakpoints=self.dispatcher.breakpoints,
             reset_hooks=tuple(load_hook(spec) for spec in config.reset_hooks),
+            crash_at=self.dispatcher.crash_at_continue,
         )
 
     def build_app(self) -> web.Application:

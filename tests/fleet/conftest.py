@@ -5,6 +5,8 @@ it on (``fleet.stack.subscribe()``): every status tag a migration writes comes b
 reads and ignores, which doubles the wall time of a 50-image batch and tests nothing the e2e suite does not.
 
 ``tight``: a schedule that polls every 10 s and a budget of 12 polls a minute, so a batch's budget floor binds.
+
+``rounds``: ``BATCH_ROUND_TASKS`` at its minimum, so a batch continues as new every few migrations.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ TIGHT_SETTINGS = {
     "REPLICATION_POLL_MIN_SECONDS": "10",
     "ARM_READ_BUDGET_PER_MINUTE": "12",
 }
+
+
+ROUND_SETTINGS = {**E2E_SETTINGS, "BATCH_ROUND_TASKS": "20"}
 
 
 def _world(stack: LocalStack) -> FleetWorld:
@@ -57,3 +62,13 @@ def tight_stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def tight(tight_stack: LocalStack) -> FleetWorld:
     return _world(tight_stack)
+
+
+@pytest.fixture(scope="session")
+def rounds_stack() -> Iterator[LocalStack]:
+    yield from _stack(ROUND_SETTINGS)
+
+
+@pytest.fixture
+def rounds(rounds_stack: LocalStack) -> FleetWorld:
+    return _world(rounds_stack)
