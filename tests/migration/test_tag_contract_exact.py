@@ -16,10 +16,13 @@ from migration.tags import (
     MigrationStatus,
     TagDecision,
     TagNames,
+    _tag_errors,
     body_from_tags,
     decide,
+    fit_status_tags,
     parse_trigger_value,
     request_hash,
+    status_tag_room_note,
     status_tags,
 )
 from tests.migration.factories import IMAGE_ID, SUB, settings
@@ -125,3 +128,49 @@ def test_status_tags_are_cut_exactly_at_the_tag_limit() -> None:
 
 def test_end_of_life_dates_are_midnight_utc() -> None:
     assert body(**{"migrate-end-of-life": "2099-12-31"}).end_of_life == datetime(2099, 12, 31, tzinfo=UTC)
+
+
+def test_every_tag_name_follows_the_renamed_settings() -> None:
+    names = TagNames.from_settings(settings(tag_trigger="to-gallery", tag_option_prefix="o-", tag_status_prefix="s-"))
+    assert names == TagNames(
+        trigger="to-gallery",
+        definition="o-definition",
+        version="o-version",
+        regions="o-regions",
+        storage_type="o-storage-type",
+        end_of_life="o-end-of-life",
+        delete_source="o-delete-source",
+        exclude_from_latest="o-exclude-from-latest",
+        status="s-status",
+        migration_id="s-id",
+        request="s-request",
+        version_id="s-version-id",
+        reason="s-reason",
+        cancel="s-cancel",
+    )
+
+
+def test_errors_of_fields_no_tag_sets_keep_their_field() -> None:
+    errors = [{"field": "sourceImageId", "message": "m"}, {"field": "version", "message": "v"}]
+    assert _tag_errors(errors, NAMES) == [
+        {"field": "sourceImageId", "message": "m"},
+        {"field": "migrate-version", "message": "v"},
+    ]
+
+
+def test_a_status_tag_already_on_the_image_takes_no_room() -> None:
+    """A merge replaces a tag that exists, so only the new ones count against the limit (names compare without
+    case, as ARM's do); what fits keeps its value."""
+    current = {"Migration-Status": "running", "team": "x"}
+    wanted = {"migration-status": "failed", "migration-request": "h", "migration-id": "m"}
+    fitted, dropped = fit_status_tags(current, wanted, NAMES, limit=3)
+    assert (fitted, dropped) == ({"migration-status": "failed", "migration-request": "h"}, ["migration-id"])
+
+
+def test_the_tag_room_note_names_what_is_left_out_at_the_limit_given() -> None:
+    tags = {f"t{n}": "" for n in range(3)}
+    assert status_tag_room_note(tags, NAMES, limit=6) == (
+        "the image has 3 of ARM's 6 tags, so the app does not write migration-reason, migration-version-id on it "
+        "(free tags to see them; the migration's state is in the API either way)"
+    )
+    assert status_tag_room_note(tags, NAMES, limit=8) is None

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from migration.replication import RegionReplication, ReplicationSnapshot
-from migration.source import Disk
+from migration.source import Disk, check
 from migration.validation import ValidationReport, validation_checks
 from tests.migration.factories import IMAGE_ID, request, source
 from tests.migration.test_plan_and_rules import completed, plan, version_facts
@@ -127,3 +127,15 @@ def test_replication_failures_are_named_exactly() -> None:
     assert failed.failure_reason() == "replication failed in East US: disk copy failed; West US 2: replication failed"
     state_only = ReplicationSnapshot(version_id="v", provisioning_state="Failed")
     assert state_only.failure_reason() == "replication failed in the version's provisioning state is Failed"
+
+
+def test_the_failure_reason_names_each_failed_check_in_order() -> None:
+    report = ValidationReport(
+        checks=[
+            check(name="os-disk", passed=False, reason="no OS disk"),
+            check(name="in-definition", passed=True, reason="ok"),
+            check(name="data-disks", passed=False, reason="LUN 1 is missing"),
+        ]
+    )
+    assert not report.passed
+    assert report.failure_reason() == "os-disk: no OS disk; data-disks: LUN 1 is missing"
