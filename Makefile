@@ -15,7 +15,7 @@ help:
 	@echo "make demo   - run a real migration end to end on the local emulator and devhost"
 	@echo "make test   - ruff, mypy and the whole pytest suite (unit, conformance, end to end)"
 	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console)"
-	@echo "make mutate - mutation testing of the safety-critical code with the fast tests (not in CI; ~25 min)"
+	@echo "make mutate - mutation testing of the safety-critical code with the fast tests (not in CI; 12-17 min)"
 	@echo "make up     - a local cloud (emulator + devhost) for az, the SDKs and curl, until Ctrl-C"
 	@echo "make test-az - the README's az-only walk-through against a live local cloud (installs the Azure CLI)"
 	@echo "make screenshot - refresh docs/console.png from the console's browser test"

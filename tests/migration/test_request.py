@@ -116,6 +116,7 @@ def test_body_must_be_an_object() -> None:
 
 def test_default_definition_name() -> None:
     assert default_definition_name("img_") == "img"
+    assert default_definition_name("imgX") == "imgX"  # only '_', '.' and '-' are trimmed
     assert default_definition_name("a.b-c_d") == "a.b-c_d"
     assert default_definition_name("x" * 100) == "x" * 80  # cut to a definition name's 80 characters
     # Not a definition name once trimmed: "image-" and the name's letters and digits only, at most 70 of them.
