@@ -40,6 +40,11 @@ def resolve_gallery_name(image: ImageId, name: str) -> GalleryId:
     return gallery
 
 
+def forget_gallery_lookups() -> None:
+    """Empty the cache (the devhost's ``--reset-hook``: tests sharing one host each start with a cold cache)."""
+    _galleries.clear()
+
+
 def _find_gallery(image: ImageId, name: str) -> GalleryId:
     client = _arm.compute(image.subscription_id).galleries
     wanted = name.lower()
