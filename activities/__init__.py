@@ -3,7 +3,18 @@
 The migration's activities register on the shared :data:`bp`; the fleet's (``inventory``, ``batch_items``) on their own.
 """
 
-from activities import batch_items, boot_test, definition, inventory, outcome, planning, source, validation, version
+from activities import (
+    batch_items,
+    boot_test,
+    definition,
+    inventory,
+    outcome,
+    planning,
+    scale_sets,
+    source,
+    validation,
+    version,
+)
 from activities.blueprint import bp
 
 blueprints = (bp, inventory.bp, batch_items.bp)
@@ -17,6 +28,7 @@ __all__ = [
     "inventory",
     "outcome",
     "planning",
+    "scale_sets",
     "source",
     "validation",
     "version",

@@ -28,6 +28,7 @@ from migration.errors import InvalidRequest
 from migration.fleet import MAX_FLEET_IMAGES, ImageFilters, ImageItem, Scope
 from migration.instance_ids import PREFIX
 from migration.inventory import queued_entries
+from migration.repoint import ScaleSetFacts
 from migration.resource_ids import GalleryId, ImageId, id_key
 from migration.status import ACTIVE_RUNTIME_STATUSES
 
@@ -112,7 +113,8 @@ def list_gallery_sources(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def list_scale_set_references(payload: dict[str, Any]) -> dict[str, Any]:
-    """``{"imageIds"}`` -> ``{"references": {image ID key: [scale set IDs]}}`` (only images referenced).
+    """``{"imageIds"}`` -> ``{"references": {image ID key: [scale set IDs]}, "scaleSets": {scale set ID key: what
+    repointing needs to know of it (``migration.repoint.ScaleSetFacts``)}}`` (only images referenced).
 
     One listing per subscription (or resource group, per ``SCALE_SET_CHECK_SCOPE``) instead of one per image."""
     per_group = _arm.settings().scale_set_scope == "resource-group"
@@ -121,6 +123,7 @@ def list_scale_set_references(payload: dict[str, Any]) -> dict[str, Any]:
         image = ImageId.parse(text)
         wanted[(image.subscription_id, image.resource_group if per_group else None)].add(image.key)
     references: dict[str, list[str]] = defaultdict(list)
+    details: dict[str, dict[str, Any]] = {}
     for (subscription, group), keys in sorted(wanted.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         client = _arm.compute(subscription).virtual_machine_scale_sets
         with _arm.arm_errors(f"listing scale sets in {group or subscription}"):
@@ -129,10 +132,12 @@ def list_scale_set_references(payload: dict[str, Any]) -> dict[str, Any]:
             except ResourceNotFoundError:
                 found = []
         for scale_set in found:
-            ref = id_key(arm_json.scale_set_image_reference(scale_set.as_dict()) or "")
+            body = scale_set.as_dict()
+            ref = id_key(arm_json.scale_set_image_reference(body) or "")
             if ref in keys:
                 references[ref].append(str(scale_set.id))
-    return {"references": dict(references)}
+                details[id_key(str(scale_set.id))] = ScaleSetFacts.from_arm(body).model_dump(mode="json")
+    return {"references": dict(references), "scaleSets": details}
 
 
 @bp.activity_trigger(input_name="payload")

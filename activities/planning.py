@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,11 +14,11 @@ from activities import _arm
 from activities.blueprint import bp
 from migration import arm_json
 from migration.definitions import DefinitionFacts
-from migration.errors import TagLimitReached
+from migration.errors import PermissionDenied, TagLimitReached
 from migration.plan import MigrationPlan, VersionFacts, build_plan
 from migration.request import MigrationRequest
 from migration.resource_ids import ParsedId, parse_resource_id
-from migration.source import SourceImage
+from migration.source import Check, SourceImage
 from migration.tags import MigrationStatus, TagNames, fit_status_tags, status_tags, tag_limit_note
 
 logger = logging.getLogger(__name__)
@@ -32,22 +34,53 @@ def read_source(request: MigrationRequest) -> SourceImage | None:
     return arm_json.source_image(found.as_dict())
 
 
+SOURCE_ROLE = "source-image role (imageSubscriptionIds or imageResourceGroupIds)"
+GALLERY_ROLE = "gallery role (galleryResourceGroupId)"
+
+
+class _Denials:
+    """Reads refused with 403, kept as failed ``permission`` checks so that one preflight names every missing
+    permission, in the image's subscription and in the gallery's, with the role of the template that grants it."""
+
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+
+    @contextmanager
+    def guard(self, subscription: str, role: str) -> Iterator[None]:
+        try:
+            yield
+        except PermissionDenied as exc:
+            self.checks.append(
+                Check(
+                    name="permission",
+                    passed=False,
+                    reason=f"in subscription {subscription}: {exc.message} (the deployment's {role} grants it)",
+                )
+            )
+
+
 def gather_plan(request: MigrationRequest) -> MigrationPlan:
     """Reads only: image, gallery, definition, versions. Everything else is the domain's decision."""
     gallery = request.gallery
     client = _arm.compute(gallery.subscription_id)
-    source = read_source(request)
+    denials = _Denials()
+    source: SourceImage | None = None
+    with denials.guard(request.image.subscription_id, SOURCE_ROLE):
+        source = read_source(request)
     gallery_location: str | None = None
     definition: DefinitionFacts | None = None
     versions: list[VersionFacts] = []
-    with _arm.arm_errors(f"reading gallery {gallery}"):
+    with denials.guard(gallery.subscription_id, GALLERY_ROLE), _arm.arm_errors(f"reading gallery {gallery}"):
         try:
             gallery_location = client.galleries.get(gallery.resource_group, gallery.name).location
         except ResourceNotFoundError:
             gallery_location = None
     name = request.definition.name or ""
     if gallery_location is not None:
-        with _arm.arm_errors(f"reading image definition {name} in {gallery.name}"):
+        with (
+            denials.guard(gallery.subscription_id, GALLERY_ROLE),
+            _arm.arm_errors(f"reading image definition {name} in {gallery.name}"),
+        ):
             try:
                 found = client.gallery_images.get(gallery.resource_group, gallery.name, name)
                 definition = arm_json.definition_facts(found.as_dict())
@@ -67,6 +100,7 @@ def gather_plan(request: MigrationRequest) -> MigrationPlan:
         definition=definition,
         versions=versions,
         settings=_arm.settings(),
+        denied=denials.checks,
     )
 
 

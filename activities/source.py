@@ -29,13 +29,20 @@ def _deletion_started(version_id: str) -> bool:
     return bool(found and DELETION_MARKER in (found.get("tags") or {}))
 
 
-def scale_sets_using(image: ImageId) -> list[str]:
-    """Scale sets whose model still references the image (they would fail to scale out without it)."""
-    client = _arm.compute(image.subscription_id).virtual_machine_scale_sets
+def scale_sets_referencing(image_ids: tuple[str, ...], *, scope: ImageId) -> list[dict[str, Any]]:
+    """Scale sets (ARM JSON) whose model references one of ``image_ids``, looked for where SCALE_SET_CHECK_SCOPE
+    says: the subscription of ``scope``, or its resource group."""
+    client = _arm.compute(scope.subscription_id).virtual_machine_scale_sets
     scope_is_group = _arm.settings().scale_set_scope == "resource-group"
     with _arm.arm_errors("listing scale sets that may use the image"):
-        found = client.list(image.resource_group) if scope_is_group else client.list_all()
-        return [str(s.id) for s in found if same_id(arm_json.scale_set_image_reference(s.as_dict()), str(image))]
+        found = client.list(scope.resource_group) if scope_is_group else client.list_all()
+        listed = [s.as_dict() for s in found]
+    return [s for s in listed if any(same_id(arm_json.scale_set_image_reference(s), i) for i in image_ids)]
+
+
+def scale_sets_using(image: ImageId) -> list[str]:
+    """Scale sets whose model still references the image (they would fail to scale out without it)."""
+    return [str(s.get("id")) for s in scale_sets_referencing((str(image),), scope=image)]
 
 
 @bp.activity_trigger(input_name="payload")

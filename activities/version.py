@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from activities import _arm
 from activities.blueprint import bp
+from activities.planning import read_source
 from migration import arm_json
-from migration.errors import VersionConflict
-from migration.plan import MigrationPlan, version_body
+from migration.errors import ArmRequestFailed, ReplicationFailed, VersionConflict
+from migration.plan import MigrationPlan, blocked_until, version_body
 from migration.replication import ReplicationSnapshot
 from migration.resource_ids import VersionId, same_id
 
@@ -75,34 +77,83 @@ def get_replication_status(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def promote_image_version(payload: dict[str, Any]) -> dict[str, Any]:
-    """Submit the PATCH that lets ``latest`` resolve to the validated version (it was created excluded) and return
-    at once: Azure keeps the version ``Updating`` for minutes (about 150 s in the recorded traffic), which the
-    orchestrator waits out on durable timers by reading the version's provisioning state."""
+    """Submit the PATCH a validated version gets (``migration.plan.validated_update``: into ``latest``, it was
+    created excluded; the deletion block before its end of life) and return at once: Azure keeps the version
+    ``Updating`` for minutes (about 150 s in the recorded traffic), which the orchestrator waits out on durable
+    timers by reading the version's provisioning state."""
     version = VersionId.parse(payload["versionId"])
-    update = {
+    update = payload.get("update") or {
         "properties": {
             "publishingProfile": {"excludeFromLatest": False},
             "storageProfile": {"source": {"id": payload["sourceImageId"]}},
         }
     }
-    with _arm.arm_errors(f"promoting image version {version}"):
+    with _arm.arm_errors(f"updating validated image version {version}"):
         _versions(version).begin_update(
             version.resource_group, version.gallery, version.definition, version.name, update, polling=False
         )
-    logger.info("submitted the promotion of image version %s", version)
-    return {"versionId": str(version), "excludeFromLatest": False}
+    logger.info("submitted the update of validated image version %s", version)
+    publishing = update["properties"].get("publishingProfile") or {}
+    return {"versionId": str(version), "excludeFromLatest": publishing.get("excludeFromLatest", True)}
 
 
 @bp.activity_trigger(input_name="payload")
 def delete_image_version(payload: dict[str, Any]) -> dict[str, Any]:
-    """Remove a version that failed (replication or validation). Absent already = done."""
+    """Remove a version that failed (replication or validation). Absent already = done.
+
+    Its safety profile is respected, never worked around: when Azure refuses the delete (409, e.g. the version's
+    deletion is blocked before its end of life, set by a policy or by someone else meanwhile), that is an answer,
+    not an error: ``reason`` says why the version stays."""
     version = VersionId.parse(payload["versionId"])
-    with _arm.arm_errors(f"deleting image version {version}"):
-        try:
+    found = read_version(version)
+    if found is None:
+        return {"versionId": str(version), "deleted": False, "reason": ""}
+    try:
+        with _arm.arm_errors(f"deleting image version {version}"):
             _versions(version).begin_delete(
                 version.resource_group, version.gallery, version.definition, version.name, polling=False
             )
-        except ResourceNotFoundError:
-            return {"versionId": str(version), "deleted": False}
+    except ResourceNotFoundError:
+        return {"versionId": str(version), "deleted": False, "reason": ""}
+    except ArmRequestFailed as exc:
+        blocked = blocked_until(arm_json.version_facts(found), now=datetime.now(UTC))
+        reason = f"Azure refused to delete it ({exc.message})" + (f": {blocked}" if blocked else "")
+        logger.warning("keeping failed version %s: %s", version, reason)
+        return {"versionId": str(version), "deleted": False, "reason": reason}
     logger.info("deleting failed image version %s", version)
-    return {"versionId": str(version), "deleted": True}
+    return {"versionId": str(version), "deleted": True, "reason": ""}
+
+
+@bp.activity_trigger(input_name="payload")
+def repair_replication(payload: dict[str, Any]) -> dict[str, Any]:
+    """Submit again the replication of regions that failed or stalled: an update that re-sends the version's
+    complete target regions as Azure shows them (completed regions stay as they are; see
+    ``migration/replication.py``). Returns at once; the orchestrator goes back to reading the replication status.
+
+    Only while the source is exactly what preflight saw: a Full-mode copy reads the source, so a region copied now
+    from a changed image would not be a copy of what the other regions hold. Idempotent: a re-run re-sends the
+    same set."""
+    plan = MigrationPlan.model_validate(payload["plan"])
+    assert plan.source is not None
+    version = VersionId.parse(payload["versionId"])
+    regions = ", ".join(payload.get("regions") or [])
+    current = read_source(plan.request)
+    if current is None or current.fingerprint != plan.source.fingerprint:
+        what = "deleted" if current is None else "modified"
+        raise ReplicationFailed(f"cannot retry replication in {regions}: the source image was {what} since preflight")
+    found = read_version(version)
+    if found is None:
+        raise ReplicationFailed(f"{version} disappeared while replicating")
+    publishing = (found.get("properties") or {}).get("publishingProfile") or {}
+    update = {
+        "properties": {
+            "publishingProfile": {"targetRegions": publishing.get("targetRegions") or []},
+            "storageProfile": {"source": {"id": plan.request.source_image_id}},
+        }
+    }
+    with _arm.arm_errors(f"retrying the replication of image version {version} in {regions}"):
+        _versions(version).begin_update(
+            version.resource_group, version.gallery, version.definition, version.name, update, polling=False
+        )
+    logger.info("resubmitted the replication of %s in %s", version, regions)
+    return {"versionId": str(version), "regions": payload.get("regions") or []}

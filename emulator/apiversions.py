@@ -79,6 +79,7 @@ ANY_COMPUTE = tuple(sorted(set(COMPUTE_VERSIONS + GALLERY_VERSIONS), reverse=Tru
 VALIDATIONS_PROFILE_SINCE = "2024-03-03"  # GalleryImageVersionProperties.validationsProfile
 STORAGE_ACCOUNT_STRATEGY_SINCE = "2025-03-03"  # publishingProfile.storageAccountStrategy
 SECURE_DEFAULTS_SINCE = "2025-03-03"  # a new definition defaults to V2 + TrustedLaunchSupported
+DELETION_BLOCK_DEFAULTS_SINCE = "2026-03-03"  # a new version defaults to an end of life and a deletion block
 
 
 def refusal(provider: str, resource_type: str, version: str, supported: tuple[str, ...], location: str) -> Exception:

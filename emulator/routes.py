@@ -294,6 +294,7 @@ def build_router() -> Router:
             {
                 "GET": "get_virtual_machine_scale_set",
                 "PUT": "create_or_update_virtual_machine_scale_set",
+                "PATCH": "update_virtual_machine_scale_set",
                 "DELETE": "delete_virtual_machine_scale_set",
             },
         ),

@@ -49,6 +49,9 @@ class LroTimings(_Model):
     version_delete_seconds: float = 113.1  # Azure: 91.0 s and 135.2 s
     version_update_seconds: float = 150.2  # shortest version update (PUT/PATCH that adds no region); Azure: 150.2 s
     vm_boot_seconds: float = 60.0
+    # A scale set's model update (PATCH) that rolls no instance: no recorded Azure traffic to fit, so done at the next
+    # request like gallery writes; the app confirms it by reading the scale set either way.
+    scale_set_update_seconds: float = 0.0
     # Virtual clock only: each poll of an operation still in progress moves the clock this far (0 = off), so an
     # SDK poller alone can wait out a replication (the benchmarks' baseline).
     advance_clock_on_poll_seconds: float = 0.0

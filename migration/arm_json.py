@@ -54,6 +54,7 @@ def source_image(image: Mapping[str, Any]) -> SourceImage:
             for d in storage.get("dataDisks") or []
         ],
         zone_resilient=bool(storage.get("zoneResilient")),
+        encrypted=any(_get(disk, "diskEncryptionSet", "id") for disk in [os_disk, *(storage.get("dataDisks") or [])]),
         source_vm_id=_get(props, "sourceVirtualMachine", "id"),
         tags=dict(image.get("tags") or {}),
         fingerprint=image_fingerprint(dict(props), str(image.get("location", ""))),
@@ -97,7 +98,17 @@ def version_facts(version: Mapping[str, Any]) -> VersionFacts:
         os_disk=Disk(size_gb=os_image.get("sizeInGB")) if isinstance(os_image, Mapping) else None,
         data_disks=[Disk(lun=d.get("lun"), size_gb=d.get("sizeInGB")) for d in storage.get("dataDiskImages") or []],
         tags=dict(version.get("tags") or {}),
+        end_of_life=_date_text(publishing.get("endOfLifeDate")),
+        allow_deletion_of_replicated_locations=bool(_get(props, "safetyProfile", "allowDeletionOfReplicatedLocations")),
+        block_deletion_before_end_of_life=bool(_get(props, "safetyProfile", "blockDeletionBeforeEndOfLife")),
     )
+
+
+def _date_text(value: Any) -> str | None:
+    """A date-time as ISO text: the REST JSON has a string, the SDK's ``as_dict()`` a ``datetime``."""
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def replication_snapshot(version: Mapping[str, Any]) -> ReplicationSnapshot:

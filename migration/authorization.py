@@ -143,12 +143,18 @@ def deletion_authority(reading: WriterReading, *, allowed: frozenset[str], own: 
 
 
 def authorize_tag_request(request: MigrationRequest, authority: DeletionAuthority) -> MigrationRequest:
-    """A tag start by an untrusted writer: ``after-validation`` becomes ``after-approval``, with the reason."""
-    if authority.trusted or request.deletion_mode != DeletionMode.AFTER_VALIDATION:
+    """A tag start by an untrusted writer: ``after-validation`` becomes ``after-approval``, with the reason. A
+    request to repoint scale sets (writes on resources the writer may have no right on, exactly like deleting the
+    image) waits for the same approval, whatever the deletion mode."""
+    if authority.trusted:
         return request
-    return request.model_copy(
-        update={"deletion_mode": DeletionMode.AFTER_APPROVAL, "approval_reason": approval_text(authority)}
-    )
+    if request.deletion_mode == DeletionMode.AFTER_VALIDATION:
+        return request.model_copy(
+            update={"deletion_mode": DeletionMode.AFTER_APPROVAL, "approval_reason": approval_text(authority)}
+        )
+    if request.repoint_scale_sets and not request.approval_reason:
+        return request.model_copy(update={"approval_reason": approval_text(authority)})
+    return request
 
 
 def approval_text(authority: DeletionAuthority) -> str:
@@ -169,15 +175,19 @@ def hold_reason(payload: object) -> str:
 
 
 def holdable(request: MigrationRequest) -> bool:
-    """Whether a hold can change this migration: a tag start that would delete without approval. (An HTTP or
-    batch start was asked for by a key holder; untrusted tag writes do not change that.)"""
-    return request.origin == "tag" and request.deletion_mode == DeletionMode.AFTER_VALIDATION
+    """Whether a hold can change this migration: a tag start that would delete (or repoint scale sets) without
+    approval. (An HTTP or batch start was asked for by a key holder; untrusted tag writes do not change that.)"""
+    unapproved_repoint = request.repoint_scale_sets and not request.approval_reason
+    return request.origin == "tag" and (request.deletion_mode == DeletionMode.AFTER_VALIDATION or unapproved_repoint)
 
 
 def deletion_gate(request: MigrationRequest, held: str | None) -> tuple[bool, str]:
-    """(must deletion wait for an approval, why): ``held`` is the reason of a hold received while running."""
+    """(must deletion, and the repointing of scale sets, wait for an approval, why): ``held`` is the reason of a
+    hold received while running."""
     if request.deletion_mode == DeletionMode.NEVER:
-        return False, ""
+        # Nothing to delete; a repoint asked for by an untrusted tag writer still waits (authorize_tag_request).
+        why = (request.approval_reason or held or "") if request.repoint_scale_sets else ""
+        return bool(why), why
     if request.deletion_mode == DeletionMode.AFTER_APPROVAL:
         return True, request.approval_reason
     if held:

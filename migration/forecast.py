@@ -15,9 +15,12 @@ from pydantic import Field
 from migration.deletion import deletion_checks, refusal_reason
 from migration.fleet import ImageFilters, ImageItem, Scope
 from migration.plan import MigrationPlan
+from migration.repoint import ScaleSetFacts, still_referencing
+from migration.repoint import forecast as forecast_repoint
+from migration.resource_ids import id_key
 from migration.settings import DeletionMode
 from migration.source import Check
-from migration.status import ErrorInfo
+from migration.status import ErrorInfo, ScaleSetReport
 from migration.status import _Camel as CamelModel  # the one camelCase JSON base of the status models
 
 Predicted = Literal["succeeded", "failed", "skipped"]
@@ -50,6 +53,8 @@ class ImagePlan(CamelModel):
     version_action: str | None = None
     version_problem: str = ""
     target_regions: list[dict[str, Any]] = Field(default_factory=list)
+    safety_profile: dict[str, bool] = Field(default_factory=dict)  # the version's, once validated
+    scale_sets: list[ScaleSetReport] = Field(default_factory=list)  # what repointing would do (when asked for)
     deletion: DeletionForecast | None = None
     source_deleted: bool = False
     notes: list[str] = Field(default_factory=list)
@@ -112,6 +117,7 @@ class FleetPlan(CamelModel):
 
 
 def forecast_deletion(plan: MigrationPlan, *, scale_sets: list[str]) -> DeletionForecast:
+    """``scale_sets``: those that would still use the source when the deletion guard runs (after any repoint)."""
     assert plan.source is not None
     request = plan.request
     checks = deletion_checks(
@@ -139,10 +145,19 @@ def forecast_deletion(plan: MigrationPlan, *, scale_sets: list[str]) -> Deletion
     )
 
 
-def forecast_image(plan: MigrationPlan, *, scale_sets: list[str]) -> ImagePlan:
-    """The plan row of one image from its :class:`MigrationPlan` (what ``run_preflight`` would decide)."""
+def forecast_image(
+    plan: MigrationPlan, *, scale_sets: list[str], scale_set_facts: dict[str, ScaleSetFacts] | None = None
+) -> ImagePlan:
+    """The plan row of one image from its :class:`MigrationPlan` (what ``run_preflight`` would decide).
+
+    ``scale_sets``: those referencing the image now; ``scale_set_facts``: what is known of them by ID key (upgrade
+    policy, region), to predict the repoint step when the request asks for it."""
     failure = plan.failure()
-    deletion = forecast_deletion(plan, scale_sets=scale_sets) if plan.source is not None else None
+    known = scale_set_facts or {}
+    facts = [known.get(id_key(s)) or ScaleSetFacts(id=s, location="") for s in scale_sets]
+    repoint = forecast_repoint(plan, facts)
+    left = still_referencing(repoint) if plan.request.repoint_scale_sets else scale_sets
+    deletion = forecast_deletion(plan, scale_sets=left) if plan.source is not None else None
     version_name = plan.version_id.rsplit("/", 1)[-1] if plan.version_id else None
     return ImagePlan(
         source_image_id=plan.request.source_image_id,
@@ -158,6 +173,11 @@ def forecast_image(plan: MigrationPlan, *, scale_sets: list[str]) -> ImagePlan:
         version_action=plan.version_action.value,
         version_problem=plan.version_problem,
         target_regions=[r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in plan.target_regions],
+        safety_profile={
+            "allowDeletionOfReplicatedLocations": plan.request.allow_deletion_of_replicated_locations,
+            "blockDeletionBeforeEndOfLife": plan.request.block_deletion_before_end_of_life,
+        },
+        scale_sets=repoint,
         deletion=deletion,
         source_deleted=failure is None and deletion is not None and deletion.would_delete,
         notes=plan.notes,

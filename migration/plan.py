@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -46,6 +47,9 @@ class VersionFacts(BaseModel):
     os_disk: Disk | None = None
     data_disks: list[Disk] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
+    end_of_life: str | None = None
+    allow_deletion_of_replicated_locations: bool = False
+    block_deletion_before_end_of_life: bool = False
 
     @property
     def being_deleted(self) -> bool:
@@ -79,10 +83,13 @@ class MigrationPlan(BaseModel):
 
     def failure(self) -> tuple[str, str] | None:
         """(error code, readable reason) of the first thing that stops this plan, or None."""
+        denied = [c for c in self.checks if c.name == "permission" and not c.passed]
+        if denied:  # every missing permission at once, in each subscription
+            return "PermissionDenied", "; ".join(f"{c.name}: {c.reason}" for c in denied)
+        codes = {"gallery-exists": "GalleryNotFound"}
         for check in self.checks:
             if not check.passed:
-                code = "GalleryNotFound" if check.name == "gallery-exists" else "SourceNotEligible"
-                return code, f"{check.name}: {check.reason}"
+                return codes.get(check.name, "SourceNotEligible"), f"{check.name}: {check.reason}"
         if self.definition_action == DefinitionAction.INCOMPATIBLE:
             return "DefinitionIncompatible", f"{self.definition_id}: " + "; ".join(self.definition_problems)
         if self.version_action == VersionAction.CONFLICT:
@@ -136,8 +143,22 @@ def build_plan(
     definition: DefinitionFacts | None,
     versions: list[VersionFacts],
     settings: Settings,
+    denied: list[Check] | None = None,
 ) -> MigrationPlan:
+    """``denied``: reads the app's identity was refused (403), as failed ``permission`` checks: nothing else can be
+    decided then, so the plan stops there, naming each missing action and where it is missing."""
     definition_id = request.gallery.definition(request.definition.name or "")
+    if denied:
+        return MigrationPlan(
+            request=request,
+            source=source,
+            gallery_location=gallery_location,
+            checks=list(denied),
+            definition_id=str(definition_id),
+            definition_action=DefinitionAction.CREATE,
+            version_id="",
+            version_action=VersionAction.CREATE,
+        )
     if source is None:
         return MigrationPlan(
             request=request,
@@ -150,7 +171,10 @@ def build_plan(
             version_action=VersionAction.CREATE,
         )
     checks = preflight_checks(
-        source, gallery_location=gallery_location, max_data_disk_gb=settings.max_data_disk_size_gb
+        source,
+        gallery_location=gallery_location,
+        max_data_disk_gb=settings.max_data_disk_size_gb,
+        gallery_subscription=request.gallery.subscription_id,
     )
     regions: list[TargetRegion] = []
     try:
@@ -218,5 +242,48 @@ def version_body(plan: MigrationPlan, *, provenance: dict[str, str]) -> dict[str
         "properties": {
             "publishingProfile": publishing,
             "storageProfile": {"source": {"id": request.source_image_id}},
+            # blockDeletionBeforeEndOfLife comes with the promotion, once validated: a version that fails can
+            # then always be removed. Sent as false, as Azure defaults it to true from gallery api-version
+            # 2026-03-03 (the SDK's; Azure/azure-cli vm/_breaking_change.py, "sig image-version create").
+            "safetyProfile": {
+                "allowDeletionOfReplicatedLocations": request.allow_deletion_of_replicated_locations,
+                "blockDeletionBeforeEndOfLife": False,
+            },
         },
     }
+
+
+def blocked_until(version: VersionFacts, *, now: datetime) -> str:
+    """Why Azure would refuse to delete this version now (its safety profile blocks deletion before its end of
+    life, which has not passed), or "". Spec 2026-03-03, GalleryImageVersionSafetyProfile.blockDeletionBeforeEndOfLife:
+    "Indicates whether or not the deletion is blocked for this Gallery Image Version if its End Of Life has not
+    expired"."""
+    if not version.block_deletion_before_end_of_life or not version.end_of_life:
+        return ""
+    try:
+        end = datetime.fromisoformat(version.end_of_life.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    if end <= now:
+        return ""
+    return (
+        f"its safety profile blocks deletion before its end of life ({version.end_of_life}); it stays, excluded "
+        "from latest unless it was promoted"
+    )
+
+
+def validated_update(request: MigrationRequest) -> dict[str, Any]:
+    """The PATCH applied once the version is validated: into ``latest`` (unless excluded) and the deletion block
+    before its end of life (when asked). Empty when there is nothing to change."""
+    properties: dict[str, Any] = {}
+    if not request.exclude_from_latest:
+        properties["publishingProfile"] = {"excludeFromLatest": False}
+    if request.block_deletion_before_end_of_life:
+        properties["safetyProfile"] = {"blockDeletionBeforeEndOfLife": True}
+    if not properties:
+        return {}
+    # The SDK's update model requires the source; it is the version's own (immutable), so the PATCH keeps it.
+    properties["storageProfile"] = {"source": {"id": request.source_image_id}}
+    return {"properties": properties}

@@ -120,15 +120,80 @@ def remember(observations: list[Observation], new: Observation) -> list[Observat
 
 
 def progress_view(
-    snapshot: ReplicationSnapshot, replicas: Mapping[str, int] | None = None
+    snapshot: ReplicationSnapshot, replicas: Mapping[str, int] | None = None, repairs: Mapping[str, int] | None = None
 ) -> dict[str, dict[str, object]]:
-    """Per-region state for custom status and the summary API, with each region's planned replica count."""
-    counts = replicas or {}
+    """Per-region state for custom status and the summary API, with each region's planned replica count and the
+    retries it took (when any)."""
+    counts, retried = replicas or {}, repairs or {}
     return {
         r.region: {
             "state": r.state,
             "progress": r.progress,
             **({"replicaCount": counts[r.region]} if r.region in counts else {}),
+            **({"repairs": retried[r.region]} if retried.get(r.region) else {}),
         }
         for r in snapshot.regions
     }
+
+
+# --- regional repair --------------------------------------------------------------------------------------------
+# Azure's own remedy for a region that failed: "If retry does not work, then please do an update by removing the
+# failed regions and update again by adding them back" (the service's error text, quoted in Azure/azure-cli#15539),
+# and Learn ("Troubleshoot shared image galleries", Replication speed): "If it fails, trigger the command again".
+# Removing a region is refused unless the version's safetyProfile.allowDeletionOfReplicatedLocations is true
+# ("Deletion of previously replicated locations is not allowed ...", BadRequest, quoted in
+# hashicorp/terraform-provider-azurerm#21999), so the retry re-sends the version's complete target regions: an
+# update leaves completed regions as they are (recorded traffic: test_image_update_add_set.yaml #55, a region added
+# to a replicated version, the version Updating for the new region's copy time only) and submits the others again.
+
+
+class RegionWatch(BaseModel):
+    """When a region's progress last moved (seconds since submission), to tell a stalled region."""
+
+    model_config = ConfigDict(frozen=True)
+
+    progress: int
+    since: float
+
+
+def watch_regions(
+    watched: Mapping[str, RegionWatch], snapshot: ReplicationSnapshot, elapsed: float
+) -> dict[str, RegionWatch]:
+    """The watch after one more read: regions still replicating, each with when its progress last changed."""
+    out: dict[str, RegionWatch] = {}
+    for r in snapshot.regions:
+        if r.state.lower() in (TERMINAL_OK, TERMINAL_FAILED):
+            continue
+        before = watched.get(r.region)
+        out[r.region] = (
+            before
+            if before is not None and before.progress == r.progress
+            else RegionWatch(progress=r.progress, since=elapsed)
+        )
+    return out
+
+
+def stalled_regions(watched: Mapping[str, RegionWatch], *, elapsed: float, stall_seconds: int) -> list[str]:
+    """Regions whose progress has not moved for ``stall_seconds`` (0: never call a region stalled)."""
+    if stall_seconds <= 0:
+        return []
+    return sorted(region for region, w in watched.items() if elapsed - w.since >= stall_seconds)
+
+
+class RepairDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    attempt: int  # 1-based; > allowed: give up
+    allowed: int
+    delay_seconds: float
+
+    @property
+    def exhausted(self) -> bool:
+        return self.attempt > self.allowed
+
+
+def next_repair(repairs: Mapping[str, int], regions: list[str], settings: Settings) -> RepairDecision:
+    """The next retry of ``regions``: its number (the most retried region's, plus one) and the backoff before it."""
+    attempt = max((repairs.get(region, 0) for region in regions), default=0) + 1
+    delay = float(settings.region_repair_delay_seconds) * 2 ** (attempt - 1)
+    return RepairDecision(attempt=attempt, allowed=settings.region_repair_attempts, delay_seconds=delay)

@@ -89,6 +89,13 @@ class ReplicationMode(StrEnum):
     SHALLOW = "Shallow"
 
 
+class RepointTarget(StrEnum):
+    """What a repointed scale set's model references: the new version, or its definition (``latest``)."""
+
+    VERSION = "version"
+    DEFINITION = "definition"
+
+
 class PurchasePlan(_Model):
     name: Identifier
     publisher: Identifier
@@ -144,6 +151,11 @@ class MigrationRequestBody(_Model):
     deletion_mode: DeletionMode | None = None
     boot_test: StrictBool | None = None
     replication_mode: ReplicationMode = ReplicationMode.FULL
+    allow_deletion_of_replicated_locations: StrictBool | None = None
+    block_deletion_before_end_of_life: StrictBool | None = None
+    repoint_scale_sets: StrictBool | None = None
+    repoint_target: RepointTarget | None = None
+    repoint_auto_upgrading: StrictBool | None = None
 
 
 class MigrationRequest(_Model):
@@ -160,6 +172,15 @@ class MigrationRequest(_Model):
     deletion_mode: DeletionMode
     boot_test: bool
     replication_mode: ReplicationMode = ReplicationMode.FULL
+    # The version's safetyProfile: Azure's default (false) for the first; the second is applied once the version
+    # is validated (so a failed version can always be removed), by default whenever there is an end of life.
+    allow_deletion_of_replicated_locations: bool = False
+    block_deletion_before_end_of_life: bool = False
+    # Scale sets still built from the source: repoint their model (never their instances) to the validated
+    # version, or to its definition; those whose upgrade policy would roll instances only if allowed.
+    repoint_scale_sets: bool = False
+    repoint_target: RepointTarget = RepointTarget.VERSION
+    repoint_auto_upgrading: bool = False
     origin: str = "http"
     request_hash: str = ""
     # Why deletion waits for an approval the request did not ask for (a tag written by an untrusted principal):
@@ -237,6 +258,22 @@ def resolve_request(
         end_of_life = now + timedelta(days=settings.default_end_of_life_days)
     if end_of_life is not None and end_of_life <= now:
         errors.append({"field": "endOfLife", "message": "end of life must be in the future"})
+    block_deletion = body.block_deletion_before_end_of_life
+    if block_deletion and end_of_life is None:
+        errors.append(
+            {"field": "blockDeletionBeforeEndOfLife", "message": "needs an end of life (endOfLife) to block until"}
+        )
+    if not body.repoint_scale_sets and (body.repoint_target is not None or body.repoint_auto_upgrading):
+        field = "repointTarget" if body.repoint_target is not None else "repointAutoUpgrading"
+        errors.append({"field": field, "message": "applies only with repointScaleSets: true"})
+    if body.repoint_target == RepointTarget.DEFINITION and body.exclude_from_latest:
+        errors.append(
+            {
+                "field": "repointTarget",
+                "message": "a scale set pointed at the definition uses its latest version, which excludeFromLatest "
+                "keeps this version from being; repoint to the version instead",
+            }
+        )
     if errors or image is None or gallery is None:
         raise InvalidRequest("the migration request is invalid", errors)
 
@@ -262,6 +299,14 @@ def resolve_request(
         deletion_mode=body.deletion_mode or settings.default_deletion_mode,
         boot_test=body.boot_test if body.boot_test is not None else settings.boot_test_default,
         replication_mode=body.replication_mode,
+        allow_deletion_of_replicated_locations=bool(body.allow_deletion_of_replicated_locations),
+        block_deletion_before_end_of_life=(
+            end_of_life is not None
+            and (block_deletion if block_deletion is not None else settings.block_deletion_before_end_of_life)
+        ),
+        repoint_scale_sets=bool(body.repoint_scale_sets),
+        repoint_target=body.repoint_target or RepointTarget.VERSION,
+        repoint_auto_upgrading=bool(body.repoint_auto_upgrading),
         origin=origin,
     )
 

@@ -90,6 +90,11 @@ class Settings(BaseModel):
     default_end_of_life_days: int = _setting(
         0, "DEFAULT_END_OF_LIFE_DAYS", "End of life this many days after migration; 0 = none."
     )
+    block_deletion_before_end_of_life: bool = _setting(
+        True,
+        "BLOCK_DELETION_BEFORE_END_OF_LIFE",
+        "Validated versions with an end of life get safetyProfile.blockDeletionBeforeEndOfLife by default.",
+    )
     initial_version: str = _setting("1.0.0", "INITIAL_VERSION", "First version number in a new definition.")
     allowed_regions: str = _setting(
         "", "ALLOWED_REGIONS", "Comma list replacing the built-in list of public Azure regions."
@@ -115,6 +120,15 @@ class Settings(BaseModel):
     )
     delete_failed_version: bool = _setting(
         True, "DELETE_FAILED_VERSION", "Remove a version whose replication or validation failed."
+    )
+    region_repair_attempts: int = _setting(
+        2, "REGION_REPAIR_ATTEMPTS", "Retries of a region whose replication failed or stalled (0 = fail at once)."
+    )
+    region_repair_delay_seconds: int = _setting(
+        300, "REGION_REPAIR_DELAY_SECONDS", "Wait before the first retry of a region (doubles each time)."
+    )
+    region_stall_seconds: int = _setting(
+        3600, "REGION_STALL_SECONDS", "A region whose progress has not moved for this long counts as stalled."
     )
     transient_retry_attempts: int = _setting(
         4, "TRANSIENT_RETRY_ATTEMPTS", "Durable retries of a step after the SDK's own retries gave up."
@@ -162,6 +176,13 @@ class Settings(BaseModel):
     def _round(cls, value: int) -> int:
         if value < 20:
             raise ValueError("must be at least 20 (a round must be able to wait once for 100 migrations)")
+        return value
+
+    @field_validator("region_repair_attempts", "region_repair_delay_seconds", "region_stall_seconds")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must not be negative")
         return value
 
     @field_validator("allowed_tag_principals")

@@ -64,6 +64,7 @@ class SourceImage(BaseModel):
     os_disk: Disk
     data_disks: list[Disk] = Field(default_factory=list)
     zone_resilient: bool = False
+    encrypted: bool = False  # a disk encrypted with a customer-managed key (a disk encryption set)
     source_vm_id: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     fingerprint: str = ""
@@ -85,8 +86,26 @@ def image_fingerprint(properties: dict[str, object], location: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_data_disk_gb: int) -> list[Check]:
-    """Rules the source must pass before anything is created. ``gallery_location`` None = gallery missing."""
+def preflight_checks(
+    source: SourceImage,
+    *,
+    gallery_location: str | None,
+    max_data_disk_gb: int,
+    gallery_subscription: str | None = None,
+) -> list[Check]:
+    """Rules the source must pass before anything is created. ``gallery_location`` None = gallery missing.
+
+    Azure's rules for a version built from a managed image, as documented:
+
+    * region: "The managed image must be in the same region that you chose" for the version (Learn, "Create an
+      image definition and an image version", Portal, source table; the version's region is the gallery's), and
+      Azure answers otherwise "Source <id> is not found. Please check source exists, and is in the same region as
+      gallery image version being created." (Learn, "Troubleshoot shared image galleries");
+    * subscription: another subscription of the tenant is fine, except for an encrypted source: "Encrypted source:
+      '<id>' is in a different subscription ID than the current gallery image version subscription '<sub>'. Please
+      retry with an unencrypted source(s) or use the source's subscription ..." (same page). Images are read with
+      RBAC, so the app's identity needs its roles in both subscriptions.
+    """
     checks = [
         check(
             name="source-succeeded",
@@ -121,8 +140,21 @@ def preflight_checks(source: SourceImage, *, gallery_location: str | None, max_d
                 name="same-region",
                 passed=same,
                 reason=(
-                    f"the image is in {source.location} but the gallery is in {gallery_location}: a version is "
-                    "built in the gallery's region from a source in that region (copy the image first)"
+                    f"the image is in {source.location} but the gallery is in {gallery_location}: Azure builds a "
+                    "version in the gallery's region from a managed image in that region only (copy the image first)"
+                ),
+            )
+        )
+    source_subscription = source.id.split("/")[2] if source.id.count("/") > 2 else ""
+    if gallery_subscription and source_subscription.lower() != gallery_subscription.lower():
+        checks.append(
+            check(
+                name="encrypted-source-subscription",
+                passed=not source.encrypted,
+                reason=(
+                    f"the image is encrypted with a disk encryption set and the gallery is in another subscription "
+                    f"({gallery_subscription}): Azure builds a version in another subscription only from unencrypted "
+                    "sources; use a gallery in the image's subscription"
                 ),
             )
         )

@@ -71,6 +71,7 @@ class Phase(StrEnum):
     REPLICATING = "replicating"
     VALIDATING = "validating"
     AWAITING_APPROVAL = "awaiting-approval"
+    REPOINTING = "repointing-scale-sets"
     DELETING_SOURCE = "deleting-source"
     DONE = "done"
     FAILED = "failed"
@@ -114,7 +115,7 @@ class Progress(_Camel):
             clip(name, 64): {
                 "state": clip(str(view.get("state")), 32),
                 "progress": view.get("progress"),
-                **({"replicaCount": view["replicaCount"]} if isinstance(view.get("replicaCount"), int) else {}),
+                **{key: view[key] for key in ("replicaCount", "repairs") if isinstance(view.get(key), int)},
             }
             for name, view in shown
         }
@@ -126,6 +127,22 @@ class Progress(_Camel):
 class ErrorInfo(_Camel):
     code: str
     message: str
+
+
+class ScaleSetAction(StrEnum):
+    REPOINTED = "repointed"
+    KEPT = "kept"  # left alone on purpose (its upgrade policy would roll instances)
+    FAILED = "failed"  # the write was refused or failed
+
+
+class ScaleSetReport(_Camel):
+    """What the repoint step did to one scale set that referenced the source."""
+
+    id: str
+    action: ScaleSetAction
+    upgrade_mode: str | None = None
+    image_reference: str | None = None  # what its model references now
+    reason: str = ""
 
 
 class MigrationOutcome(_Camel):
@@ -141,6 +158,9 @@ class MigrationOutcome(_Camel):
     source_deleted: bool = False
     source_kept_reason: str | None = None
     version_removed: bool = False
+    version_kept_reason: str | None = None  # why a failed version could not be removed
+    repairs: dict[str, int] = Field(default_factory=dict)  # region -> replication retries it took
+    scale_sets: list[ScaleSetReport] = Field(default_factory=list)  # the repoint step's report
     error: ErrorInfo | None = None
     phase_seconds: dict[str, float] = Field(default_factory=dict)
     started_at: str | None = None

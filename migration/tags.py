@@ -23,7 +23,13 @@ from pydantic import ValidationError
 
 from migration.errors import InvalidRequest
 from migration.regions import parse_regions_tag, parse_storage_account_type
-from migration.request import MigrationRequest, MigrationRequestBody, field_errors, resolve_request
+from migration.request import (
+    MigrationRequest,
+    MigrationRequestBody,
+    RepointTarget,
+    field_errors,
+    resolve_request,
+)
 from migration.resource_ids import GALLERY_NAME_RE, GalleryId, ImageId
 from migration.settings import DeletionMode, Settings
 
@@ -51,6 +57,11 @@ class TagNames:
     end_of_life: str
     delete_source: str
     exclude_from_latest: str
+    allow_replicated_location_deletion: str
+    block_deletion: str
+    repoint_scale_sets: str
+    repoint_target: str
+    repoint_auto_upgrading: str
     status: str
     migration_id: str
     request: str
@@ -70,6 +81,11 @@ class TagNames:
             end_of_life=f"{o}end-of-life",
             delete_source=f"{o}delete-source",
             exclude_from_latest=f"{o}exclude-from-latest",
+            allow_replicated_location_deletion=f"{o}allow-deletion-of-replicated-locations",
+            block_deletion=f"{o}block-deletion-before-end-of-life",
+            repoint_scale_sets=f"{o}repoint-scale-sets",
+            repoint_target=f"{o}repoint-target",
+            repoint_auto_upgrading=f"{o}repoint-auto-upgrading",
             status=f"{s}status",
             migration_id=f"{s}id",
             request=f"{s}request",
@@ -81,6 +97,11 @@ class TagNames:
     @property
     def inputs(self) -> tuple[str, ...]:
         """The tags a user writes (and that define the request's identity)."""
+        return (*self.original_inputs, *self.later_inputs)
+
+    @property
+    def original_inputs(self) -> tuple[str, ...]:
+        """The first release's option tags: always part of the request hash."""
         return (
             self.trigger,
             self.definition,
@@ -92,6 +113,18 @@ class TagNames:
             self.exclude_from_latest,
         )
 
+    @property
+    def later_inputs(self) -> tuple[str, ...]:
+        """Option tags added since: part of the request hash only when set, so an image migrated before they existed
+        keeps the hash the app wrote on it (and is not migrated again by the next unrelated tag write)."""
+        return (
+            self.allow_replicated_location_deletion,
+            self.block_deletion,
+            self.repoint_scale_sets,
+            self.repoint_target,
+            self.repoint_auto_upgrading,
+        )
+
 
 def tag_lookup(tags: Mapping[str, str] | None) -> dict[str, str]:
     """Tag names are case-insensitive in ARM; values are not."""
@@ -100,7 +133,12 @@ def tag_lookup(tags: Mapping[str, str] | None) -> dict[str, str]:
 
 def request_hash(tags: Mapping[str, str] | None, names: TagNames) -> str:
     lookup = tag_lookup(tags)
-    material = "\n".join(f"{n.lower()}={lookup.get(n.lower(), '')}" for n in names.inputs)
+    always = {n.lower() for n in names.original_inputs}
+    material = "\n".join(
+        f"{n.lower()}={lookup.get(n.lower(), '')}"
+        for n in names.inputs
+        if n.lower() in always or lookup.get(n.lower(), "")
+    )
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -162,6 +200,11 @@ def _parse_bool(value: str) -> bool:
     return bool(_choice(value, {"true": True, "false": False}, "true or false"))
 
 
+def _parse_repoint_target(value: str) -> RepointTarget:
+    targets = {target.value: target for target in RepointTarget}
+    return RepointTarget(_choice(value, targets, "version or definition"))
+
+
 def _parse_deletion(value: str) -> DeletionMode:
     modes = {mode.value: mode for mode in DeletionMode}
     return DeletionMode(_choice(value, modes, "after-validation, never or after-approval"))
@@ -190,6 +233,11 @@ _FIELD_TAGS = {
     "endOfLife": "end_of_life",
     "deletionMode": "delete_source",
     "excludeFromLatest": "exclude_from_latest",
+    "allowDeletionOfReplicatedLocations": "allow_replicated_location_deletion",
+    "blockDeletionBeforeEndOfLife": "block_deletion",
+    "repointScaleSets": "repoint_scale_sets",
+    "repointTarget": "repoint_target",
+    "repointAutoUpgrading": "repoint_auto_upgrading",
 }
 
 
@@ -228,6 +276,11 @@ def body_from_tags(
     take(names.end_of_life, "end_of_life", _parse_end_of_life)
     take(names.delete_source, "deletion_mode", _parse_deletion)
     take(names.exclude_from_latest, "exclude_from_latest", _parse_bool)
+    take(names.allow_replicated_location_deletion, "allow_deletion_of_replicated_locations", _parse_bool)
+    take(names.block_deletion, "block_deletion_before_end_of_life", _parse_bool)
+    take(names.repoint_scale_sets, "repoint_scale_sets", _parse_bool)
+    take(names.repoint_target, "repoint_target", _parse_repoint_target)
+    take(names.repoint_auto_upgrading, "repoint_auto_upgrading", _parse_bool)
     body = None
     try:
         body = MigrationRequestBody.model_validate(fields)

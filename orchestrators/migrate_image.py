@@ -5,11 +5,12 @@ domain (``migration``), every side effect in an activity. Settings arrive in the
 them), so a settings change never changes the replay of a running migration.
 
 Phases (custom status ``phase``): preflight -> definition -> version -> replicating -> validating ->
-[awaiting-approval] -> deleting-source -> done | failed | canceled. A ``cancel`` event stops the migration
-at the next step boundary (or at once during a wait); the source is never deleted after a cancel, and no
-irreversible write (promotion, deletion) is scheduled in an episode that delivers a cancel, whichever endpoint
-raised it. Event names are accepted in any case, as the host matches them. Whatever fails, even a bug, the
-migration ends ``failed`` with its bookkeeping done (an unvalidated version removed, the status tags written).
+[awaiting-approval] -> [repointing-scale-sets] -> deleting-source -> done | failed | canceled. A ``cancel`` event
+stops the migration at the next step boundary (or at once during a wait); the source is never deleted after a
+cancel, and no irreversible write (promotion, repoint, deletion) is scheduled in an episode that delivers a
+cancel, whichever endpoint raised it. Event names are accepted in any case, as the host matches them. Whatever
+fails, even a bug, the migration ends ``failed`` with its bookkeeping done (an unvalidated version removed, the
+status tags written).
 """
 
 from __future__ import annotations
@@ -33,12 +34,30 @@ from migration.errors import (
     error_for_code,
 )
 from migration.pacing import start_delay
-from migration.plan import MigrationPlan
-from migration.replication import Observation, ReplicationSnapshot, next_poll_delay, progress_view, remember
+from migration.plan import MigrationPlan, validated_update
+from migration.replication import (
+    Observation,
+    RegionWatch,
+    ReplicationSnapshot,
+    next_poll_delay,
+    next_repair,
+    progress_view,
+    remember,
+    stalled_regions,
+    watch_regions,
+)
 from migration.request import MigrationRequest
 from migration.settings import DeletionMode, Settings
 from migration.source import Check, check
-from migration.status import ErrorInfo, MigrationOutcome, Outcome, Phase, Progress
+from migration.status import (
+    ErrorInfo,
+    MigrationOutcome,
+    Outcome,
+    Phase,
+    Progress,
+    ScaleSetAction,
+    ScaleSetReport,
+)
 from migration.tags import MigrationStatus
 from orchestrators import steps
 from orchestrators.episodes import accept_event_names_any_case, first_raised_by_episode_end
@@ -78,6 +97,7 @@ class MigrationRun:
         self.started = context.current_utc_datetime
         self.phase_started = self.started
         self.phase_seconds: dict[str, float] = {}
+        self.repairs: dict[str, int] = {}  # region -> replication retries so far
         # Identifies this run (the instance ID is reused by later migrations of the same image): chosen by the
         # starter; the fallback is for inputs from other starters (e.g. the Durable HTTP API).
         self.run_id = run_id or f"{context.instance_id}@{iso(self.started)}"
@@ -125,9 +145,10 @@ class MigrationRun:
         yield from steps.sleep_until(self.ctx, fire_at, cancel=self.cancel)
 
     # --- phases ---------------------------------------------------------------------------------------
-    def wait_for_replication(self, version_id: str, replicas: dict[str, int]) -> Steps:
+    def wait_for_replication(self, plan_json: dict[str, Any], version_id: str, replicas: dict[str, int]) -> Steps:
         submitted = self.ctx.current_utc_datetime
         observations: list[Observation] = []
+        watched: dict[str, RegionWatch] = {}
         snapshot: ReplicationSnapshot | None = None
         polls = 0
         while True:
@@ -145,15 +166,61 @@ class MigrationRun:
             result = yield from self.call("get_replication_status", {"versionId": version_id})
             snapshot = ReplicationSnapshot.model_validate(result)
             polls += 1
-            self.publish(regions=progress_view(snapshot, replicas), polls=polls, next_poll_at=None)
+            self.publish(regions=progress_view(snapshot, replicas, self.repairs), polls=polls, next_poll_at=None)
             if snapshot.provisioning_state == "NotFound":
                 raise ReplicationFailed(f"{version_id} disappeared while replicating")
+            elapsed = (self.ctx.current_utc_datetime - submitted).total_seconds()
             if snapshot.failed:
-                raise ReplicationFailed(snapshot.failure_reason())
+                failed = [r.region for r in snapshot.failed_regions]
+                if not failed:  # the version failed as a whole: nothing regional to retry
+                    raise ReplicationFailed(snapshot.failure_reason())
+                yield from self.repair_regions(plan_json, version_id, failed, snapshot.failure_reason())
+                observations, watched = [], {}
+                continue
             if snapshot.completed:
                 return snapshot
-            elapsed = (self.ctx.current_utc_datetime - submitted).total_seconds()
+            watched = watch_regions(watched, snapshot, elapsed)
+            stalled = stalled_regions(watched, elapsed=elapsed, stall_seconds=self.settings.region_stall_seconds)
+            if stalled:
+                cause = "replication stalled in " + "; ".join(
+                    f"{region}: no progress from {watched[region].progress} % for "
+                    f"{int(elapsed - watched[region].since)} s"
+                    for region in stalled
+                )
+                yield from self.repair_regions(plan_json, version_id, stalled, cause)
+                observations, watched = [], {}
+                continue
             observations = remember(observations, Observation(elapsed=elapsed, progress=snapshot.slowest_progress))
+
+    def repair_regions(self, plan_json: dict[str, Any], version_id: str, regions: list[str], cause: str) -> Steps:
+        """Retry the replication of ``regions`` after a backoff on a durable timer (cancellable), keeping every
+        completed region; fail as before once ``REGION_REPAIR_ATTEMPTS`` retries did not help."""
+        decision = next_repair(self.repairs, regions, self.settings)
+        if decision.exhausted:
+            tried = decision.attempt - 1
+            raise ReplicationFailed(
+                cause + (f"; still failing after {tried} repair attempt(s) (REGION_REPAIR_ATTEMPTS)" if tried else "")
+            )
+        for region in regions:
+            self.repairs[region] = decision.attempt
+        fire_at = self.ctx.current_utc_datetime + timedelta(seconds=decision.delay_seconds)
+        names = ", ".join(regions)
+        self.publish(
+            message=f"{cause}; retrying {names} (attempt {decision.attempt} of {decision.allowed}) at {iso(fire_at)}",
+            regions={
+                name: {**view, **({"repairs": self.repairs[name]} if name in self.repairs else {})}
+                for name, view in self.progress.regions.items()
+            },
+            next_poll_at=iso(fire_at),
+        )
+        yield from self.sleep_until(fire_at)
+        try:
+            yield from self.call(
+                "repair_replication", {"plan": plan_json, "versionId": version_id, "regions": list(regions)}
+            )
+        except ReplicationFailed as exc:  # e.g. the source changed: the cause is what the user needs to read first
+            raise ReplicationFailed(f"{cause}; {exc.message}") from None
+        self.publish(message=f"retrying replication in {names} (attempt {decision.attempt} of {decision.allowed})")
 
     def boot_test(self, plan_json: dict[str, Any], version_id: str) -> Steps:
         """Boot a VM from the version, polling its creation on durable timers; always remove the scratch group."""
@@ -184,15 +251,16 @@ class MigrationRun:
                 break
         return state
 
-    def promote(self, version_id: str) -> Steps:
-        """Submit the promotion, then wait on durable timers (cancellable, bounded) until it has taken effect."""
-        payload = {"versionId": version_id, "sourceImageId": self.request.source_image_id}
+    def promote(self, version_id: str, update: dict[str, Any]) -> Steps:
+        """Submit the validated version's update (into ``latest``; the deletion block before its end of life), then
+        wait on durable timers (cancellable, bounded) until it has taken effect."""
+        payload = {"versionId": version_id, "sourceImageId": self.request.source_image_id, "update": update}
         yield from self.call("promote_image_version", payload, irreversible=True)
         submitted = self.ctx.current_utc_datetime
         delay, state = PROMOTION_FIRST_POLL, "Updating"
         while self.ctx.current_utc_datetime - submitted < PROMOTION_TIMEOUT:
             fire_at = self.ctx.current_utc_datetime + delay
-            self.publish(message="promoting the version to latest", next_poll_at=iso(fire_at))
+            self.publish(message="updating the validated version (latest, safety profile)", next_poll_at=iso(fire_at))
             yield from self.sleep_until(fire_at)
             result = yield from self.call("get_replication_status", {"versionId": version_id})
             state = ReplicationSnapshot.model_validate(result).provisioning_state
@@ -200,10 +268,11 @@ class MigrationRun:
                 self.publish(message="", next_poll_at=None)
                 return
             if state.lower() != "updating":
-                raise PromotionFailed(f"promoting {version_id} failed: its provisioning state is {state}")
+                raise PromotionFailed(f"updating the validated {version_id} failed: its provisioning state is {state}")
             delay = PROMOTION_POLL
         raise DeadlineExceeded(
-            f"promoting {version_id} did not finish within {int(PROMOTION_TIMEOUT.total_seconds())} s (still {state})"
+            f"updating the validated {version_id} did not finish within {int(PROMOTION_TIMEOUT.total_seconds())} s "
+            f"(still {state})"
         )
 
     def wait_for_approval(self) -> Steps:
@@ -239,6 +308,24 @@ class MigrationRun:
         if raised is None:
             return None
         return hold_reason(None if raised.Input is None else json.loads(raised.Input))
+
+    def repoint_scale_sets(self, plan_json: dict[str, Any], version_id: str) -> Steps:
+        """Point the model of each scale set still using the source at the validated version (opt-in; never its
+        instances). Irreversible, so not started once a cancel is due. What it could not repoint stays a user of
+        the source, which the deletion guard then sees and names."""
+        if self.cancel.pending():
+            raise Canceled("canceled by request")
+        self.enter(Phase.REPOINTING)
+        result = yield from self.call(
+            "repoint_scale_sets",
+            {"plan": plan_json, "versionId": version_id, "validationPassed": True},
+            irreversible=True,
+        )
+        reports = [ScaleSetReport.model_validate(r) for r in result["scaleSets"]]
+        left = [r for r in reports if r.action != ScaleSetAction.REPOINTED]
+        if left:
+            self.publish(message="; ".join(f"{r.id.rsplit('/', 1)[-1]} {r.action.value}: {r.reason}" for r in left))
+        return reports
 
     def record(self, status: MigrationStatus, **fields: Any) -> Steps:
         payload = {
@@ -293,7 +380,7 @@ class MigrationRun:
 
             self.enter(Phase.REPLICATING)
             replicas = {region.name: region.replica_count for region in plan.target_regions}
-            snapshot = yield from self.wait_for_replication(version_id, replicas)
+            snapshot = yield from self.wait_for_replication(plan_json, version_id, replicas)
             outcome.regions = {r.region: r.state for r in snapshot.regions}
 
             self.enter(Phase.VALIDATING)
@@ -310,8 +397,9 @@ class MigrationRun:
                 reasons = "; ".join(f"{c.name}: {c.reason}" for c in outcome.validation if not c.passed)
                 raise ValidationFailed(reasons)
             validated = True
-            if not request.exclude_from_latest:
-                yield from self.promote(version_id)
+            update = validated_update(request)
+            if update:
+                yield from self.promote(version_id, update)
 
             approved = False
             held = self.peek_hold() if holdable(request) else None
@@ -321,6 +409,9 @@ class MigrationRun:
                 self.forget_early_approvals()
                 yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id, reason=why or None)
                 approved = yield from self.wait_for_approval()
+
+            if request.repoint_scale_sets and (approved or not needs_approval):
+                outcome.scale_sets = yield from self.repoint_scale_sets(plan_json, version_id)
 
             if request.deletion_mode == DeletionMode.NEVER:
                 outcome.source_kept_reason = "deletion mode is 'never'"
@@ -367,8 +458,9 @@ class MigrationRun:
             self.enter(Phase.FAILED, message=error.message)
 
         if version_id and not validated and outcome.outcome != Outcome.SUCCEEDED and settings.delete_failed_version:
-            outcome.version_removed = yield from self.remove_version(version_id)
+            outcome.version_removed, outcome.version_kept_reason = yield from self.remove_version(version_id)
 
+        outcome.repairs = dict(self.repairs)
         outcome.phase_seconds = dict(self.phase_seconds)
         outcome.started_at, outcome.finished_at = iso(self.started), iso(self.ctx.current_utc_datetime)
         yield from self.record(
@@ -388,12 +480,17 @@ class MigrationRun:
         return outcome.model_dump(mode="json", by_alias=True)
 
     def remove_version(self, version_id: str) -> Steps:
+        """(removed, why not): the version's safety profile and Azure's refusals are answers, not errors."""
         try:
             removed = yield from self.call("delete_image_version", {"versionId": version_id}, cancellable=False)
-            return bool(removed["deleted"])
         except Exception as exc:  # the outcome stands; the reason says what is left behind
-            self.publish(message=f"could not remove the failed version: {getattr(exc, 'message', None) or exc}")
-            return False
+            reason = f"could not remove the failed version: {getattr(exc, 'message', None) or exc}"
+            self.publish(message=reason)
+            return False, reason
+        kept = str(removed.get("reason") or "")
+        if kept:
+            self.publish(message=f"the failed version stays: {kept}")
+        return bool(removed["deleted"]), kept or None
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -38,6 +38,7 @@ from migration.forecast import (
 )
 from migration.inventory import inventory_instance_id, left_out
 from migration.plan import MigrationPlan
+from migration.repoint import ScaleSetFacts
 from migration.resource_ids import id_key
 from migration.settings import Settings
 from migration.status import ErrorInfo
@@ -170,15 +171,18 @@ def plan_chunk(context: df.DurableOrchestrationContext) -> Steps:
             raise UnexpectedError(f"the request of {entry['id']} no longer resolves: {exc.message}") from exc
         requests.append(request.model_dump(mode="json"))
     references: dict[str, list[str]] = {}
+    facts: dict[str, ScaleSetFacts] = {}  # upgrade policy and region, to predict a repoint (issue 15, item 2)
     if entries:
         payload = {"imageIds": [entry["id"] for entry in entries]}
-        references = (yield from call(context, "list_scale_set_references", payload, settings))["references"]
+        listed = yield from call(context, "list_scale_set_references", payload, settings)
+        references = listed["references"]
+        facts = {key: ScaleSetFacts.model_validate(f) for key, f in (listed.get("scaleSets") or {}).items()}
     rows = []
     for start in range(0, len(requests), PLAN_FANOUT):
         group = requests[start : start + PLAN_FANOUT]
         for result in (yield from _plan_group(context, group, settings)):
             plan = MigrationPlan.model_validate(result)
             scale_sets = references.get(id_key(plan.request.source_image_id), [])
-            rows.append(forecast_image(plan, scale_sets=scale_sets))
+            rows.append(forecast_image(plan, scale_sets=scale_sets, scale_set_facts=facts))
     counts = plan_counts(rows)
     return {"rows": [row.model_dump(mode="json", by_alias=True) for row in rows], "counts": counts}

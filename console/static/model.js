@@ -3,7 +3,8 @@
 import { galleryOf, leaf } from "./dom.js";
 
 export const PHASES = [
-  "preflight", "definition", "version", "replicating", "validating", "awaiting-approval", "deleting-source", "done",
+  "preflight", "definition", "version", "replicating", "validating", "awaiting-approval", "repointing-scale-sets",
+  "deleting-source", "done",
 ];
 export const ACTIVE = new Set(["Running", "Pending", "Suspended", "ContinuedAsNew"]);
 export const OUTCOMES = ["running", "succeeded", "failed", "canceled"];

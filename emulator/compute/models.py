@@ -112,11 +112,16 @@ class ComputeBackend:
 
     def add_replication_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
         """Fail or stall replication to ``region`` of versions whose ID matches ``versionPattern`` (regex, any
-        case): stamped on versions in flight now and on every matching version created while the fault exists."""
+        case): stamped on versions in flight now and on every matching version created while the fault exists, and
+        on every copy of that region an update submits again. ``times``: how many copies it hits (1 = the region
+        fails once and a retry succeeds; default: every copy, a permanent failure)."""
         if fault.get("mode") not in ("fail", "stall"):
             raise ValueError("replication fault 'mode' must be 'fail' or 'stall'")
         if not fault.get("region"):
             raise ValueError("replication fault needs a 'region'")
+        times = fault.get("times")
+        if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+            raise ValueError("replication fault 'times' must be a positive integer")
         re.compile(fault.get("versionPattern", ".*"))
         timings = self.ctx.settings.replication
         stored = {
@@ -131,6 +136,8 @@ class ComputeBackend:
                 )
             ),
             "details": fault.get("details") or f"Replication to region '{fault['region']}' failed (injected fault).",
+            "times": times,
+            "hits": 0,
         }
         self.ctx.store.data["replicationFaults"].append(stored)
         self.ctx.store.mark_section("replicationFaults")
@@ -147,8 +154,12 @@ class ComputeBackend:
             for entry in record["meta"].get("plan", []):
                 if entry["key"] != region(fault["region"]) or entry.get("fault"):
                     continue
+                if fault.get("times") is not None and fault.get("hits", 0) >= fault["times"]:
+                    break
                 status = replication.region_status(entry, now)
                 if status.state == "Replicating":
+                    fault["hits"] = fault.get("hits", 0) + 1
+                    self.ctx.store.mark_section("replicationFaults")
                     entry["fault"] = {k: fault[k] for k in ("id", "mode", "details")}
                     entry["fault"]["atProgress"] = max(int(fault["atProgress"]), min(99, status.progress + 1))
                     self.ctx.store.mark_record(record)

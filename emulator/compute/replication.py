@@ -83,6 +83,24 @@ def region_status(entry: dict[str, Any], now: datetime) -> RegionStatus:
     return RegionStatus(name, "Replicating", int(progress), "", None)
 
 
+def needs_resubmit(entry: dict[str, Any], now: datetime) -> bool:
+    """Whether an update that lists this region submits its copy again: its copy failed, or hangs (a ``stall``
+    fault reached). Azure's error text for a failed region says "If retry does not work, then please do an update by
+    removing the failed regions and update again by adding them back" (Azure/azure-cli#15539); what an update does
+    to a failed or hung region's job is not documented: the emulator starts it afresh (a new plan entry), and
+    leaves completed and progressing regions untouched (recorded: test_image_update_add_set.yaml #55)."""
+    status = region_status(entry, now)
+    if status.state == "Failed":
+        return True
+    fault = entry.get("fault")
+    return bool(
+        fault
+        and fault["mode"] == "stall"
+        and status.state == "Replicating"
+        and status.progress >= int(fault["atProgress"])
+    )
+
+
 def aggregate(statuses: list[RegionStatus]) -> str:
     """The spec's AggregatedReplicationState: Failed if any region failed, Completed if all did, else InProgress."""
     if any(s.state == "Failed" for s in statuses):

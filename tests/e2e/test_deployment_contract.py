@@ -190,3 +190,27 @@ def test_an_image_write_event_also_starts_a_migration(world: World) -> None:
     assert output["outcome"] == "succeeded"
     operations = {d["operationName"] for d in world.stack.arm.deliveries(status="delivered")}
     assert "Microsoft.Compute/images/write" in operations
+
+
+def test_scale_set_repoint_uses_exactly_the_action_the_template_adds(guide_world: World) -> None:
+    """Issue 15, item 2: with ``enableScaleSetRepoint`` the source-image role grows by one action, and a repointing
+    migration, deployed as the guide says, uses it (and nothing it does not hold) at the images' scope."""
+    world = guide_world
+    enabled = {**GUIDE, "enableScaleSetRepoint": True}
+    world.stack.arm.set_role(deployed_rbac(deployment=enabled))
+    try:
+        world.stack.arm.clear_requests()
+        source = image_id("role-repoint")
+        world.seed(gallery(), image("role-repoint"), scale_set("web-repoint", image=source))
+        response = world.start_http(
+            {"sourceImageId": source, "galleryId": GALLERY, "repointScaleSets": True, "targetRegions": []}
+        )
+        output = world.finish(str(response.json()["id"]))["output"]
+        assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", True), output
+        calls = app_calls(world)
+        assert [c for c in calls if c["status"] == 403] == []
+        used_at_images = {c["action"] for c in calls if c["action"] and scope_of(c["path"]) == "images"}
+        assert "Microsoft.Compute/virtualMachineScaleSets/write" in used_at_images
+        assert used_at_images <= set(role_actions("source-images", {"enableScaleSetRepoint": True}))
+    finally:
+        world.stack.arm.set_role(deployed_rbac(deployment=GUIDE))

@@ -263,14 +263,30 @@ def test_tag_event_delivered_five_times_out_of_order_and_late(world: World) -> N
 
 
 # --- replication -----------------------------------------------------------------------------------------------
-def test_replication_stalls_past_the_deadline(world: World) -> None:
+def test_replication_that_stays_stalled_fails_after_the_repairs(world: World) -> None:
     source = image_id("stall")
     world.seed(gallery(), image("stall"))
     world.stack.arm.add_fault(kind="replication", region="eastus", mode="stall")
     output = world.finish(start_http(world, source, targetRegions=[{"name": "eastus"}]))["output"]
     world.assert_failed_and_cleaned_up(
-        output, code="DeadlineExceeded", mentions=("86400 s deadline", "eastus"), source=source, definition="stall"
+        output,
+        code="ReplicationFailed",
+        mentions=("replication stalled in eastus: no progress", "still failing after 2 repair attempt(s)"),
+        source=source,
+        definition="stall",
     )
+
+
+def test_replication_slower_than_the_deadline(world: World) -> None:
+    """Progressing, but too slowly: not a stall (no repair), the deadline ends it."""
+    source = image_id("slow")
+    world.seed(gallery(), image("slow"))
+    world.replication_takes(2 * 86400)
+    output = world.finish(start_http(world, source, targetRegions=[{"name": "eastus"}]))["output"]
+    world.assert_failed_and_cleaned_up(
+        output, code="DeadlineExceeded", mentions=("86400 s deadline", "eastus"), source=source, definition="slow"
+    )
+    assert output["repairs"] == {}
 
 
 def test_source_modified_during_replication_is_not_deleted(world: World) -> None:

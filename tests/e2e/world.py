@@ -98,16 +98,18 @@ def version(definition_name: str, name: str, source_image: str) -> dict[str, Any
     }
 
 
-def scale_set(name: str, *, image: str | None = None) -> dict[str, Any]:
+def scale_set(
+    name: str, *, image: str | None = None, upgrade_mode: str = "Manual", location: str = LOCATION, sub: str = SUB
+) -> dict[str, Any]:
     reference: dict[str, Any] = (
         {"id": image} if image else {"publisher": "Canonical", "offer": "ubuntu", "sku": "server", "version": "latest"}
     )
     return {
-        "id": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}",
-        "location": LOCATION,
+        "id": f"/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}",
+        "location": location,
         "sku": {"name": "Standard_D2s_v5", "tier": "Standard", "capacity": 1},
         "properties": {
-            "upgradePolicy": {"mode": "Manual"},
+            "upgradePolicy": {"mode": upgrade_mode},
             "virtualMachineProfile": {
                 "storageProfile": {"imageReference": reference, "osDisk": {"createOption": "FromImage"}},
                 "osProfile": {"computerNamePrefix": name[:9], "adminUsername": "azureuser"},

@@ -64,6 +64,7 @@ def spec_examples() -> list[tuple[str, str, Path]]:
             "VirtualMachineScaleSets_CreateOrUpdate",
             vmss / "VirtualMachineScaleSet_Create_FromACustomImage.json",
         ),
+        ("vmss", "VirtualMachineScaleSets_Update", vmss / "VirtualMachineScaleSet_Update_MinimumSet_Gen.json"),
     ]
     return out
 
@@ -129,10 +130,14 @@ def prerequisites(operation_id: str, body: dict[str, Any] | None = None) -> dict
                 },
             }
         )
+    if group == "VirtualMachineScaleSets" and action == "Update":
+        vmss = f"/subscriptions/{SUB}/resourceGroups/rgcompute/providers/Microsoft.Compute/virtualMachineScaleSets"
+        resources.append({"id": f"{vmss}/aaaaaaaaaaaaaa", "location": "westus", "properties": {}})
     return {
         "subscriptions": [{"subscriptionId": SUB}, {"subscriptionId": EXAMPLE_SUB}],
         "resourceGroups": [
             {"subscriptionId": SUB, "name": "myResourceGroup", "location": "westus"},
+            {"subscriptionId": SUB, "name": "rgcompute", "location": "westus"},
             {"subscriptionId": EXAMPLE_SUB, "name": "my-resource-group", "location": "westus"},
         ],
         "resources": resources,

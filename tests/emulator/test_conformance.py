@@ -50,6 +50,8 @@ def test_scale_set_examples_without_a_spec(outcomes: list[Outcome]) -> None:
         "/providers/Microsoft.Compute/images/{existing-custom-image-name}"
     )
     assert by_op["VirtualMachineScaleSets_ListAll"].status == 200
+    updated = by_op["VirtualMachineScaleSets_Update"]  # an empty PATCH: 200 with the resource, as the example
+    assert (updated.status, updated.body["location"]) == (200, "westus")
 
 
 def test_recorded_traffic_validates_with_oav(outcomes: list[Outcome], tmp_path: Path) -> None:

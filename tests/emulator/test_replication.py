@@ -209,6 +209,110 @@ def test_shallow_mode_keeps_referencing_the_source(
     assert (result.provisioning_state, result.publishing_profile.replication_mode) == ("Succeeded", "Shallow")
 
 
+# --- updates of a version's target regions (regional repair) -----------------------------------------------------
+def regions_update(*regions: str, **safety: Any) -> Any:
+    body: dict[str, Any] = {
+        "properties": {
+            "publishingProfile": {"targetRegions": [{"name": r, "regionalReplicaCount": 1} for r in regions]},
+        }
+    }
+    if safety:
+        body["properties"]["safetyProfile"] = safety
+    return body
+
+
+def plan_entries(control: EmulatorControl) -> list[dict[str, Any]]:
+    return list(control.resources("Microsoft.Compute/galleries/images/versions")[0]["meta"]["plan"])
+
+
+def test_an_update_listing_a_failed_region_copies_it_again_and_keeps_completed_regions(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    """A region that failed once (``times: 1``): re-sending the complete target regions submits its copy again; the
+    completed region keeps its plan entry (recorded: an update that adds a region leaves West US Completed and takes
+    the new region's copy time, test_image_update_add_set.yaml #55); Failed -> Updating -> Succeeded."""
+    control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}, "lro": {"versionUpdateSeconds": 150}})
+    fault = control.add_fault(kind="replication", region="eastus", mode="fail", times=1)
+    compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
+    )
+    control.advance(600)
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Failed", 50)]
+    completed = plan_entries(control)[0]
+    poller = compute.gallery_image_versions.begin_update(
+        RG, GALLERY, web_definition, "1.0.0", regions_update("westus2", "eastus")
+    )
+    assert compute.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").provisioning_state == "Updating"
+    assert plan_entries(control)[0] == completed
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Replicating", 0)]
+    control.advance(600)
+    assert poller.result(timeout=30).provisioning_state == "Succeeded"
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Completed", 100)]
+    assert next(f for f in control.faults() if f["id"] == fault["id"])["hits"] == 1
+
+
+def test_a_permanent_regional_failure_fails_every_copy(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
+    control.add_fault(kind="replication", region="eastus", mode="fail")
+    compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
+    )
+    control.advance(600)
+    poller = compute.gallery_image_versions.begin_update(
+        RG, GALLERY, web_definition, "1.0.0", regions_update("westus2", "eastus")
+    )
+    control.advance(600)
+    with pytest.raises(HttpResponseError) as e:
+        poller.result(timeout=30)
+    assert arm_error(e.value)[0] == "ReplicationFailed"
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Failed", 50)]
+
+
+def test_a_stalled_region_is_submitted_again_by_an_update_that_lists_it(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 600, "queuedSeconds": 0}})
+    control.add_fault(kind="replication", region="eastus", mode="stall", atProgress=60, times=1)
+    compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
+    )
+    control.advance(3600)
+    assert summary(compute) == [("West US 2", "Completed", 100), ("East US", "Replicating", 60)]
+    poller = compute.gallery_image_versions.begin_update(
+        RG, GALLERY, web_definition, "1.0.0", regions_update("westus2", "eastus")
+    )
+    control.advance(600)
+    assert poller.result(timeout=30).provisioning_state == "Succeeded"
+
+
+def test_removing_a_region_needs_the_safety_profile_to_allow_it(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    """Azure refuses to drop a target region unless safetyProfile.allowDeletionOfReplicatedLocations is true
+    (BadRequest, quoted in hashicorp/terraform-provider-azurerm#21999); an update without target regions keeps them."""
+    control.configure({"replication": {"fixedSeconds": 60, "queuedSeconds": 0}})
+    compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
+    )
+    control.advance(60)
+    with pytest.raises(HttpResponseError) as e:
+        compute.gallery_image_versions.begin_update(RG, GALLERY, web_definition, "1.0.0", regions_update("westus2"))
+    code, message = arm_error(e.value)
+    assert (e.value.status_code, code) == (400, "BadRequest")
+    assert "Deletion of previously replicated locations is not allowed" in message
+    keep: Any = {"properties": {"safetyProfile": {"blockDeletionBeforeEndOfLife": False}}}
+    poller = compute.gallery_image_versions.begin_update(RG, GALLERY, web_definition, "1.0.0", keep)
+    control.advance(200)
+    assert [r.name for r in poller.result(timeout=30).publishing_profile.target_regions] == ["West US 2", "East US"]
+    allowed = regions_update("westus2", allowDeletionOfReplicatedLocations=True)
+    poller = compute.gallery_image_versions.begin_update(RG, GALLERY, web_definition, "1.0.0", allowed)
+    control.advance(200)
+    assert [r.name for r in poller.result(timeout=30).publishing_profile.target_regions] == ["West US 2"]
+    assert summary(compute) == [("West US 2", "Completed", 100)]
+
+
 @pytest.mark.parametrize(
     ("curve", "reported"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from azure.mgmt.compute import ComputeManagementClient, models
 
 from emulator.control import EmulatorControl
 from tests.emulator.conftest import GALLERY, IMAGE_ID, RG, RG_ID
-from tests.emulator.helpers import arm_error, definition, version, version_body
+from tests.emulator.helpers import Arm, arm_error, definition, version, version_body
 
 
 def refused(call: Callable[[], Any]) -> tuple[int, str, str]:
@@ -132,7 +133,11 @@ def test_source_must_be_in_the_version_region(web: ComputeManagementClient) -> N
         lambda: web.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version(source=source))
     )
     assert (status, code) == (400, "InvalidParameter")
-    assert "is in region 'eastus'. The source of a gallery image version must be in the same region" in message
+    # Azure's text (Learn, "Troubleshoot shared image galleries")
+    assert message == (
+        f"Source {source} is not found. Please check source exists, and is in the same region as gallery image "
+        "version being created."
+    )
 
 
 def test_target_regions_must_include_the_version_location(web: ComputeManagementClient) -> None:
@@ -140,7 +145,47 @@ def test_target_regions_must_include_the_version_location(web: ComputeManagement
         lambda: web.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version(("eastus",)))
     )
     assert (status, code) == (400, "InvalidParameter")
-    assert message == "The target regions of the gallery image version must include its location 'westus2'."
+    assert message == (
+        "Gallery image version publishing profile regions 'East US' must contain the location of image version "
+        "'westus2'."
+    )
+
+
+OTHER_SUB = "22222222-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_a_source_in_another_subscription_is_accepted_unless_encrypted(
+    web: ComputeManagementClient, control: EmulatorControl, encrypted: bool
+) -> None:
+    """Learn, "Troubleshoot shared image galleries": "Encrypted source: '<id>' is in a different subscription ID
+    than the current gallery image version subscription ...": another subscription of the tenant is fine otherwise."""
+    group = f"/subscriptions/{OTHER_SUB}/resourceGroups/rg-other"
+    os_disk: dict[str, Any] = {"osType": "Linux", "osState": "Generalized", "diskSizeGB": 30}
+    if encrypted:
+        os_disk["diskEncryptionSet"] = {"id": f"{group}/providers/Microsoft.Compute/diskEncryptionSets/des"}
+    source = f"{group}/providers/Microsoft.Compute/images/elsewhere"
+    body = {
+        "hyperVGeneration": "V2",
+        "storageProfile": {"osDisk": os_disk, "dataDisks": [{"lun": 0, "diskSizeGB": 64}]},
+    }
+    control.seed(
+        {
+            "subscriptions": [{"subscriptionId": OTHER_SUB}],
+            "resourceGroups": [{"subscriptionId": OTHER_SUB, "name": "rg-other", "location": "westus2"}],
+            "resources": [{"id": source, "location": "westus2", "properties": body}],
+        }
+    )
+    create = lambda: web.gallery_image_versions.begin_create_or_update(  # noqa: E731
+        RG, GALLERY, "web", "1.0.0", version(source=source)
+    )
+    if not encrypted:
+        create()
+        assert web.gallery_image_versions.get(RG, GALLERY, "web", "1.0.0").storage_profile.source.id == source
+        return
+    status, code, message = refused(create)
+    assert (status, code) == (400, "InvalidParameter")
+    assert message.startswith(f"Encrypted source: '{source}' is in a different subscription ID than the current")
 
 
 def test_data_disk_size_limit(web: ComputeManagementClient) -> None:
@@ -212,7 +257,11 @@ def test_definition_with_versions_cannot_be_deleted(web: ComputeManagementClient
 
 
 def test_delete_version_then_definition(web: ComputeManagementClient, control: EmulatorControl) -> None:
-    web.gallery_image_versions.begin_create_or_update(RG, GALLERY, "web", "1.0.0", version())
+    unblocked = version_body()
+    unblocked["properties"]["safetyProfile"] = {"blockDeletionBeforeEndOfLife": False}  # 2026-03-03 defaults it on
+    web.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, "web", "1.0.0", models.GalleryImageVersion(unblocked)
+    )
     control.advance(600)
     web.gallery_image_versions.begin_delete(RG, GALLERY, "web", "1.0.0").result()
     web.gallery_images.begin_delete(RG, GALLERY, "web").result()
@@ -237,3 +286,31 @@ def test_image_os_type_enum_is_enforced(compute: ComputeManagementClient, contro
     )
     assert (status, code) == (400, "InvalidParameter")
     assert message.startswith("The value 'Plan9' of parameter 'properties.storageProfile.osDisk.osType' is not allowed")
+
+
+@pytest.mark.parametrize("api_version", ["2026-03-03", "2025-03-03"])
+def test_from_api_version_2026_03_03_a_new_version_is_blocked_from_deletion_for_six_months(
+    web: ComputeManagementClient, arm: str, control: EmulatorControl, api_version: str
+) -> None:
+    """Azure/azure-cli vm/_breaking_change.py ("sig image-version create"): from gallery api-version 2026-03-03 a
+    version defaults to an end of life 6 months after publishing and blockDeletionBeforeEndOfLife = true, unless
+    the request sets them; Azure then refuses its deletion until that end of life."""
+    http = Arm(arm, control)
+    path = f"{RG_ID}/providers/Microsoft.Compute/galleries/{GALLERY}/images/web/versions/1.0.0"
+    created = http("PUT", path, version_body(), api_version=api_version)
+    assert created.status_code == 201, created.text
+    control.advance(600)
+    props = http("GET", path, api_version="2026-03-03").json()["properties"]
+    if api_version < "2026-03-03":
+        assert not props["safetyProfile"].get("blockDeletionBeforeEndOfLife")
+        assert "endOfLifeDate" not in props["publishingProfile"]
+        web.gallery_image_versions.begin_delete(RG, GALLERY, "web", "1.0.0").result()
+        return
+    assert props["safetyProfile"]["blockDeletionBeforeEndOfLife"] is True
+    published = datetime.fromisoformat(props["publishingProfile"]["publishedDate"])
+    end = datetime.fromisoformat(props["publishingProfile"]["endOfLifeDate"])
+    assert (end.year * 12 + end.month) - (published.year * 12 + published.month) == 6
+    assert (end.day, end.time()) == (published.day, published.time())
+    status, code, message = refused(lambda: web.gallery_image_versions.begin_delete(RG, GALLERY, "web", "1.0.0"))
+    assert (status, code) == (409, "OperationNotAllowed")
+    assert "blockDeletionBeforeEndOfLife" in message

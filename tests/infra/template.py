@@ -147,9 +147,14 @@ ROLE_ACTION_VARIABLES = {
 }
 
 
-def role_actions(role: str) -> list[str]:
-    """The ARM actions of one of the template's custom roles: ``source-images``, ``gallery`` or ``boot-test``."""
-    actions = evaluate(f"[variables('{ROLE_ACTION_VARIABLES[role]}')]", context())
+# Parameters that switch on every optional action of the roles (the README's tables list them all).
+ALL_FEATURES = {"enableScaleSetRepoint": True}
+
+
+def role_actions(role: str, parameters: dict[str, Any] | None = None) -> list[str]:
+    """The ARM actions of one of the template's custom roles: ``source-images``, ``gallery`` or ``boot-test``, as a
+    deployment with ``parameters`` (default: the template's defaults) creates it."""
+    actions = evaluate(f"[variables('{ROLE_ACTION_VARIABLES[role]}')]", context(parameters=parameters))
     if not isinstance(actions, list):
         raise ExpressionError(f"{ROLE_ACTION_VARIABLES[role]} is not a list")
     return [str(a) for a in actions]

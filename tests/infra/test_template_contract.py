@@ -156,6 +156,15 @@ def test_each_scope_gets_its_own_role_with_exactly_its_actions():
     assert [a for a in everything if "*" in a] == [], "no wildcards: every action is named"
 
 
+def test_scale_set_repoint_adds_exactly_the_scale_set_write_and_only_when_enabled():
+    """Issue 15, item 2: the role grows by exactly what repointing needs (the model PATCH), only when asked for."""
+    enabled = role_actions("source-images", {"enableScaleSetRepoint": True})
+    assert enabled == [*SOURCE_IMAGE_ACTIONS, "Microsoft.Compute/virtualMachineScaleSets/write"]
+    assert role_actions("gallery", {"enableScaleSetRepoint": True}) == GALLERY_ACTIONS
+    roles = roles_by_name({**EXAMPLE, "enableScaleSetRepoint": True})
+    assert roles["Image Gallery Migrator source images"].actions == enabled
+
+
 def test_the_role_action_lists_live_in_one_variable_each():
     outer = context()
     for located in resources_of_type(ROLE_DEFINITION):

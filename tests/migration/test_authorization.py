@@ -200,6 +200,23 @@ def test_a_hold_gates_only_tag_starts_that_would_delete_without_approval() -> No
     assert deletion_gate(request(deletion_mode=DeletionMode.NEVER), "approval required: x") == (False, "")
 
 
+def test_repointing_asked_for_by_an_untrusted_tag_waits_for_an_approval_in_any_mode() -> None:
+    """Repointing writes to scale sets the tag writer may have no right on, exactly like deleting the image."""
+    untrusted = authority(event_data(BOB))
+    never = request(deletion_mode=DeletionMode.NEVER, repoint_scale_sets=True).model_copy(update={"origin": "tag"})
+    gated = authorize_tag_request(never, untrusted)
+    assert gated.deletion_mode == DeletionMode.NEVER
+    assert deletion_gate(gated, None) == (
+        True,
+        f"approval required: tagged by User {BOB}, not in ALLOWED_TAG_PRINCIPALS",
+    )
+    trusted = authorize_tag_request(never, authority(event_data(ALICE)))
+    assert deletion_gate(trusted, None) == (False, "")
+    assert holdable(trusted)  # a later untrusted tag write puts the repoint on hold
+    assert deletion_gate(trusted, "approval required: x") == (True, "approval required: x")
+    assert deletion_gate(request(deletion_mode=DeletionMode.NEVER), "approval required: x") == (False, "")
+
+
 def test_hold_reason_accepts_the_sdk_s_double_encoded_string() -> None:
     assert hold_reason(json.dumps("approval required: x")) == "approval required: x"
     assert hold_reason("approval required: x") == "approval required: x"  # not JSON: as sent

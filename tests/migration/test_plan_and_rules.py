@@ -1,11 +1,12 @@
 from migration.definitions import DefinitionFacts, compatibility_problems, definition_body
 from migration.deletion import deletion_checks
+from migration.forecast import forecast_image
 from migration.plan import DefinitionAction, VersionAction, VersionFacts, build_plan, version_body
 from migration.replication import RegionReplication, ReplicationSnapshot
 from migration.settings import DeletionMode
-from migration.source import Disk, HyperVGeneration, OsState, OsType
+from migration.source import Check, Disk, HyperVGeneration, OsState, OsType, preflight_checks
 from migration.validation import validation_checks
-from tests.migration.factories import GALLERY_ID, IMAGE_ID, request, settings, source
+from tests.migration.factories import GALLERY_ID, IMAGE_ID, SUB, request, settings, source
 
 DEFINITION_ID = GALLERY_ID + "/images/ubuntu-base"
 
@@ -113,6 +114,12 @@ def test_version_body_is_excluded_from_latest_and_carries_regions() -> None:
     ]
     assert body["properties"]["storageProfile"]["source"]["id"] == IMAGE_ID
     assert body["tags"] == {"migration-id": "m"}
+    # Created deletable even with an end of life (gallery api-version 2026-03-03 would default the block on): the
+    # block comes once validated, so a failed version can be removed.
+    assert body["properties"]["safetyProfile"] == {
+        "allowDeletionOfReplicatedLocations": False,
+        "blockDeletionBeforeEndOfLife": False,
+    }
 
 
 def completed(*regions: str) -> ReplicationSnapshot:
@@ -180,3 +187,50 @@ def test_deletion_guards() -> None:
         replication_mode="Full",
     )
     assert {c.name for c in never if not c.passed} == {"mode-allows", "source-exists"}
+
+
+def test_a_source_in_another_subscription_must_not_be_encrypted() -> None:
+    """Learn, "Troubleshoot shared image galleries": an encrypted source cannot build a version in another
+    subscription; an unencrypted one can. Same subscription: no such check."""
+    elsewhere = GALLERY_ID.replace(SUB, "22222222-2222-4222-8222-222222222222")
+    for encrypted, passed in ((False, True), (True, False)):
+        checks = preflight_checks(
+            source(encrypted=encrypted),
+            gallery_location="westus2",
+            max_data_disk_gb=1023,
+            gallery_subscription=elsewhere.split("/")[2],
+        )
+        [rule] = [c for c in checks if c.name == "encrypted-source-subscription"]
+        assert rule.passed is passed
+    same = preflight_checks(
+        source(encrypted=True), gallery_location="westus2", max_data_disk_gb=1023, gallery_subscription=SUB
+    )
+    assert "encrypted-source-subscription" not in {c.name for c in same}
+
+
+def test_every_refused_read_is_named_in_one_permission_failure() -> None:
+    denied = [
+        Check(name="permission", passed=False, reason="in subscription A: images/read"),
+        Check(name="permission", passed=False, reason="in subscription B: galleries/read"),
+    ]
+    plan = build_plan(
+        request(), source=None, gallery_location=None, definition=None, versions=[], settings=settings(), denied=denied
+    )
+    assert plan.failure() == (
+        "PermissionDenied",
+        "permission: in subscription A: images/read; permission: in subscription B: galleries/read",
+    )
+
+
+def test_the_plan_row_shows_the_safety_profile_the_version_would_get() -> None:
+    """Issue 15, item 4: a plan says which safety profile the validated version gets; an end of life blocks its
+    deletion by default (BLOCK_DELETION_BEFORE_END_OF_LIFE), and the request can say otherwise."""
+    eol = "2027-06-30T00:00:00Z"
+    default = forecast_image(plan(request=request(end_of_life=eol)), scale_sets=[])
+    assert default.safety_profile == {"allowDeletionOfReplicatedLocations": False, "blockDeletionBeforeEndOfLife": True}
+    chosen = request(
+        end_of_life=eol, block_deletion_before_end_of_life=False, allow_deletion_of_replicated_locations=True
+    )
+    row = forecast_image(plan(request=chosen), scale_sets=[])
+    assert row.safety_profile == {"allowDeletionOfReplicatedLocations": True, "blockDeletionBeforeEndOfLife": False}
+    assert forecast_image(plan(), scale_sets=[]).safety_profile["blockDeletionBeforeEndOfLife"] is False

@@ -5,7 +5,17 @@ recordings fit) or not (slow start, a stall then a burst, a jump to 100 %)."""
 import pytest
 
 from emulator.compute.curves import CURVES, share_done
-from migration.replication import Observation, next_poll_delay, remember
+from migration.replication import (
+    Observation,
+    RegionReplication,
+    ReplicationSnapshot,
+    next_poll_delay,
+    next_repair,
+    progress_view,
+    remember,
+    stalled_regions,
+    watch_regions,
+)
 from tests.migration.factories import settings
 
 
@@ -103,6 +113,45 @@ def test_start_delays_are_stable_and_spread_over_the_window() -> None:
     per_minute_half = sum(1 for d in delays if d < 30)
     assert 200 < per_minute_half < 400  # roughly uniform: about half in the first half of the window
     assert start_delay("anything", 0) == 0
+
+
+# --- regional repair --------------------------------------------------------------------------------------------
+def snapshot(**regions: tuple[str, int]) -> ReplicationSnapshot:
+    return ReplicationSnapshot(
+        version_id="v",
+        provisioning_state="Creating",
+        regions=[RegionReplication(region=name, state=state, progress=p) for name, (state, p) in regions.items()],
+    )
+
+
+def test_a_region_is_stalled_once_its_progress_has_not_moved_for_the_stall_time() -> None:
+    watched = watch_regions({}, snapshot(eastus=("Replicating", 40), westus2=("Replicating", 10)), 100)
+    watched = watch_regions(watched, snapshot(eastus=("Replicating", 40), westus2=("Completed", 100)), 3000)
+    assert list(watched) == ["eastus"]  # finished regions are no longer watched
+    assert stalled_regions(watched, elapsed=3000, stall_seconds=3600) == []
+    assert stalled_regions(watched, elapsed=3700, stall_seconds=3600) == ["eastus"]
+    assert stalled_regions(watched, elapsed=3700, stall_seconds=0) == []  # 0 turns stall detection off
+    moved = watch_regions(watched, snapshot(eastus=("Replicating", 41)), 3700)
+    assert stalled_regions(moved, elapsed=7000, stall_seconds=3600) == []
+    assert stalled_regions(moved, elapsed=7300, stall_seconds=3600) == ["eastus"]
+
+
+def test_each_retry_of_a_region_waits_twice_as_long_until_the_attempts_are_used_up() -> None:
+    cfg = settings(REGION_REPAIR_ATTEMPTS="2", REGION_REPAIR_DELAY_SECONDS="300")
+    first = next_repair({}, ["eastus"], cfg)
+    assert (first.attempt, first.delay_seconds, first.exhausted) == (1, 300, False)
+    second = next_repair({"eastus": 1, "westus2": 0}, ["eastus", "westus2"], cfg)
+    assert (second.attempt, second.delay_seconds, second.exhausted) == (2, 600, False)
+    assert next_repair({"eastus": 2}, ["eastus"], cfg).exhausted
+    assert next_repair({}, ["eastus"], settings(REGION_REPAIR_ATTEMPTS="0")).exhausted
+
+
+def test_the_progress_view_shows_the_retries_of_the_regions_that_had_any() -> None:
+    view = progress_view(snapshot(eastus=("Replicating", 5), westus2=("Completed", 100)), {"eastus": 2}, {"eastus": 1})
+    assert view == {
+        "eastus": {"state": "Replicating", "progress": 5, "replicaCount": 2, "repairs": 1},
+        "westus2": {"state": "Completed", "progress": 100},
+    }
 
 
 def o(elapsed: float, progress: int) -> Observation:

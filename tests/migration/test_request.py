@@ -7,9 +7,15 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from migration.errors import InvalidRequest
-from migration.request import default_definition_name, field_errors, parse_request_body, resolve_request
+from migration.request import (
+    MigrationRequestBody,
+    default_definition_name,
+    field_errors,
+    parse_request_body,
+    resolve_request,
+)
 from migration.settings import DeletionMode
-from tests.migration.factories import GALLERY_ID, IMAGE_ID, NOW, settings
+from tests.migration.factories import GALLERY_ID, IMAGE_ID, NOW, request, settings
 
 
 def body(**fields: Any) -> dict[str, Any]:
@@ -247,3 +253,39 @@ def test_booleans_are_only_json_booleans(field: str, value: object) -> None:
 def test_replica_counts_are_only_json_integers(value: object) -> None:
     with pytest.raises(InvalidRequest):
         parse_request_body(body(targetRegions=[{"name": "eastus", "replicaCount": value}]))
+
+
+def test_the_deletion_block_follows_the_end_of_life_and_the_setting() -> None:
+    eol = "2030-01-01T00:00:00Z"
+    assert request().block_deletion_before_end_of_life is False  # no end of life: nothing to block until
+    assert request(end_of_life=eol).block_deletion_before_end_of_life is True  # BLOCK_DELETION_BEFORE_END_OF_LIFE
+    assert request(end_of_life=eol, block_deletion_before_end_of_life=False).block_deletion_before_end_of_life is False
+    off = settings(BLOCK_DELETION_BEFORE_END_OF_LIFE="false")
+    body = MigrationRequestBody.model_validate(
+        {"source_image_id": IMAGE_ID, "gallery_id": GALLERY_ID, "end_of_life": eol}
+    )
+    assert resolve_request(body, off, now=NOW).block_deletion_before_end_of_life is False
+    assert request().allow_deletion_of_replicated_locations is False  # Azure's default
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"block_deletion_before_end_of_life": True}, "blockDeletionBeforeEndOfLife"),
+        ({"repoint_target": "definition"}, "repointTarget"),
+        ({"repoint_auto_upgrading": True}, "repointAutoUpgrading"),
+        (
+            {"repoint_scale_sets": True, "repoint_target": "definition", "exclude_from_latest": True},
+            "repointTarget",
+        ),
+    ],
+)
+def test_options_that_need_another_option_name_it(body: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        request(**body)
+    assert [e["field"] for e in caught.value.errors] == [field]
+
+
+def test_repointing_defaults_to_the_version_and_to_manual_scale_sets_only() -> None:
+    req = request(repoint_scale_sets=True)
+    assert (req.repoint_scale_sets, req.repoint_target.value, req.repoint_auto_upgrading) == (True, "version", False)

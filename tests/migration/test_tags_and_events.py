@@ -1,4 +1,5 @@
 import contextlib
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +20,7 @@ from migration.tags import (
     invalid_tags_reason,
     parse_trigger_value,
     request_from_tags,
+    request_hash,
     status_tag_priority,
     status_tag_room_note,
     status_tags,
@@ -80,6 +82,37 @@ def test_body_from_tags() -> None:
     assert body.exclude_from_latest is True
 
 
+def test_day_two_option_tags() -> None:
+    tags = {
+        "migrate-to-gallery": "x",
+        "migrate-end-of-life": "2030-12-31",
+        "migrate-block-deletion-before-end-of-life": "False",
+        "migrate-allow-deletion-of-replicated-locations": "TRUE",
+        "migrate-repoint-scale-sets": "true",
+        "migrate-repoint-target": "Definition",
+        "migrate-repoint-auto-upgrading": "true",
+    }
+    req = request_from_tags(
+        ImageId.parse(IMAGE_ID),
+        tags,
+        NAMES,
+        gallery=GalleryId.parse(GALLERY_ID),
+        settings=settings(),
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert (req.block_deletion_before_end_of_life, req.allow_deletion_of_replicated_locations) == (False, True)
+    assert (req.repoint_scale_sets, req.repoint_target.value, req.repoint_auto_upgrading) == (True, "definition", True)
+
+
+def test_the_request_hash_of_tags_written_before_the_day_two_options_is_unchanged() -> None:
+    """An image migrated by an earlier release carries migration-request = the hash of its tags then: options added
+    since count only when set, so the next unrelated tag write does not migrate it again."""
+    tags = {"migrate-to-gallery": "corp", "migrate-delete-source": "never"}
+    material = "\n".join(f"{n.lower()}={tags.get(n, '')}" for n in NAMES.original_inputs)
+    assert request_hash(tags, NAMES) == hashlib.sha256(material.encode()).hexdigest()[:16]
+    assert request_hash({**tags, "migrate-repoint-scale-sets": "true"}, NAMES) != request_hash(tags, NAMES)
+
+
 BAD_TAG_VALUES = [
     ("migrate-delete-source", "sometimes", "after-validation, never or after-approval"),
     ("migrate-delete-source", "approval", "after-validation, never or after-approval"),  # no undocumented aliases
@@ -99,6 +132,10 @@ BAD_TAG_VALUES = [
     ("migrate-definition", "a" * 81, "image definition names"),
     ("migrate-version", "1.0", "Major.Minor.Patch"),
     ("migrate-version", "v1.0.0", "Major.Minor.Patch"),
+    ("migrate-repoint-scale-sets", "yes", "true or false"),
+    ("migrate-repoint-target", "latest", "version or definition"),
+    ("migrate-allow-deletion-of-replicated-locations", "1", "true or false"),
+    ("migrate-block-deletion-before-end-of-life", "true", "needs an end of life"),
 ]
 
 

@@ -21,11 +21,13 @@ ACTIVITIES = (
     "ensure_image_definition",
     "submit_image_version",
     "get_replication_status",
+    "repair_replication",
     "validate_image_version",
     "promote_image_version",
     "start_boot_test",
     "get_boot_test",
     "remove_boot_test",
+    "repoint_scale_sets",
     "delete_source_image",
     "record_status",
     "delete_image_version",
@@ -100,6 +102,9 @@ class ScriptedArm:
             "regions": [{"region": r, "state": region_state, "progress": progress} for r in self.regions],
         }
 
+    def repair_replication(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"versionId": payload["versionId"], "regions": payload["regions"]}
+
     def validate_image_version(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"checks": [{"name": "version-succeeded", "passed": True, "reason": ""}], "passed": True}
 
@@ -115,6 +120,9 @@ class ScriptedArm:
 
     def remove_boot_test(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"removed": True}
+
+    def repoint_scale_sets(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"target": payload["versionId"], "scaleSets": []}
 
     def delete_source_image(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"deleted": True, "reason": "", "checks": []}

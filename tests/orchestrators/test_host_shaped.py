@@ -218,7 +218,9 @@ def test_an_exception_in_any_phase_fails_the_migration_cleanly(phase: str, monke
         monkeypatch.setattr(orchestrator, "start_delay", _raise_injected)
     arm = ScriptedArm()
     run = migrate(
-        arm, body={"deletionMode": "after-approval"}, deliver_with={"record_status": [raised("approve", 1, START_NOW)]}
+        arm,
+        body={"deletionMode": "after-approval", "repointScaleSets": True},  # every phase is entered
+        deliver_with={"record_status": [raised("approve", 1, START_NOW)]},
     )
     _assert_failed_cleanly(run, arm, phase, f"RuntimeError: injected in {phase}")
 
@@ -251,9 +253,12 @@ def test_custom_status_stays_under_the_hosts_limit_with_50_regions_failing_with_
         "regions": [{"region": r, "state": "Failed", "progress": 37, "details": details} for r in regions],
     }
     progress = ScriptedArm(regions=regions).snapshot("v", "Creating", "Replicating", 37)
-    arm = ScriptedArm(regions=regions, answers={"get_replication_status": [progress, failed]})
+    # Failing again after each of the REGION_REPAIR_ATTEMPTS (2) retries.
+    arm = ScriptedArm(regions=regions, answers={"get_replication_status": [progress, failed, failed, failed]})
     run = migrate(arm, body={"targetRegions": [{"name": r} for r in regions]})
     assert run.output["error"]["code"] == "ReplicationFailed"
+    assert arm.calls.count("repair_replication") == 2
+    assert run.output["repairs"] == dict.fromkeys(regions, 2)
     assert len(run.output["error"]["message"]) > 50 * len(details)  # the output keeps every region's details
     sizes = [utf16_size(status) for status in run.custom_statuses]
     assert max(sizes) < CUSTOM_STATUS_LIMIT_BYTES, max(sizes)

@@ -129,3 +129,53 @@ def test_starts_are_spread_by_a_stable_delay_before_any_arm_call() -> None:
     immediate = migrate(ScriptedArm(), app_settings=settings(START_SPREAD_SECONDS="0"))
     assert first_work(immediate) == 4  # straight to preflight
     assert spread.output["outcome"] == immediate.output["outcome"] == "succeeded"
+
+
+def failed_region(arm: ScriptedArm, region: str = "eastus") -> dict[str, Any]:
+    snapshot = arm.snapshot("v", "Failed", "Completed", 100)
+    snapshot["regions"] = [*snapshot["regions"], {"region": region, "state": "Failed", "progress": 50}]
+    return snapshot
+
+
+def test_a_region_that_failed_is_retried_after_a_backoff_and_the_migration_goes_on() -> None:
+    arm = ScriptedArm(regions=("westus2",))
+    arm.answers = {"get_replication_status": [failed_region(arm)]}
+    run = migrate(arm, app_settings=settings(REGION_REPAIR_DELAY_SECONDS="300"))
+    assert run.output["outcome"] == "succeeded", run.output
+    assert run.output["repairs"] == {"eastus": 1}
+    assert arm.calls[3:5] == ["get_replication_status", "repair_replication"]
+    [(_, payload)] = [p for p in arm.payloads if p[0] == "repair_replication"]
+    assert payload["regions"] == ["eastus"]
+    timers = [e for e in run.history if e["EventType"] == 10]  # TimerCreated
+    assert len(timers) >= 2  # the first poll, then the 300 s backoff before the retry
+
+
+def test_a_stalled_region_is_retried_and_without_retries_the_failure_is_immediate() -> None:
+    arm = ScriptedArm()
+    stuck = [arm.snapshot("v", "Creating", "Replicating", 40)] * 8  # reads at 60, 120, 240 ... 3840 s
+    arm.answers = {"get_replication_status": list(stuck)}
+    run = migrate(arm, app_settings=settings(REGION_STALL_SECONDS="3600"))
+    assert run.output["outcome"] == "succeeded", run.output
+    assert run.output["repairs"] == {"westus2": 1}
+    arm = ScriptedArm(regions=("westus2",))
+    arm.answers = {"get_replication_status": [failed_region(arm)]}
+    run = migrate(arm, app_settings=settings(REGION_REPAIR_ATTEMPTS="0"))
+    assert (run.output["outcome"], run.output["error"]["code"]) == ("failed", "ReplicationFailed")
+    assert "repair" not in run.output["error"]["message"]
+    assert "repair_replication" not in arm.calls
+
+
+def test_replaying_a_repaired_migration_gives_the_same_actions() -> None:
+    handle = handles_of(_App)["migrate_image"]
+    data = {"request": request().model_dump(mode="json"), "settings": APP_SETTINGS.model_dump(mode="json")}
+    arm = ScriptedArm()
+    arm.answers = {"get_replication_status": [failed_region(arm)]}
+    run = migrate(arm)
+    execution = engine.Execution(
+        "mig-test-0000000000000000", "migrate_image", "e1", json.dumps(json.dumps(data)), None, [], engine.EngineState()
+    )
+    execution.history = run.history
+    last = datetime.fromisoformat(run.history[-1]["Timestamp"][:26].replace("Z", "") + "+00:00")
+    body = engine.context_json(execution, [], last)
+    assert handle(body) == handle(body)
+    assert json.loads(handle(body))["output"]["repairs"] == {"eastus": 1}
