@@ -23,9 +23,16 @@ START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 class DictCatalog:
-    def __init__(self, activities: list[str], orchestrators: list[str]) -> None:
+    def __init__(self, activities: list[str], orchestrators: list[str], entities: tuple[str, ...] = ()) -> None:
         self._activities = {name.lower(): name for name in activities}
         self._orchestrators = {name.lower(): name for name in orchestrators}
+        self._entities = {name.lower(): name for name in entities}
+
+    def entity(self, name: str) -> str | None:
+        return self._entities.get(name.lower())
+
+    def entity_names(self) -> list[str]:
+        return list(self._entities.values())
 
     def activity(self, name: str) -> str | None:
         return self._activities.get(name.lower())
