@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from devhost import entities
+from devhost import entities, limits
 from devhost import history as h
-from devhost import limits
 from devhost.actions import ActionType, OrchestratorReply, action_type, parse_failure, parse_reply
 from devhost.bookkeeping import (
     SAME_INSTANCE_ID_MESSAGE,
@@ -343,7 +342,9 @@ def _send_to_entity(
         timestamp=h.format_timestamp(now),
     )
     target = str(record["target"])
-    result.appended.append(h.new_event_sent(now, task_id, instance_id=target, name=entities.REQUEST_EVENT, input_text=request))
+    result.appended.append(
+        h.new_event_sent(now, task_id, instance_id=target, name=entities.REQUEST_EVENT, input_text=request)
+    )
     result.entity_messages.append(EntityMessage(target, request))
     if record["signal"]:
         state.tasks.pop(task_id, None)

@@ -237,7 +237,9 @@ class ManagementApi:
             text = (await request.read()).decode("utf-8", errors="replace")
             if request.content_type.lower() == "application/json":
                 try:
-                    input_text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)  # ToString(None)
+                    input_text = json.dumps(
+                        json.loads(text), separators=(",", ":"), ensure_ascii=False
+                    )  # ToString(None)
                 except ValueError as exc:
                     return web.json_response({"Message": f"Could not parse JSON content: {exc}"}, status=400)
             else:

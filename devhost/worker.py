@@ -259,7 +259,9 @@ class Dispatcher:
             entity.name, entity.entity_key, exists=entity.entity_exists, state=entity.state, requests=batch.requests
         )
         args = bind(spec, func.EntityContext(body), self.client_binding)
-        returned = await self.invoker.call(spec, args, pool=self.invoker.orchestrator_pool, instance_id=entity.instance_id)
+        returned = await self.invoker.call(
+            spec, args, pool=self.invoker.orchestrator_pool, instance_id=entity.instance_id
+        )
         return entities.parse_batch_result(returned, len(batch.requests))
 
     # -- activities -----------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ def test_call_and_signal_become_numbered_event_sent_and_the_answer_an_event_name
     assert {e["InstanceId"] for e in sent} == {"@budget@sub-1"}  # scheduler IDs: @<lower-case name>@<key>
     assert {e["Name"] for e in sent} == {"op"}
     signal, call = (json.loads(e["Input"]) for e in sent)
-    assert signal["signal"] is True and "signal" not in call
+    assert signal["signal"] is True
+    assert "signal" not in call
     assert (signal["op"], call["op"]) == ("account", "acquire")
     assert json.loads(json.loads(call["input"])) == {"reads": 3}  # the SDK's JSON text, serialized once more
     assert (call["parent"], call["parentExecution"]) == ("i1", "e1")
@@ -132,7 +133,8 @@ def test_an_orchestration_signals_calls_and_sees_a_failed_operation(dh: DevhostC
     events = dh.status(instance_id, show_history=True)["historyEvents"]  # type: ignore[index]
     sent = [e for e in events if e["EventType"] == "EventSent"]
     raised = [e for e in events if e["EventType"] == "EventRaised"]
-    assert len(sent) == 4 and len(raised) == 3  # a signal gets no answer
+    assert len(sent) == 4
+    assert len(raised) == 3
     assert {e["InstanceId"] for e in sent} == {"@tally@orch-1"}
     ids = [json.loads(e["Input"])["id"] for e in sent[1:]]
     assert [e["Name"] for e in raised] == ids
@@ -179,7 +181,9 @@ def test_the_http_api_refuses_unknown_entities_and_bad_keys(dh: DevhostClient) -
     code = {"code": dh.durable_key, "op": "add"}
     unknown = requests.post(f"{url}/nobody/k", params=code, timeout=10)
     assert unknown.status_code == 400
-    assert "The function 'nobody' doesn't exist, is disabled, or is not an entity function." in unknown.json()["Message"]
+    assert (
+        "The function 'nobody' doesn't exist, is disabled, or is not an entity function." in unknown.json()["Message"]
+    )
     assert requests.post(f"{url}/tally/a%23b", params=code, timeout=10).status_code == 400
     assert requests.get(f"{url}/tally/nothing-here", params={"code": dh.durable_key}, timeout=10).status_code == 404
     text = requests.post(f"{url}/tally/texty", params=code, data="5", headers={"Content-Type": "text/plain"},

@@ -285,7 +285,7 @@ def record(spec: dict) -> str:
 # -- durable entities (out-of-process protocol) ---------------------------------------------------------------
 @app.entity_trigger(context_name="context", entity_name="tally")
 def tally(context: df.DurableEntityContext) -> None:
-    """A counter: ``add`` (returns the new total), ``get``, ``fail`` (raises; the state keeps what it had), ``reset``."""
+    """A counter: ``add`` (returns the new total), ``get``, ``fail`` (raises; the state keeps its value), ``reset``."""
     total = context.get_state(lambda: 0)
     operation = context.operation_name
     if operation == "add":
