@@ -4,15 +4,14 @@
 2. run one ``migrate_image`` sub-orchestration per image under the image's own instance ID
    (``migration_instance_id``), so a batch and a tag trigger never migrate the same image twice; right before
    each wave of starts, the active per-image instances are checked again;
-3. never more than the cap at once; each child gets a settings snapshot whose replication polls are at least
-   the ARM budget's floor apart (``migration.budget``);
+3. never more than the cap at once; children share the app-wide ARM budget with every other migration
+   (``entities/arm_budget.py``: each waits for its grants on durable timers);
 4. a ``cancel`` event stops new starts and raises ``cancel`` on every running child; the batch then waits for
    them to end;
 5. the output is the report: one row per image (``migration.batch.ImageResult``) and the counts.
 
-Custom status: ``{batchId, state, maxConcurrency, counts, finishedByPhase, running, runningOmitted,
-pollFloorSeconds}``, bounded under the host's 16 KB limit (``running`` lists the first 20 children). Any unexpected
-exception (a bug) ends the batch ``failed`` with ``UnexpectedError`` and its report; children already started run
+Custom status: ``{batchId, state, maxConcurrency, counts, finishedByPhase, running, runningOmitted}``, bounded
+under the host's 16 KB limit (``running`` lists the first 20 children). Any unexpected exception (a bug) ends the batch ``failed`` with ``UnexpectedError`` and its report; children already started run
 to their own end.
 """
 
@@ -24,7 +23,6 @@ from typing import Any
 import azure.durable_functions as df
 
 from migration.batch import BatchLedger, QueuedImage
-from migration.budget import child_settings, poll_floor_seconds
 from migration.errors import MigrationError, UnexpectedError
 from migration.fleet import FleetBody, gallery_for
 from migration.forecast import describe_selection
@@ -53,19 +51,13 @@ class BatchRun:
         self.cancel = context.wait_for_external_event(CANCEL_EVENT)
         self.canceled = False
         self.children: dict[str, Any] = {}  # instance id -> sub-orchestration task
-        self.floor = 0.0
 
     def publish(self) -> None:
-        self.ctx.set_custom_status(self.ledger.status(pollFloorSeconds=self.floor, createdAt=self.created))
+        self.ctx.set_custom_status(self.ledger.status(createdAt=self.created))
 
     def fill(self) -> Steps:
         items = yield from list_images(self.ctx, self.body, self.settings)
         candidates = yield from survey(self.ctx, items, self.options, self.settings, origin="batch")
-        to_run = [c for c in candidates if c.request is not None and not c.skip_reason]
-        slots = min(self.ledger.max_concurrency, len(to_run))
-        if slots:  # first, so that a budget too small for the cap starts nothing
-            budget = self.settings.arm_read_budget_per_minute
-            self.floor = poll_floor_seconds(budget_per_minute=budget, concurrency=slots)
         for candidate in candidates:
             if candidate.skip_reason:
                 self.ledger.skip(candidate.item, candidate.skip_reason)
@@ -97,10 +89,9 @@ class BatchRun:
             if image.instance_id in active:
                 self.ledger.crashed(image.instance_id, f"an instance already exists ({active[image.instance_id]})", now)
                 continue
-            settings = child_settings(self.settings, floor=self.floor, instance_id=image.instance_id)
             child_input = {
                 "request": image.request,
-                "settings": settings.model_dump(mode="json"),
+                "settings": self.settings.model_dump(mode="json"),
                 "runId": str(self.ctx.new_uuid()),  # replay-safe
             }
             self.children[image.instance_id] = self.ctx.call_sub_orchestrator(CHILD, child_input, image.instance_id)
@@ -163,7 +154,6 @@ class BatchRun:
             "filters": filters,
             "options": self.options,
             "maxConcurrency": self.ledger.max_concurrency,
-            "pollFloorSeconds": self.floor,
             "counts": self.ledger.counts(),
             "finishedByPhase": self.ledger.finished_by_phase(),
             "images": [row.model_dump(mode="json", by_alias=True) for row in self.ledger.rows()],

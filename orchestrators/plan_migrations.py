@@ -14,6 +14,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from migration.budget import listing_need, merge, step_needs
 from migration.errors import MigrationError, UnexpectedError
 from migration.fleet import Candidate, FleetBody, gallery_for
 from migration.forecast import (
@@ -26,18 +27,28 @@ from migration.forecast import (
     skipped_image,
 )
 from migration.plan import MigrationPlan
-from migration.resource_ids import id_key
+from migration.request import MigrationRequest
+from migration.resource_ids import ImageId, id_key
 from migration.settings import Settings
 from migration.status import ErrorInfo
-from orchestrators.fleet_steps import Steps, call, iso, list_images, survey
+from orchestrators.fleet_steps import LISTING_READS, Steps, call, iso, list_images, survey
+from orchestrators.steps import acquire
 
 bp = df.Blueprint()
 
 PLAN_FANOUT = 16  # plan activities in flight at once: bounds the host's activity queue, not ARM
 
 
+def _plan_need(candidate: Candidate) -> dict[str, Any]:
+    request = MigrationRequest.model_validate(candidate.request)
+    subscriptions = {"image_subscription": request.image.subscription_id}
+    return step_needs(["plan_migration"], **subscriptions, gallery_subscription=request.gallery.subscription_id)
+
+
 def _plan_chunk(context: df.DurableOrchestrationContext, chunk: list[Candidate], settings: Settings) -> Steps:
-    """Plans for a chunk of images at once; if one fails, the chunk is redone one by one with retries."""
+    """Plans for a chunk of images at once (one grant of the ARM budget for them all); if one fails, the chunk is
+    redone one by one with retries (each asking the budget again)."""
+    yield from acquire(context, merge(*(_plan_need(c) for c in chunk)))
     try:
         results = yield context.task_all(
             [context.call_activity("plan_migration", {"request": c.request}) for c in chunk]
@@ -46,7 +57,8 @@ def _plan_chunk(context: df.DurableOrchestrationContext, chunk: list[Candidate],
     except Exception:
         redone = []
         for candidate in chunk:
-            redone.append((yield from call(context, "plan_migration", {"request": candidate.request}, settings)))
+            payload = {"request": candidate.request}
+            redone.append((yield from call(context, "plan_migration", payload, settings, need=_plan_need(candidate))))
         return redone
 
 
@@ -71,7 +83,11 @@ def plan_all(
     references: dict[str, list[str]] = {}
     if to_plan:
         payload = {"imageIds": [c.item.id for c in to_plan]}
-        references = (yield from call(context, "list_scale_set_references", payload, settings))["references"]
+        need = listing_need(
+            sorted({ImageId.parse(c.item.id).subscription_id for c in to_plan}), reads_each=LISTING_READS
+        )
+        listing = yield from call(context, "list_scale_set_references", payload, settings, need=need)
+        references = listing["references"]
     for start in range(0, len(to_plan), PLAN_FANOUT):
         context.set_custom_status({"state": "planning", "images": len(items), "planned": start})
         chunk = to_plan[start : start + PLAN_FANOUT]

@@ -14,7 +14,7 @@ from migration.plan import build_plan
 from migration.request import MigrationRequest
 from migration.status import CUSTOM_STATUS_LIMIT_BYTES, ErrorInfo, utf16_size
 from tests.app_functions import functions
-from tests.devhost.minihost import MiniHost, handles_of
+from tests.devhost.minihost import MiniHost, entity_handles_of, handles_of
 from tests.migration.factories import GALLERY_ID, SUB, settings, source
 
 GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-images"
@@ -118,7 +118,8 @@ def _plan(count: int, plan_migration: Any) -> tuple[Any, list[Any]]:
         "fleet": {"scope": {"resourceGroups": [GROUP]}},
         "options": {"galleryId": GALLERY_ID},
     }
-    return MiniHost(handles, activities).run("plan_migrations", data, instance_id="plan-1"), statuses
+    host = MiniHost(handles, activities, entities=entity_handles_of(_App))
+    return host.run("plan_migrations", data, instance_id="plan-1"), statuses
 
 
 def test_a_plans_custom_status_is_a_few_counters_whatever_the_scope() -> None:
