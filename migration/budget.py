@@ -282,7 +282,7 @@ STEP_REQUESTS: dict[str, dict[str, Counts]] = {
 def step_needs(steps: list[str], *, image_subscription: str, gallery_subscription: str) -> dict[str, Counts]:
     """The per-subscription requests of ``steps`` (activity names; a name twice counts twice)."""
     where = {IMAGE_SIDE: image_subscription, GALLERY_SIDE: gallery_subscription}
-    return merge(*({where[side]: counts for side, counts in STEP_REQUESTS[step].items()} for step in steps))
+    return merge(*({where[side]: counts} for step in steps for side, counts in STEP_REQUESTS[step].items()))
 
 
 def listing_need(subscriptions: list[str], *, reads_each: int) -> dict[str, Counts]:

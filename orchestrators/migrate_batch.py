@@ -11,8 +11,8 @@
 5. the output is the report: one row per image (``migration.batch.ImageResult``) and the counts.
 
 Custom status: ``{batchId, state, maxConcurrency, counts, finishedByPhase, running, runningOmitted}``, bounded
-under the host's 16 KB limit (``running`` lists the first 20 children). Any unexpected exception (a bug) ends the batch ``failed`` with ``UnexpectedError`` and its report; children already started run
-to their own end.
+under the host's 16 KB limit (``running`` lists the first 20 children). Any unexpected exception (a bug) ends the
+batch ``failed`` with ``UnexpectedError`` and its report; children already started run to their own end.
 """
 
 from __future__ import annotations

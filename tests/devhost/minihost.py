@@ -66,7 +66,7 @@ def entity_handles_of(app: Any) -> dict[str, engine.Handle]:
         if trigger.type == "entityTrigger":
             user = fn.get_user_function()
             name = (getattr(trigger, "entity_name", None) or fn.get_function_name()).lower()
-            out[name] = lambda body, user=user: str(user(context=func.EntityContext(body)))
+            out[name] = _entity_caller(user)
     return out
 
 
@@ -200,3 +200,10 @@ class MiniHost:
 
 def at(minutes: float) -> datetime:
     return START + timedelta(minutes=minutes)
+
+
+def _entity_caller(user: Any) -> Callable[[str], str]:
+    def call(body: str) -> str:
+        return str(user(context=func.EntityContext(body)))
+
+    return call

@@ -38,7 +38,7 @@ def test_deadline_is_never_overslept() -> None:
 
 def test_without_progress_the_wait_doubles_up_to_the_cap() -> None:
     cfg = settings(REPLICATION_POLL_MAX_SECONDS="600")
-    assert next_poll_delay([], elapsed=0, settings=cfg) == 60
+    assert next_poll_delay([], elapsed=0, settings=cfg) == 180  # Azure keeps every region queued about 150 s
     assert next_poll_delay([Observation(elapsed=60, progress=0)], elapsed=60, settings=cfg) == 60
     assert next_poll_delay([Observation(elapsed=240, progress=3)], elapsed=240, settings=cfg) == 240
     assert next_poll_delay([Observation(elapsed=5000, progress=0)], elapsed=5000, settings=cfg) == 600

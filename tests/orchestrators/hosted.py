@@ -341,7 +341,7 @@ def entity_handles(functions: list[Any]) -> dict[str, Handle]:
         if trigger.type == "entityTrigger":
             user = fn.get_user_function()
             name = (getattr(trigger, "entity_name", None) or fn.get_function_name()).lower()
-            out[name] = lambda body, user=user: str(user(context=func.EntityContext(body)))
+            out[name] = _entity_caller(user)
     return out
 
 
@@ -352,3 +352,10 @@ def handle_of(functions: list[Any], name: str) -> Handle:
             user = fn.get_user_function()
             return lambda body: str(user(context=func.OrchestrationContext(body)))
     raise KeyError(name)
+
+
+def _entity_caller(user: Any) -> Callable[[str], str]:
+    def call(body: str) -> str:
+        return str(user(context=func.EntityContext(body)))
+
+    return call
