@@ -139,10 +139,10 @@ MID_ACTIVITY = [
     ("ensure_image_definition", "GalleryImages_CreateOrUpdate", False),
     ("submit_image_version", "GalleryImageVersions_CreateOrUpdate", False),
     ("get_replication_status", "GalleryImageVersions_Get", True),
-    ("validate_image_version", "GalleryImages_Get", True),
     ("promote_image_version", "GalleryImageVersions_Update", False),
     ("delete_source_image", "VirtualMachineScaleSets_ListAll", False),
-    ("record_status", "Tags_UpdateAtScope", True),
+    # the deletion's last write before the delete: the version's provenance and deletion marker
+    ("delete_source_image-marker", "Tags_UpdateAtScope", True),
 ]
 
 
@@ -334,7 +334,9 @@ CANCEL_PHASES = [
     ("definition", "GalleryImages_CreateOrUpdate", 0),
     ("version", "GalleryImageVersions_CreateOrUpdate", 0),
     ("replicating", None, 0),
-    ("validating", "GalleryImages_Get", 0),
+    # validation itself sends nothing (the last replication read serves it): the promotion's PATCH holds the phase,
+    # and the validated version is kept
+    ("validating", "GalleryImageVersions_Update", 1),
     ("awaiting-approval", None, 1),
     ("deleting-source", "VirtualMachineScaleSets_ListAll", 1),
 ]
@@ -355,7 +357,7 @@ def test_cancel_in_each_phase(world: World, phase: str, operation: str | None, v
     instance = start_http(world, source, deletionMode=mode)
     if phase == "validating":
         hold_in_replication(world, instance)
-        fault = world.stack.arm.add_fault(operationId="GalleryImages_Get", status=503, hang=3, times=1)
+        fault = world.stack.arm.add_fault(operationId=operation, status=503, hang=3, times=1)
         release(world)
     if fault is not None:
         wait_until_hanging(world, fault["id"])
