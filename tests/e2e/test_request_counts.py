@@ -1,5 +1,7 @@
 """Every ARM request of a migration, by operation, from the emulator's request log: a new request is a deliberate
-change of the tables below (issue 16: at most 15 besides the replication wait, 27 before).
+change of the tables below (issue 16 item 3). 16 in all, 4 of them the replication wait; 33 before on the same
+timings (27 on the emulator's earlier, faster timings): the issue's "at most 15 in all" is missed by one, as every
+request left guards something (README, "Performance").
 
 The migration: a tag naming the gallery by name, two regions, a 10-minute replication on Azure's timings (regions
 queued 150.2 s, the promotion's update 150.2 s), deleted after validation by a listed principal; as deployed
@@ -65,7 +67,7 @@ def migrate(world: World, name: str, start: str) -> tuple[dict[str, Any], list[d
 def test_a_tag_started_migration_sends_exactly_these_requests(world: World) -> None:
     _, sent = migrate(world, "web-01", "tag")
     assert log.by_operation(sent) == dict(sorted(TAG_START.items(), key=lambda kv: (-kv[1], kv[0])))
-    assert len(sent) - WAITING_READS <= 15
+    assert len(sent) == sum(TAG_START.values()) == 16
     assert log.throttled(sent) == 0
 
 
