@@ -14,7 +14,7 @@ AZ     := .tools/azure-cli/bin/az
 help:
 	@echo "make demo   - run a real migration end to end on the local emulator and devhost"
 	@echo "make test   - ruff, mypy and the whole pytest suite (unit, conformance, end to end)"
-	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console)"
+	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console, shared ARM budget)"
 	@echo "make up     - a local cloud (emulator + devhost) for az, the SDKs and curl, until Ctrl-C"
 	@echo "make test-az - the README's az-only walk-through against a live local cloud (installs the Azure CLI)"
 	@echo "make screenshot - refresh docs/console.png from the console's browser test"
@@ -63,6 +63,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.budget
 
 # The README's console screenshot, taken by the browser test during a real local migration.
 screenshot: $(STAMP)
