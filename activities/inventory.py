@@ -5,7 +5,8 @@
 - ``list_scale_set_references``: the scale sets whose model references each image (as the deletion guard sees
   them: ``SCALE_SET_CHECK_SCOPE``);
 - ``get_active_migrations`` / ``cancel_migrations``: the per-image migration instances that are active, and
-  raising ``cancel`` on them (Durable client, no ARM).
+  raising ``cancel`` on them (Durable client, no ARM);
+- ``read_inventory``: a slice of a plan's or batch's inventory (the output of its ``fleet_inventory``).
 
 These activities are on their own blueprint (:data:`bp`), listed in ``activities.blueprints``.
 """
@@ -26,6 +27,7 @@ from migration import arm_json
 from migration.errors import InvalidRequest
 from migration.fleet import MAX_FLEET_IMAGES, ImageFilters, ImageItem, Scope
 from migration.instance_ids import PREFIX
+from migration.inventory import queued_entries
 from migration.resource_ids import GalleryId, ImageId, id_key
 from migration.status import ACTIVE_RUNTIME_STATUSES
 
@@ -150,20 +152,41 @@ async def get_active_migrations(payload: dict[str, Any], client: df.DurableOrche
 @bp.activity_trigger(input_name="payload")
 @bp.durable_client_input(client_name="client")
 async def cancel_migrations(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """Raise the cancel event (``{"instanceIds", "event", "batchId"}``) on each migration; ended ones are left."""
-    canceled, ended = [], []
+    """Raise the cancel event (``{"instanceIds", "event", "batchId"}``) on each instance: ``canceled``, or left
+    alone because it has ``ended`` or is ``missing`` (not found: never started, purged, or not visible yet)."""
+    canceled: list[str] = []
+    ended: list[str] = []
+    missing: list[str] = []
     data = {"at": datetime.now(UTC).isoformat(), "batchId": payload.get("batchId")}
     for instance_id in payload["instanceIds"]:
         try:
             await client.raise_event(instance_id, payload["event"], data)
             canceled.append(instance_id)
-        except Exception as exc:  # the SDK raises a plain Exception; only "gone" and "not found" mean ended
-            if not _ended(str(exc)):
+        except Exception as exc:  # the SDK raises a plain Exception; only "gone" and "not found" are answers
+            gone = raise_refused(str(exc))
+            if gone is None:
                 raise
             logger.info("not canceling %s: %s", instance_id, exc)
-            ended.append(instance_id)
-    return {"canceled": canceled, "ended": ended}
+            (missing if gone == "missing" else ended).append(instance_id)
+    return {"canceled": canceled, "ended": ended, "missing": missing}
 
 
-def _ended(message: str) -> bool:
-    return " is gone" in message or message.startswith("No instance with ID")
+def raise_refused(message: str) -> str | None:
+    """Why the SDK's ``raise_event`` refused (its exception text): ``ended`` (410), ``missing`` (404), else None."""
+    if " is gone" in message:
+        return "ended"
+    if message.startswith("No instance with ID"):
+        return "missing"
+    return None
+
+
+@bp.activity_trigger(input_name="payload")
+@bp.durable_client_input(client_name="client")
+async def read_inventory(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """``{"inventoryId", "start", "count"}`` -> ``{"entries": [...]}``: queued entries ``q`` in ``[start, start +
+    count)`` (fewer at the end of the queue)."""
+    status = await client.get_status(payload["inventoryId"])
+    runtime = status.runtime_status.name if status and status.runtime_status else None
+    if runtime != "Completed" or not isinstance(status.output, dict):
+        raise InvalidRequest(f"the inventory {payload['inventoryId']} is not available ({runtime})")
+    return {"entries": queued_entries(status.output, int(payload["start"]), int(payload["count"]))}

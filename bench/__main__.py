@@ -1,7 +1,9 @@
-"""``python -m bench [polling|history|scale|replay|all] [--quick]``: run benchmarks, print tables, save JSON.
+"""``python -m bench [polling|history|scale|replay|batch|all] [--quick]``: run benchmarks, print tables, save JSON.
 
 polling, history and replay measure the same migrations (one per replication time), so asking for several of
-them runs those migrations once. Every run starts its own emulator + devhost on the virtual clock.
+them runs those migrations once. ``batch`` is the batch engine at 100 / 1,000 / 10,000 images (stand-in
+migrations; the replaced design from git at 100 and 1,000) and a batch of real migrations
+(``--batch-migrations``, default 1,000). Every run starts its own emulator + devhost on the virtual clock.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import polling, report, results, scale
+from bench import batch, batch_engine, polling, report, results, scale
 from bench.baseline import BASELINE_CASES
 from bench.tables import Table
 
-BENCHMARKS = ("polling", "history", "replay", "scale")
+BENCHMARKS = ("polling", "history", "replay", "scale", "batch")
+BATCH_MIGRATIONS = 1000
 
 
 def _positive(text: str) -> int:
@@ -46,6 +49,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=[s.name for s in scale.SCENARIOS],
         help="scale scenario(s) to run (repeatable; default: all)",
     )
+    p.add_argument(
+        "--batch-migrations",
+        type=_positive,
+        help=f"real migrations of the batch benchmark (default {BATCH_MIGRATIONS}, quick {scale.QUICK_MIGRATIONS})",
+    )
     p.add_argument("--output", type=Path, help=f"results JSON (default bench/results/{results.LATEST.name})")
     p.add_argument("--no-save", action="store_true", help="print the tables only")
     p.add_argument("--verbose", action="store_true", help="log progress")
@@ -62,7 +70,7 @@ def run(args: argparse.Namespace, *, command: str, console: Console) -> dict[str
             console.print()
         sections[name] = results.section(command, tables, data, seconds=seconds)
 
-    case_based = [name for name in chosen if name != "scale"]
+    case_based = [name for name in chosen if name not in ("scale", "batch")]
     if case_based:
         times = polling.QUICK_REPLICATION_SECONDS if args.quick else polling.REPLICATION_SECONDS
         started = time.perf_counter()
@@ -78,6 +86,17 @@ def run(args: argparse.Namespace, *, command: str, console: Console) -> dict[str
         wanted = args.scenario or [s.name for s in scale.SCENARIOS]
         outcomes = scale.run(migrations, scenarios=[s for s in scale.SCENARIOS if s.name in wanted])
         emit("scale", report.scale_tables(outcomes), [o.to_json() for o in outcomes], time.perf_counter() - started)
+    if "batch" in chosen:
+        started = time.perf_counter()
+        sizes, before = ((100,), ()) if args.quick else (batch_engine.SIZES, batch_engine.BEFORE_SIZES)
+        runs, before_missing = batch_engine.run(sizes, before)
+        tables = batch_engine.tables(runs, before_missing=before_missing)
+        emit("batch-engine", tables, [r.to_json() for r in runs], time.perf_counter() - started)
+        started = time.perf_counter()
+        count = args.batch_migrations or (scale.QUICK_MIGRATIONS if args.quick else BATCH_MIGRATIONS)
+        result = scale.run_scenario(batch.scenario(), count)
+        tables = [*report.scale_tables([result]), batch.concurrency_table(batch.CAP), batch.time_table(result)]
+        emit("batch", tables, result.to_json(), time.perf_counter() - started)
     return sections
 
 

@@ -61,6 +61,7 @@ class ScaleScenario:
     name: str
     description: str
     start: Starter
+    finish: Callable[[LocalStack], None] | None = None  # once every migration ended, before the stack stops
 
 
 def start_all_by_tag(stack: LocalStack, images: Sequence[str]) -> None:
@@ -138,6 +139,8 @@ def run_scenario(
             wait_until(
                 lambda: _finished(stack, migrations), timeout=TIMEOUT_SECONDS, interval=0.5, what="every outcome"
             )
+            if scenario.finish is not None:
+                scenario.finish(stack)
         logger.info("%s: %d migrations finished in %.1f s", scenario.name, migrations, monitor.wall_seconds)
         return _collect(stack, scenario, images, first_seq, monitor, replication_seconds)
 

@@ -217,8 +217,13 @@ class DevhostClient:
         """The instance's queued messages (``eventType``, ``name``, ``taskId``, ``fireAt``) in delivery order."""
         return list(self._instance_call("GET", instance_id, "queue")["messages"])
 
-    def _instance_call(self, method: str, instance_id: str, operation: str) -> dict[str, Any]:
-        response = self._control(method, f"instances/{quote(instance_id, safe='')}/{operation}")
+    def crash_at_continue_as_new(self, instance_id: str, when: str) -> dict[str, Any]:
+        """End the devhost like ``kill -9`` at the instance's next continue-as-new, ``before-commit`` or
+        ``after-commit`` of that episode."""
+        return self._instance_call("POST", instance_id, "crash-at-continue-as-new", json={"when": when})
+
+    def _instance_call(self, method: str, instance_id: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._control(method, f"instances/{quote(instance_id, safe='')}/{operation}", **kwargs)
         if response.status_code != 200:
             raise DevhostError(operation, response)
         result: dict[str, Any] = response.json()

@@ -97,6 +97,7 @@ class Host:
             stats=self.stats,
             notify=self.dispatcher.arrived,
             held=self.dispatcher.held,
+            crash_at=self.dispatcher.crash_at_continue,
         )
 
     def build_app(self) -> web.Application:

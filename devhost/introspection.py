@@ -12,6 +12,10 @@
   it all, as the real host delivers what queued up while an instance was idle.
 - ``GET /_devhost/instances/{id}/queue``: ``{"instanceId", "held", "messages": [{eventType, name, taskId,
   fireAt}]}``, the instance's queued messages in delivery order.
+- ``POST /_devhost/instances/{id}/crash-at-continue-as-new`` with ``{"when": "before-commit"|"after-commit"}``: the
+  process ends like ``kill -9`` (``os._exit``) in the next episode that continues as new of an instance whose ID is
+  or starts with ``id`` (so an instance not started yet can be armed), just before or just after its commit (in
+  memory only: a restarted devhost is not armed).
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from devhost.store import Store
 
 
 class Introspection:
-    def __init__(self, *, store: Store, clock: Clock, stats: Stats, notify: Any, held: set[str]) -> None:
+    def __init__(
+        self, *, store: Store, clock: Clock, stats: Stats, notify: Any, held: set[str], crash_at: dict[str, str]
+    ) -> None:
         self.store, self.clock, self.stats, self.notify, self.held = store, clock, stats, notify, held
+        self.crash_at = crash_at
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -41,7 +48,19 @@ class Introspection:
             web.post("/_devhost/instances/{id}/hold", self.hold),
             web.post("/_devhost/instances/{id}/release", self.release),
             web.get("/_devhost/instances/{id}/queue", self.queue),
+            web.post("/_devhost/instances/{id}/crash-at-continue-as-new", self.arm_crash),
         ]
+
+    async def arm_crash(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        when = body.get("when") if isinstance(body, dict) else None
+        if when not in ("before-commit", "after-commit"):
+            return _error(400, 'the body must be {"when": "before-commit" | "after-commit"}')
+        self.crash_at[request.match_info["id"]] = when
+        return web.json_response({"instanceId": request.match_info["id"], "when": when})
 
     async def hold(self, request: web.Request) -> web.Response:
         self.held.add(request.match_info["id"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 import traceback
 from collections.abc import Iterator
@@ -69,6 +70,10 @@ class Dispatcher:
         # episode after the release takes them all, as the host does with what queued up while an instance was
         # idle, so a race such as a cancel arriving with an activity result can be reproduced on purpose.
         self.held: set[str] = set()
+        # Instance IDs (or their prefixes) armed to end the process like ``kill -9`` at a continue-as-new, just before
+        # or just after that episode's commit (``/_devhost/instances/{id}/crash-at-continue-as-new``): a crash at
+        # exactly the moment an eternal orchestration hands its state to its next execution.
+        self.crash_at_continue: dict[str, str] = {}
 
     # -- signals from the HTTP side -------------------------------------------------------------------------
     def notify(self) -> None:
@@ -210,7 +215,13 @@ class Dispatcher:
             self.invoker.orchestrator_pool, engine.run_episode, handle, self.index, execution, plan.new_events, now
         )
         took = time.perf_counter() - started
+        crash = next((w for p, w in self.crash_at_continue.items() if execution.instance_id.startswith(p)), None)
+        continues = result.outcome is engine.Outcome.CONTINUED_AS_NEW
+        if continues and crash == "before-commit":
+            _die(f"crash point: {execution.instance_id} continues as new, before the commit")
         self.hub.commit_episode(plan, result, now)
+        if continues and crash == "after-commit":
+            _die(f"crash point: {execution.instance_id} continued as new, after the commit")
         self.stats.record_episode(result.cpu_seconds, took)
         self.stats.function_executions += 1  # the orchestrator function ran once (invoked outside Invoker.call)
         outcome = "Failed" if result.outcome is engine.Outcome.FAILED else "Succeeded"
@@ -303,6 +314,12 @@ class Dispatcher:
             reason, details = activity_failure(item.name, exc)
             return h.new_task_failed(now(), item.task_id, reason=reason, details=details)
         return h.new_task_completed(now(), item.task_id, encoded.value)
+
+
+def _die(reason: str) -> None:
+    """End the process at once, as ``kill -9`` would: no cleanup, no flush, SQLite left as the last commit left it."""
+    log.warning("%s: exiting like kill -9", reason)
+    os._exit(137)
 
 
 def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:

@@ -230,7 +230,8 @@ def follow(stack: LocalStack, instance_id: str, args: argparse.Namespace, consol
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    console = Console(stderr=args.json)  # with --json, stdout carries the JSON document only
+    # with --json, stdout carries the JSON document only; soft_wrap: long resource IDs stay on one line (copyable)
+    console = Console(stderr=args.json, soft_wrap=True)
     console.rule("[bold]Managed image → Azure Compute Gallery: local demo")
     started = time.monotonic()
     # "fast": the promote waits inside its activity for the version update (Azure: 150 s), which a virtual clock

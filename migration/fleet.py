@@ -33,7 +33,7 @@ PLAN_PREFIX = "plan-"
 BATCH_PREFIX = "batch-"
 MAX_SCOPE_ENTRIES = 50
 MAX_CONCURRENCY = 100
-MAX_FLEET_IMAGES = 1000  # per plan or batch: bounds the orchestration's history and output
+MAX_FLEET_IMAGES = 10_000  # per plan or batch: what one inventory document and one report hold
 _PLACEHOLDER_IMAGE = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/placeholder"
     "/providers/Microsoft.Compute/images/placeholder"

@@ -55,6 +55,44 @@ class ImagePlan(CamelModel):
     notes: list[str] = Field(default_factory=list)
 
 
+PLAN_CHUNK = 100  # images planned by one ``plan_chunk`` sub-orchestration (its output holds their rows)
+CHUNK_PREFIX = "pchunk-"
+
+
+def chunk_instance_id(plan_id: str, chunk: int) -> str:
+    """``pchunk-<key>-<chunk:04d>``: the instance planning images ``chunk * PLAN_CHUNK`` onwards of plan ``plan_id``."""
+    return f"{CHUNK_PREFIX}{plan_id.split('-', 1)[1]}-{chunk:04d}"
+
+
+class PlanLedger(CamelModel):
+    """What one execution of ``plan_migrations`` hands the next (``continue_as_new``): a cursor into the chunks and
+    the counts so far, whatever the size of the scope."""
+
+    created_at: str
+    classified_at: str
+    images: int
+    queued: int
+    next_chunk: int = 0
+    counts: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.queued // PLAN_CHUNK)
+
+    def add(self, counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            if key != "images":
+                self.counts[key] = self.counts.get(key, 0) + int(value)
+
+
+def left_out_row(entry: dict[str, Any]) -> ImagePlan:
+    """The plan row of an image the inventory left out (skipped) or refused (its request is invalid)."""
+    item = ImageItem(id=entry["id"], name=entry["name"])
+    if "error" in entry:
+        return invalid_image(item, ErrorInfo.model_validate(entry["error"]))
+    return skipped_image(item, entry["skipReason"])
+
+
 class FleetPlan(CamelModel):
     """The output of the ``plan_migrations`` orchestration (``GET /api/plans/{id}``)."""
 
@@ -67,8 +105,10 @@ class FleetPlan(CamelModel):
     filters: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     counts: dict[str, int] = Field(default_factory=dict)
-    images: list[ImagePlan] = Field(default_factory=list)
+    images: list[ImagePlan] = Field(default_factory=list)  # a page of rows (the API); the output holds none
     error: ErrorInfo | None = None
+    inventory_id: str | None = None
+    chunks: int = 0
 
 
 def forecast_deletion(plan: MigrationPlan, *, scale_sets: list[str]) -> DeletionForecast:

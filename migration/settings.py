@@ -168,6 +168,18 @@ class Settings(BaseModel):
 
     # --- Fleet ---------------------------------------------------------------------------------------------
     batch_default_concurrency: int = _setting(10, "BATCH_DEFAULT_CONCURRENCY", "Migrations a batch runs at once.")
+    batch_round_tasks: int = _setting(
+        40,
+        "BATCH_ROUND_TASKS",
+        "Tasks a batch's orchestration awaits per execution before it continues as new (bounds its history).",
+    )
+
+    @field_validator("batch_round_tasks")
+    @classmethod
+    def _round(cls, value: int) -> int:
+        if value < 20:
+            raise ValueError("must be at least 20 (a round must be able to wait once for 100 migrations)")
+        return value
 
     @field_validator("allowed_tag_principals")
     @classmethod

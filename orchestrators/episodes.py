@@ -25,6 +25,7 @@ from typing import Any
 import azure.durable_functions as df
 
 # DTFx EventType values (contract §1.4); the SDK keeps them as the integers the host sends.
+EXECUTION_STARTED = 0
 ORCHESTRATOR_STARTED = 12
 EVENT_SENT = 14
 EVENT_RAISED = 15
@@ -55,7 +56,7 @@ def first_raised_by_episode_end(context: df.DurableOrchestrationContext, resumed
     None. Also how to see an event nobody has awaited yet: the SDK applies a raised event only to a task that was
     yielded, so an event waited for by no earlier ``yield`` is visible only in the history."""
     history = context.histories
-    index = _completion_index(history, resumed_by) if resumed_by is not None else None
+    index = completion_index(context, resumed_by) if resumed_by is not None else None
     if index is None:
         return None
     end = next(
@@ -64,8 +65,27 @@ def first_raised_by_episode_end(context: df.DurableOrchestrationContext, resumed
     return next((e for e in history[:end] if e.event_type == EVENT_RAISED and getattr(e, "Name", None) == name), None)
 
 
+def raised_in_first_episode(context: df.DurableOrchestrationContext, name: str) -> bool:
+    """Was an event ``name`` delivered together with ``ExecutionStarted`` (it was raised before the execution ran)?
+
+    The SDK starts the orchestrator while it processes ``ExecutionStarted``, before such an event, so the code that
+    runs first can only see it here."""
+    history = context.histories
+    start = next((i for i, e in enumerate(history) if e.event_type == EXECUTION_STARTED), None)
+    if start is None:
+        return False
+    end = next(
+        (i for i in range(start + 1, len(history)) if history[i].event_type == ORCHESTRATOR_STARTED), len(history)
+    )
+    return any(e.event_type == EVENT_RAISED and getattr(e, "Name", None) == name for e in history[start:end])
+
+
+def completion_index(context: df.DurableOrchestrationContext, task: Any) -> int | None:
+    """Where in the history ``task`` completed (for a compound task, its child that completed last), or None."""
+    return _completion_index(context.histories, task)
+
+
 def _completion_index(history: list[Any], task: Any) -> int | None:
-    """Where in the history ``task`` completed; for a compound task, its child that completed last."""
     children = getattr(task, "children", None)
     if children:
         found = [i for i in (_completion_index(history, child) for child in children) if i is not None]

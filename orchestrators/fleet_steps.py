@@ -10,15 +10,24 @@ from typing import Any
 import azure.durable_functions as df
 
 from migration.budget import listing_need
+from migration.errors import MigrationError, UnexpectedError
 from migration.fleet import Candidate, FleetBody, ImageItem, classify, gallery_for, instance_id_of
 from migration.resource_ids import ImageId
 from migration.settings import Settings
+from migration.status import ErrorInfo
 from orchestrators.steps import Steps, call, iso
 
 # Reads a listing takes per subscription or group it lists (pages are not known beforehand): an estimate.
 LISTING_READS = 5
 
-__all__ = ["Steps", "call", "iso", "list_images", "survey"]
+__all__ = ["Steps", "call", "failure_info", "iso", "list_images", "survey"]
+
+
+def failure_info(exc: BaseException) -> ErrorInfo:
+    """What a plan or batch reports when it ends on ``exc``: a domain error as it is, anything else (a bug) as
+    ``UnexpectedError`` with the exception's type and text."""
+    failure = exc if isinstance(exc, MigrationError) else UnexpectedError(f"{type(exc).__name__}: {exc}")
+    return ErrorInfo(code=failure.code, message=failure.message)
 
 
 def list_images(context: df.DurableOrchestrationContext, body: FleetBody, settings: Settings) -> Steps:

@@ -298,6 +298,15 @@ class MigrationRun:
                 return True
         return False
 
+    def forget_early_approvals(self) -> None:
+        """Drop any approval raised before this point: it was sent before the phase was published (custom status
+        changes when this episode ends), so nobody approved what was validated. Our API refuses such approvals;
+        the built-in ``raiseEvent`` webhook does not. The SDK keeps an event raised while nobody waits in
+        ``deferred_tasks`` (one per name, never removed: one early event completes every later wait for that name,
+        Azure/azure-functions-durable-python#507), so forgetting it is the one way to stop it from completing the
+        approval wait. Deterministic: replay reaches this point after the same events."""
+        self.ctx.deferred_tasks.pop(APPROVE_EVENT, None)
+
     def peek_hold(self) -> str | None:
         """The reason of a hold raised so far (delivered by the end of the current episode), or None. Read from the
         history: nothing awaits the hold event before this point, so the SDK has not applied it (racing it against
@@ -390,6 +399,7 @@ class MigrationRun:
             needs_approval, why = deletion_gate(request, held)
             if needs_approval:
                 self.enter(Phase.AWAITING_APPROVAL, message=why)
+                self.forget_early_approvals()
                 yield from self.record(
                     MigrationStatus.AWAITING_APPROVAL, versionId=version_id, reason=why or None, prepaid=record_prepaid
                 )

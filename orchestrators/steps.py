@@ -15,7 +15,7 @@ import azure.durable_functions as df
 from migration.budget import BUDGET_ENTITY, GRANT_TOLERANCE, WAITING, Counts
 from migration.errors import Canceled, error_from_failure
 from migration.settings import Settings
-from orchestrators.episodes import raised_by_episode_end
+from orchestrators.episodes import completion_index, raised_by_episode_end, raised_in_first_episode
 
 Steps = Generator[Any, Any, Any]
 
@@ -52,7 +52,21 @@ class Cancellation:
         return bool(self.task.is_completed)
 
     def pending(self) -> bool:
-        return self.arrived or raised_by_episode_end(self.ctx, self.resumed_by, self.name)
+        if self.arrived:
+            return True
+        if self.resumed_by is None:  # nothing has resumed us: this is the episode that started the execution
+            return raised_in_first_episode(self.ctx, self.name)
+        return raised_by_episode_end(self.ctx, self.resumed_by, self.name)
+
+    def resumed(self, task: Any) -> None:
+        """``task`` resumed us. A task that had completed earlier (a wait that resolved at once) does not move us back:
+        the latest completion is where we are in the history."""
+        if self.resumed_by is None:
+            self.resumed_by = task
+            return
+        new, old = completion_index(self.ctx, task), completion_index(self.ctx, self.resumed_by)
+        if new is not None and (old is None or new > old):
+            self.resumed_by = task
 
     def race(self, task: Any) -> Steps:
         """Wait for ``task`` or the cancel; the winner, remembered as what resumed us."""

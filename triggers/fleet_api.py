@@ -2,9 +2,9 @@
 
 - ``POST /api/plans``: one image (``sourceImageId``) or a scope + filters, plus a migration's options; runs the
   ``plan_migrations`` orchestration (reads only) and answers 200 with the plan when it finishes within
-  :data:`PLAN_WAIT_SECONDS`, else 202 + ``Location``. ``GET /api/plans/{id}`` returns it.
+  :data:`PLAN_WAIT_SECONDS`, else 202 + ``Location``. ``GET /api/plans/{id}`` returns it, rows paged.
 - ``POST /api/batches`` starts ``migrate_batch`` (202 + ``Location``); ``GET /api/batches[/{id}]`` summarizes;
-  ``GET /api/batches/{id}/report[?format=csv]`` is the per-image report once the batch ended;
+  ``GET /api/batches/{id}/report[?format=csv]`` is the per-image report, paged, also while the batch runs;
   ``POST /api/batches/{id}/cancel`` stops new starts and cancels the running migrations.
 """
 
@@ -25,8 +25,9 @@ from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
 from migration.settings import Settings
 from orchestrators.migrate_image import CANCEL_EVENT
+from triggers.fleet_pages import ReportNotReady, plan_page, report_page
 from triggers.http_api import decoded, deliver_event, has_ended, read_json
-from triggers.paging import list_document, listed
+from triggers.paging import list_document, listed, next_link, page_request
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE
 
@@ -37,6 +38,7 @@ PLAN_WAIT_SECONDS = 10.0
 PLAN_ORCHESTRATOR = "plan_migrations"
 BATCH_ORCHESTRATOR = "migrate_batch"
 _FINISHED_WITH_OUTPUT = {"Completed"}
+PAGE_OFFSET = r"[0-9]{1,6}"  # a report or plan page's continuationToken: the offset of its first row
 
 
 def _runtime(status: df.DurableOrchestrationStatus) -> str:
@@ -74,21 +76,34 @@ def _validated(payload: Any, *, batch: bool) -> tuple[Any, dict[str, Any], Setti
 
 
 # --- plans ---------------------------------------------------------------------------------------------------
-def _plan_document(instance_id: str, status: df.DurableOrchestrationStatus) -> tuple[dict[str, Any], int]:
+async def _plan_document(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    status: df.DurableOrchestrationStatus,
+) -> tuple[dict[str, Any], int]:
+    """The plan with one page of rows (``?top=``, ``?continuationToken=``), 202 with progress while it is made."""
     runtime = _runtime(status)
-    if runtime in _FINISHED_WITH_OUTPUT:
-        return dict(decoded(status.output) or {}), 200
     if runtime in ACTIVE:
         progress = decoded(status.custom_status)
         return {"id": instance_id, "status": "running", "progress": progress if isinstance(progress, dict) else {}}, 202
-    error = {"code": f"Orchestration{runtime}", "message": str(decoded(status.output) or runtime)[:2000]}
-    return {"id": instance_id, "status": "failed", "error": error}, 200
+    output = decoded(status.output)
+    if runtime not in _FINISHED_WITH_OUTPUT or not isinstance(output, dict):
+        error = {"code": f"Orchestration{runtime}", "message": str(output or runtime)[:2000]}
+        return {"id": instance_id, "status": "failed", "error": error, "images": [], "count": 0}, 200
+    top, token, _ = page_request(req, token_pattern=PAGE_OFFSET)
+    rows, following = await plan_page(client, instance_id, offset=int(token or 0), top=top)
+    document = {**output, "images": rows, "count": len(rows), "continuationToken": None}
+    if following is not None:
+        document |= {"continuationToken": str(following), "nextLink": next_link(req, str(following))}
+    return document, 200
 
 
 @bp.route(route="plans", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def start_plan(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``POST /api/plans``: 200 + the plan if it is ready within the short wait, else 202 + ``Location``."""
+    """``POST /api/plans``: 200 + the plan (its first page of rows) if it is ready within the short wait, else 202 +
+    ``Location``."""
     payload, error = read_json(req)
     if error is not None:
         return error
@@ -103,26 +118,35 @@ async def start_plan(req: func.HttpRequest, client: df.DurableOrchestrationClien
     deadline = time.monotonic() + PLAN_WAIT_SECONDS
     while True:
         status = await client.get_status(plan_id)
-        document, code = _plan_document(plan_id, status) if status and status.runtime_status else ({}, 202)
-        if code == 200 or time.monotonic() > deadline:
+        ended = bool(status and status.runtime_status and _runtime(status) not in ACTIVE)
+        if ended or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
     url = _resource_url(req, "plans", plan_id)
-    if code == 202:
-        document = document or {"id": plan_id, "status": "running", "progress": {}}
+    if not ended:
+        progress = decoded(status.custom_status) if status else None
+        document = {"id": plan_id, "status": "running", "progress": progress if isinstance(progress, dict) else {}}
         return json_response(document, status=202, headers={"Location": url, "Retry-After": "2"})
-    return json_response(document, status=200, headers={"Location": url})
+    document, code = await _plan_document(req, client, plan_id, status)
+    return json_response(document, status=code, headers={"Location": url})
 
 
 @bp.route(route="plans/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def get_plan(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``GET /api/plans/{id}``: 200 + the plan (or its error); 202 + progress while it runs."""
+    """``GET /api/plans/{id}[?top=N][&continuationToken=T]``: 200 + the plan with one page of rows (or its error);
+    202 + progress while it runs."""
+    _, _, error = page_request(req, token_pattern=PAGE_OFFSET)
+    if error is not None:
+        return error
     found = await _instance(req, client, kind="Plan")
     if isinstance(found, func.HttpResponse):
         return found
     plan_id, status = found
-    document, code = _plan_document(plan_id, status)
+    try:
+        document, code = await _plan_document(req, client, plan_id, status)
+    except ValueError:
+        return problem(400, "Invalid Continuation Token", "continuationToken is not one this API returned")
     return json_response(document, status=code, headers={"Retry-After": "2"} if code == 202 else None)
 
 
@@ -173,7 +197,6 @@ async def _summary(
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
         "maxConcurrency": view.get("maxConcurrency"),
-        "pollFloorSeconds": view.get("pollFloorSeconds"),
         "counts": view.get("counts") or {},
         "finishedByPhase": view.get("finishedByPhase") or {},
     }
@@ -227,24 +250,37 @@ async def get_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient
 @bp.route(route="batches/{id}/report", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def get_batch_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """``GET /api/batches/{id}/report[?format=json|csv]``: one row per image, once the batch has ended."""
+    """``GET /api/batches/{id}/report[?format=json|csv][&top=N][&continuationToken=T]``: one page of rows, one per
+    image in image-ID order, also while the batch runs; JSON with the header and ``nextLink``, CSV with a ``Link``
+    header (the header line only on the first page, so the pages concatenate into one table)."""
     wanted = req.params.get("format", "json").lower()
     if wanted not in ("json", "csv"):
         return problem(400, "Invalid Report Format", f"format must be json or csv, not {wanted[:32]!r}")
+    top, token, error = page_request(req, token_pattern=PAGE_OFFSET)
+    if error is not None:
+        return error
     found = await _instance(req, client, kind="Batch")
     if isinstance(found, func.HttpResponse):
         return found
     batch_id, status = found
-    runtime = _runtime(status)
-    report = decoded(status.output)
-    if runtime in ACTIVE:
-        return problem(409, "Batch Not Finished", f"batch {batch_id} is still running; see GET /api/batches/{batch_id}")
-    if runtime != "Completed" or not isinstance(report, dict):
-        return problem(409, "Batch Has No Report", f"batch {batch_id} ended without a report ({runtime})")
+    try:
+        page = await report_page(client, status, offset=int(token or 0), top=top)
+    except ReportNotReady:
+        detail = f"batch {batch_id} is still listing its images; see GET /api/batches/{batch_id}"
+        return problem(409, "Batch Not Ready", detail, headers={"Retry-After": "10"})
+    except ValueError:
+        return problem(400, "Invalid Continuation Token", "continuationToken is not one this API returned")
+    following = None if page.next_offset is None else str(page.next_offset)
     if wanted == "csv":
         headers = {"Content-Disposition": f'attachment; filename="{batch_id}.csv"'}
-        return func.HttpResponse(report_csv(report.get("images") or []), mimetype="text/csv", headers=headers)
-    return json_response(report)
+        if following is not None:
+            headers["Link"] = f'<{next_link(req, following)}>; rel="next"'
+        body = report_csv(page.rows, header=page.offset == 0)
+        return func.HttpResponse(body, mimetype="text/csv", headers=headers)
+    document = {**page.header, "images": page.rows, "count": len(page.rows), "continuationToken": following}
+    if following is not None:
+        document["nextLink"] = next_link(req, following)
+    return json_response(document)
 
 
 @bp.route(route="batches/{id}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

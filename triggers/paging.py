@@ -20,8 +20,11 @@ from triggers.problems import json_response, problem
 DEFAULT_PAGE = 100
 
 
-def page_request(req: func.HttpRequest) -> tuple[int, str | None, func.HttpResponse | None]:
-    """``?top=`` (1..1000, default 100) and ``?continuationToken=`` of a list request, or a 400 problem."""
+def page_request(
+    req: func.HttpRequest, *, token_pattern: str | None = None
+) -> tuple[int, str | None, func.HttpResponse | None]:
+    """``?top=`` (1..1000, default 100) and ``?continuationToken=`` of a list request, or a 400 problem. The token is
+    the host's (checked by :func:`valid_token`) unless ``token_pattern`` says what this API's own tokens look like."""
     top_text = req.params.get("top")
     top = DEFAULT_PAGE
     if top_text is not None:
@@ -29,7 +32,7 @@ def page_request(req: func.HttpRequest) -> tuple[int, str | None, func.HttpRespo
             return 0, None, problem(400, "Invalid Page Size", f"top must be a whole number from 1 to {MAX_PAGE}")
         top = int(top_text)
     token = req.params.get("continuationToken") or None
-    if token is not None and not valid_token(token):
+    if token is not None and not (valid_token(token) if token_pattern is None else re.fullmatch(token_pattern, token)):
         return 0, None, problem(400, "Invalid Continuation Token", "continuationToken is not one this API returned")
     return top, token, None
 
@@ -69,6 +72,11 @@ def list_document(req: func.HttpRequest, items: list[dict[str, Any]], token: str
     items.sort(key=lambda item: str(item.get("createdTime") or ""), reverse=True)
     document: dict[str, Any] = {"value": items, "count": len(items), "continuationToken": token}
     if token is not None:
-        query = {k: v for k, v in req.params.items() if k not in ("code", "continuationToken")}
-        document["nextLink"] = req.url.split("?", 1)[0] + "?" + urlencode({**query, "continuationToken": token})
+        document["nextLink"] = next_link(req, token)
     return json_response(document)
+
+
+def next_link(req: func.HttpRequest, token: str) -> str:
+    """This request's URL with ``continuationToken`` set to ``token`` (keys never go in links)."""
+    query = {k: v for k, v in req.params.items() if k not in ("code", "continuationToken")}
+    return req.url.split("?", 1)[0] + "?" + urlencode({**query, "continuationToken": token})

@@ -11,7 +11,13 @@ PROBLEM_TYPE = "https://github.com/image-gallery-migrator/problems/"
 
 
 def problem(
-    status: int, title: str, detail: str, *, errors: list[dict[str, str]] | None = None, **extra: Any
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> func.HttpResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
@@ -22,7 +28,7 @@ def problem(
     if errors:
         body["errors"] = errors
     body.update(extra)
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json", headers=headers)
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:

@@ -124,20 +124,41 @@ export class BatchView {
       : h("p", { class: "note" }, active ? "None at the moment." : "The batch has ended."));
   }
 
-  /** Fetch the report with the key (a plain link cannot send the header) and hand it to the browser as a file. */
+  /**
+   * Fetch the report with the key (a plain link cannot send the header), every page of it (the API pages it: JSON
+   * with `continuationToken`, CSV with a `Link: <...>; rel="next"` header whose pages continue one table), and hand
+   * it to the browser as one file.
+   */
   async download(format) {
-    const answer = await call("GET", `/batches/${encodeURIComponent(this.id)}/report${format === "csv" ? "?format=csv" : ""}`);
-    if (!answer.ok) {
-      fill(this.reportNote, h("div", { class: "problem" }, problemView(answer.problem)));
-      return;
+    const base = `/batches/${encodeURIComponent(this.id)}/report?top=1000${format === "csv" ? "&format=csv" : ""}`;
+    const texts = [];
+    const images = [];
+    let answer = await call("GET", base);
+    for (;;) {
+      if (!answer.ok) {
+        fill(this.reportNote, h("div", { class: "problem" }, problemView(answer.problem)));
+        return;
+      }
+      texts.push(answer.text);
+      images.push(...(answer.body?.images || []));
+      const token = format === "csv" ? nextToken(answer.headers.get("link")) : answer.body?.continuationToken;
+      if (!token) break;
+      answer = await call("GET", `${base}&continuationToken=${encodeURIComponent(token)}`);
     }
+    const text = format === "csv" ? texts.join("") : JSON.stringify({ ...answer.body, images, count: images.length });
     fill(this.reportNote, `Report downloaded (${format.toUpperCase()}).`);
     const type = format === "csv" ? "text/csv" : "application/json";
-    const url = URL.createObjectURL(new Blob([answer.text], { type }));
+    const url = URL.createObjectURL(new Blob([text], { type }));
     const link = h("a", { href: url, download: `${this.id}.${format}`, hidden: true });
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
+}
+
+/** The `continuationToken` of a `Link: <url>; rel="next"` header, or null. */
+function nextToken(link) {
+  const match = /<([^>]+)>\s*;\s*rel="next"/.exec(link || "");
+  return match ? new URL(match[1], window.location.href).searchParams.get("continuationToken") : null;
 }

@@ -77,7 +77,9 @@ export class MigrationView {
       row.reason ? fact(summary.error ? "Error" : "Message",
         summary.error ? `${summary.error.code}: ${summary.error.message}` : row.reason) : null);
 
-    this.approveButton.hidden = this.cancelButton.hidden = !row.active;
+    // Approve only what was validated: the API refuses an approval before the awaiting-approval phase.
+    this.approveButton.hidden = !row.awaitingApproval;
+    this.cancelButton.hidden = !row.active;
     fill(this.actionNote, row.active
       ? (row.awaitingApproval ? "Waiting for your approval to delete the source image." : "")
       : "This migration has ended: there is nothing to approve or cancel.");

@@ -108,11 +108,17 @@ export class PlanView {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       answer = await call("GET", `/plans/${encodeURIComponent(answer.body.id)}`);
     }
+    const images = [...(answer.body?.images || [])];
+    while (answer.ok && answer.body?.continuationToken) { // the rows come a page at a time
+      const query = new URLSearchParams({ top: "1000", continuationToken: answer.body.continuationToken });
+      answer = await call("GET", `/plans/${encodeURIComponent(answer.body.id)}?${query}`);
+      images.push(...(answer.body?.images || []));
+    }
     if (!answer.ok) {
       fill(this.result, h("div", { class: "problem", role: "alert" }, problemView(answer.problem)));
       return;
     }
-    this.plan = answer.body || {};
+    this.plan = { ...(answer.body || {}), images };
     this.render(this.plan);
     this.startButton.hidden = !(this.plan.status === "completed" && (this.plan.images || []).length);
   }

@@ -35,10 +35,12 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "--quick",
         "--migrations",
         str(MIGRATIONS),
+        "--batch-migrations",
+        "4",
         "--output",
         str(output),
     ]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240, check=False)
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=290, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Polling economy" in done.stdout
     assert output.with_suffix(".md").exists()
@@ -46,7 +48,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_every_benchmark_has_a_stamped_section(document: dict[str, Any]) -> None:
-    assert sorted(document["sections"]) == ["history", "polling", "replay", "scale"]
+    assert sorted(document["sections"]) == ["batch", "batch-engine", "history", "polling", "replay", "scale"]
     for body in document["sections"].values():
         assert body["command"].startswith("python -m bench all --quick")
         assert body["machine"]["cores"] >= 1
@@ -105,3 +107,17 @@ def test_scale_run_counts_one_version_per_image(document: dict[str, Any]) -> Non
 
 def _seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def test_the_batch_figures_add_up(document: dict[str, Any]) -> None:
+    [engine] = document["sections"]["batch-engine"]["data"]  # --quick: 100 stand-in migrations, shipped design only
+    assert (engine["design"], engine["images"], engine["succeeded"]) == ("rounds", 100, 100)
+    assert engine["engine_replay_cpu_seconds"] > engine["root_replay_cpu_seconds"] > 0
+    assert engine["root_history_total"] >= engine["root_history_peak"] > 0
+    batch = document["sections"]["batch"]["data"]
+    assert (batch["migrations"], batch["allSucceededOnce"]) == (4, True)
+    (time_row,) = next(t for t in document["sections"]["batch"]["tables"] if t["key"] == "batch-time")["rows"]
+    count, _, devhost, replay_migrations, replay_batch, rest, emulator, _ = time_row
+    assert count == 4
+    assert devhost == pytest.approx(replay_migrations + replay_batch + rest, abs=0.2)
+    assert min(replay_migrations, replay_batch, emulator) > 0

@@ -71,30 +71,42 @@ def test_cancel_from_the_migration_page_keeps_the_source(console: ConsolePage, w
 
 def test_refusals_show_the_api_problem_details(console: ConsolePage, world: World) -> None:
     console.allowed_statuses.add(409)
-    world.seed(gallery(), image("keep-01"))
+    world.seed(gallery(), image("keep-01"), image("keep-02"))
     instance = world.tag_for_migration(image_id("keep-01"), **{"migrate-delete-source": "never"})
     world.step_to_phase(instance, "replicating")
     page = console.open(f"#/migrations/{instance}")
-
-    # Approving a migration that never deletes its source: the API says no, the console shows why.
-    page.get_by_role("button", name="Approve source deletion…").click()
-    dialog = page.locator("#confirm-dialog")
-    with page.expect_response(lambda r: r.url.endswith("/approve")) as answer:
-        dialog.get_by_role("button", name="Approve deleting keep-01").click()
-    assert answer.value.status == 409
-    problem = answer.value.json()
-    expect(dialog.get_by_role("alert")).to_contain_text(f"409 {problem['title']}: {problem['detail']}")
-    dialog.get_by_role("button", name="Close").click()
+    # Nothing to approve before validation has passed: the console offers no approval at all.
+    expect(page.get_by_role("button", name="Cancel migration…")).to_be_visible()
+    expect(page.locator("#approve")).to_be_hidden()
 
     # Canceling a migration that ended while the confirmation was open: refused, and said so.
     page.get_by_role("button", name="Cancel migration…").click()
+    dialog = page.locator("#confirm-dialog")
     expect(dialog).to_be_visible()
     world.stack.host.clock(auto_advance=True)
     world.finish(instance)
     with page.expect_response(lambda r: r.url.endswith("/cancel")) as answer:
         dialog.get_by_role("button", name="Cancel migrating keep-01").click()
     assert answer.value.status == 409
+    problem = answer.value.json()
+    expect(dialog.get_by_role("alert")).to_contain_text(f"409 {problem['title']}: {problem['detail']}")
     expect(dialog.get_by_role("alert")).to_contain_text("409 Migration Not Running")
     dialog.get_by_role("button", name="Close").click()
     expect(page.locator("#action-note")).to_contain_text("has ended", timeout=15_000)
     assert world.exists(image_id("keep-01"))
+
+    # Approving a migration that was canceled while the confirmation was open: refused, the source kept.
+    waiting = world.tag_for_migration(image_id("keep-02"), **{"migrate-delete-source": "after-approval"})
+    world.step_to_phase(waiting, "awaiting-approval")
+    page = console.open(f"#/migrations/{waiting}")
+    page.get_by_role("button", name="Approve source deletion…").click()
+    expect(dialog).to_be_visible()
+    assert world.api("POST", f"migrations/{waiting}/cancel").status_code == 202
+    world.stack.host.clock(auto_advance=True)
+    assert world.finish(waiting)["output"]["outcome"] == "canceled"
+    with page.expect_response(lambda r: r.url.endswith("/approve")) as answer:
+        dialog.get_by_role("button", name="Approve deleting keep-02").click()
+    assert answer.value.status == 409
+    problem = answer.value.json()
+    expect(dialog.get_by_role("alert")).to_contain_text(f"409 {problem['title']}: {problem['detail']}")
+    assert world.exists(image_id("keep-02"))

@@ -109,3 +109,29 @@ def test_the_promotion_is_awaited_on_durable_timers_while_the_version_stays_upda
     reads = [r for r in log[patched:] if r["operationId"] == "GalleryImageVersions_Get"]
     assert len(reads) == 1, reads  # at 151 s: Succeeded
     assert output["phaseSeconds"]["validating"] >= 150
+
+
+def test_an_approval_raised_through_the_webhook_before_validation_approves_nothing(world: World) -> None:
+    """Our API refuses an approval before the awaiting-approval phase; the built-in raiseEvent webhook accepts it
+    (410 only once the instance has ended). Raised while replicating, it must not pre-approve the deletion."""
+    name = "early-approve"
+    source = image_id(name)
+    world.seed(gallery(), image(name))
+    world.replication_takes(10)
+    instance = start_http(world, source, deletionMode="after-approval")
+    hold_in_replication(world, instance)
+    raise_through_webhook(world, instance, "approve")
+    assert eventually(
+        lambda: any(
+            e.get("EventType") == "EventRaised"
+            for e in (world.stack.host.status(instance, show_history=True) or {}).get("historyEvents", [])
+        )
+    ), "the approval was never delivered"
+    world.step_to_phase(instance, "awaiting-approval")
+    release(world)  # the approval timeout passes with no approval given after validation
+
+    output = world.finish(instance)["output"]
+    assert (output["outcome"], output["sourceDeleted"]) == ("succeeded", False), output
+    assert "no approval" in output["sourceKeptReason"]
+    assert world.stack.arm.requests(operation_id="Images_Delete") == []
+    assert world.exists(source)

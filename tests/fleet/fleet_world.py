@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.batch import peak_running
 from tests.e2e.world import (
     GALLERY,
     GALLERY_RG,
@@ -108,8 +109,9 @@ class FleetWorld(World):
     def seed_fleet(self, *resources: dict[str, Any]) -> None:
         self.stack.arm.seed(fleet_seed(*resources))
 
-    def plan(self, body: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-        """POST /api/plans, then follow ``Location`` until the plan is ready; the plan document."""
+    def plan(self, body: dict[str, Any], timeout: float = 60.0, *, top: int = 1000) -> dict[str, Any]:
+        """POST /api/plans, then follow ``Location`` until the plan is ready, then every page of its rows: the plan
+        document with all its rows in ``images``."""
         response = self.api("POST", "plans", json=body)
         assert response.status_code in (200, 202), response.text
         plan_id = response.json()["id"]
@@ -119,7 +121,15 @@ class FleetWorld(World):
             time.sleep(0.1)
             response = self.api("GET", f"plans/{plan_id}")
         assert response.status_code == 200, response.text
-        return dict(response.json())
+        document = dict(response.json())
+        rows = list(document["images"])
+        while document.get("continuationToken") is not None:
+            params = {"top": top, "continuationToken": document["continuationToken"]}
+            page = self.api("GET", f"plans/{plan_id}", params=params)
+            assert page.status_code == 200, page.text
+            document = dict(page.json())
+            rows += document["images"]
+        return {**document, "images": rows, "count": len(rows)}
 
     def start_batch(self, body: dict[str, Any]) -> str:
         response = self.api("POST", "batches", json=body)
@@ -127,16 +137,32 @@ class FleetWorld(World):
         return str(response.json()["id"])
 
     def finish_batch(self, batch_id: str, timeout: float = 120.0) -> dict[str, Any]:
-        """The batch's output (its report) once it ended."""
+        """The batch's report once it ended: its header with every row (``images``), read page by page."""
         status = self.finish(batch_id, timeout=timeout)
         assert status["runtimeStatus"] == "Completed", status
-        return dict(status["output"])
+        return self.report(batch_id)
+
+    def report(self, batch_id: str, *, top: int = 1000) -> dict[str, Any]:
+        """``GET /api/batches/{id}/report``, every page (following ``nextLink``): the last page's header, all rows."""
+        rows: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"top": top}
+        while True:
+            response = self.api("GET", f"batches/{batch_id}/report", params=params)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert page["count"] == len(page["images"])
+            rows += page["images"]
+            if page["continuationToken"] is None:
+                assert "nextLink" not in page
+                return {**page, "images": rows, "count": len(rows)}
+            params = {"top": top, "continuationToken": page["continuationToken"]}
 
     def batch_body(self, **extra: Any) -> dict[str, Any]:
         return {"scope": SCOPE, "filters": FILTERS, "galleryId": GALLERY, **extra}
 
-    def peak_children(self, batch_id: str) -> int:
-        return int(self.stack.host.stats(batch_id)["instances"][batch_id]["peakRunningSubOrchestrations"])
+    def peak_running(self, instance_ids: list[str]) -> int:
+        """The most of these instances that ran at once (their durable created and ended times)."""
+        return peak_running(self.stack.host, instance_ids)
 
     def new_versions(self, name: str) -> list[str]:
         return self.versions_of(name)

@@ -10,10 +10,30 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migration.batch import CSV_COLUMNS, BatchLedger, QueuedImage, report_csv
+from migration.batch import (
+    CSV_COLUMNS,
+    BatchLedger,
+    done_event,
+    done_event_q,
+    item_block_prefix,
+    item_input,
+    item_instance_id,
+    report_csv,
+    report_rows,
+)
 from migration.errors import InvalidRequest
-from migration.fleet import ImageFilters, ImageItem, Scope, classify, is_fleet_id, new_fleet_id, parse_fleet_body
+from migration.fleet import (
+    Candidate,
+    ImageFilters,
+    ImageItem,
+    Scope,
+    classify,
+    is_fleet_id,
+    new_fleet_id,
+    parse_fleet_body,
+)
 from migration.forecast import forecast_image
+from migration.inventory import build_inventory, inventory_instance_id, left_out, queued_entries
 from migration.plan import MigrationPlan, build_plan
 from migration.status import ErrorInfo
 from tests.migration.factories import GALLERY_ID, IMAGE_ID, NOW, SUB, request, settings, source
@@ -212,42 +232,108 @@ def test_forecast_of_a_failing_image_names_the_error() -> None:
     assert row.source_deleted is False
 
 
-# --- the ledger -----------------------------------------------------------------------------------------------
-def _queued(n: int) -> QueuedImage:
-    return QueuedImage(
-        source_image_id=f"{GROUP}/providers/Microsoft.Compute/images/i{n}",
-        name=f"i{n}",
-        instance_id=f"mig-i{n}",
-        request={},
-    )
+# --- the batch: inventory, ledger, report rows ------------------------------------------------------------------
+def _candidates() -> list[Candidate]:
+    """Four images in unsorted order: one skipped, one refused, two to migrate."""
+    error = ErrorInfo(code="InvalidRequest", message="region nowhere is not allowed")
+    return [
+        Candidate(item=item("d-run"), instance_id="mig-d", request={}),
+        Candidate(item=item("a-skip"), instance_id="mig-a", skip_reason="already migrated: tag"),
+        Candidate(item=item("c-run"), instance_id="mig-c", request={}),
+        Candidate(item=item("b-refused"), instance_id="mig-b", error=error),
+    ]
 
 
-def test_ledger_never_takes_more_than_the_cap() -> None:
-    ledger = BatchLedger("batch-x", max_concurrency=2)
-    for n in range(5):
-        ledger.enqueue(_queued(n))
-    first = ledger.take()
-    assert [q.name for q in first] == ["i0", "i1"]
-    for q in first:
-        ledger.started(q, "t0")
-    assert ledger.take() == []
-    ledger.finished("mig-i0", {"outcome": "succeeded", "phase": "done", "sourceDeleted": True}, "t1")
-    assert [q.name for q in ledger.take()] == ["i2"]
-    assert ledger.counts()["succeeded"] == 1
+def test_the_inventory_sorts_by_id_and_numbers_only_the_images_to_migrate() -> None:
+    document = build_inventory(_candidates(), classified_at="t0")
+    assert [e["name"] for e in document["entries"]] == ["a-skip", "b-refused", "c-run", "d-run"]
+    assert [e.get("q") for e in document["entries"]] == [None, None, 0, 1]
+    assert (document["images"], document["queued"], document["classifiedAt"]) == (4, 2, "t0")
+    assert document["entries"][0]["skipReason"] == "already migrated: tag"
+    assert document["entries"][1]["error"]["code"] == "InvalidRequest"
+    assert [e["name"] for e in queued_entries(document, 1, 5)] == ["d-run"]
+    assert left_out(document) == (1, 1)
 
 
-def test_ledger_cancel_marks_the_queue_not_started_and_returns_the_running() -> None:
-    ledger = BatchLedger("batch-x", max_concurrency=1)
-    for n in range(3):
-        ledger.enqueue(_queued(n))
-    (running,) = ledger.take()
-    ledger.started(running, "t0")
-    assert ledger.cancel() == ["mig-i0"]
-    ledger.crashed("mig-i0", "An Orchestration instance with the status Running already exists.", "t1")
-    counts = ledger.counts()
-    assert (counts["notStarted"], counts["skipped"], counts["queued"], counts["running"]) == (2, 1, 0, 0)
-    assert not ledger.busy
-    assert ledger.status()["state"] == "canceling"
+def _ledger(queued: int, cap: int) -> BatchLedger:
+    return BatchLedger(batch_id="batch-x", max_concurrency=cap, created_at="t0", images=queued, queued=queued)
+
+
+def _entries(qs: range) -> list[dict[str, Any]]:
+    images = f"{GROUP}/providers/Microsoft.Compute/images"
+    return [{"id": f"{images}/i{q}", "name": f"i{q}", "q": q, "instanceId": f"mig-i{q}"} for q in qs]
+
+
+def test_the_ledger_never_frees_more_than_the_cap_and_counts_each_item_once() -> None:
+    ledger = _ledger(queued=5, cap=2)
+    assert ledger.free == 2
+    ledger.start(_entries(range(2)), "t0")
+    assert (ledger.free, ledger.cursor) == (0, 2)
+    assert ledger.ended(0, "succeeded", "done")
+    assert not ledger.ended(0, "succeeded", "done")  # a duplicate report
+    assert not ledger.ended(7, "failed", None)  # never started
+    assert ledger.free == 1
+    ledger.start(_entries(range(2, 5)[:1]), "t1")
+    with pytest.raises(AssertionError):
+        ledger.start(_entries(range(4, 5)), "t2")  # q must follow the cursor
+    assert ledger.counts() == {"total": 5, "queued": 2, "running": 2, "succeeded": 1, "failed": 0,
+                               "canceled": 0, "skipped": 0, "notStarted": 0}  # fmt: skip
+    assert ledger.busy
+
+
+def test_a_canceled_ledger_counts_the_queue_as_not_started_and_survives_the_round_trip() -> None:
+    ledger = _ledger(queued=4, cap=1)
+    ledger.start(_entries(range(1)), "t0")
+    ledger.canceled, ledger.state = True, "canceling"
+    ledger.ended(0, "bogus-outcome", None)
+    again = BatchLedger.model_validate(ledger.model_dump(mode="json"))  # what continue_as_new carries
+    assert again == ledger
+    counts = again.counts()
+    assert (counts["failed"], counts["notStarted"], counts["queued"], counts["running"]) == (1, 3, 0, 0)
+    assert not again.busy
+    assert again.status()["state"] == "canceling"
+
+
+def test_report_rows_show_each_image_as_it_stands() -> None:
+    document = build_inventory(_candidates(), classified_at="t0")
+    entries = document["entries"]
+    done = {"sourceImageId": entries[2]["id"], "name": "c-run", "outcome": "succeeded", "phase": "done"}
+    items = {0: {"runtimeStatus": "Completed", "output": done}}
+    running = report_rows(entries, {1: {"runtimeStatus": "Running", "customStatus": {"startedAt": "t1"}}}, started=2,
+                          ended=None)  # fmt: skip
+    assert [r["outcome"] for r in running] == ["skipped", "failed", "running", "running"]
+    assert running[3]["startedAt"] == "t1"
+    queued = report_rows(entries, items, started=1, ended=None)
+    assert [r["outcome"] for r in queued] == ["skipped", "failed", "succeeded", "queued"]
+    canceled = report_rows(entries, items, started=1, ended="canceled")
+    assert canceled[3]["outcome"] == "not-started"
+    assert canceled[3]["skipReason"] == "the batch was canceled before it started"
+    gone = report_rows(entries, {1: {"runtimeStatus": "Terminated", "output": "by an operator"}}, started=2,
+                       ended="completed")  # fmt: skip
+    assert (gone[3]["outcome"], gone[3]["error"]["code"]) == ("failed", "OrchestrationTerminated")
+
+
+def test_an_item_input_carries_the_request_and_the_batch_settings() -> None:
+    entry = _entries(range(3, 4))[0]
+    base = settings(REPLICATION_POLL_FIRST_SECONDS=10, REPLICATION_POLL_MIN_SECONDS=10)
+    data = item_input("batch-x", entry, run_id="r1", options={"galleryId": GALLERY_ID}, settings=base,
+                      classified_at=NOW)  # fmt: skip
+    assert (data["q"], data["entry"]["instanceId"], data["child"]["runId"]) == (3, "mig-i3", "r1")
+    assert data["child"]["request"]["source_image_id"] == entry["id"]
+    # No per-batch poll floor: the migration asks the app-wide ARM budget (entities/arm_budget.py) itself.
+    assert data["child"]["settings"] == data["settings"] == base.model_dump(mode="json")
+    refused = item_input("batch-x", entry, run_id="r1", options={"galleryId": GALLERY_ID, "targetRegions": [
+        {"name": "nowhere"}]}, settings=base, classified_at=NOW)  # fmt: skip
+    assert refused["error"]["code"] == "InvalidRequest"
+    assert "child" not in refused
+
+
+def test_item_ids_share_a_prefix_per_block_of_a_thousand() -> None:
+    assert item_instance_id("batch-" + "a" * 32, 1234) == "bitem-" + "a" * 32 + "-01234"
+    assert item_instance_id("batch-" + "a" * 32, 1234).startswith(item_block_prefix("batch-" + "a" * 32, 1))
+    assert inventory_instance_id("batch-" + "a" * 32) == "binv-" + "a" * 32
+    assert inventory_instance_id("plan-" + "a" * 32) == "pinv-" + "a" * 32
+    assert (done_event_q(done_event(17)), done_event_q("cancel"), done_event_q("image-x")) == (17, None, None)
 
 
 def test_report_csv_has_a_header_and_defuses_formulas() -> None:
@@ -257,6 +343,7 @@ def test_report_csv_has_a_header_and_defuses_formulas() -> None:
     ]
     table = list(csv.reader(io.StringIO(report_csv(rows))))
     assert tuple(table[0]) == CSV_COLUMNS
+    assert report_csv(rows, header=False) == report_csv(rows).split("\r\n", 1)[1]  # a later page: rows only
     first = dict(zip(CSV_COLUMNS, table[1], strict=True))
     assert (first["errorCode"], first["errorMessage"]) == ("X", "'=cmd()")
     assert dict(zip(CSV_COLUMNS, table[2], strict=True))["sourceDeleted"] == "true"

@@ -127,3 +127,28 @@ def test_unknown_plans_are_404(fleet: FleetWorld) -> None:
         response = fleet.api("GET", f"plans/{plan_id}")
         assert response.status_code == 404
         assert response.json()["title"] == "Plan Not Found"
+
+
+def test_a_plan_of_several_chunks_pages_its_rows_in_image_order(fleet: FleetWorld) -> None:
+    """130 images: two ``plan_chunk`` instances of 100; the rows come back page by page, in image-ID order, the same
+    however they are paged."""
+    names = [f"app-{n:03d}" for n in range(1, 131)]
+    fleet.seed_fleet(gallery(), *(image(name, group=GROUP_A) for name in names))
+    body = {"scope": {"resourceGroups": SCOPE["resourceGroups"][:1]}, "galleryId": GALLERY}
+
+    plan = fleet.plan(body, timeout=180, top=37)
+
+    assert (plan["status"], plan["chunks"]) == ("completed", 2), plan
+    assert [row["name"] for row in plan["images"]] == names
+    assert {row["outcome"] for row in plan["images"]} == {"succeeded"}
+    assert plan["counts"] == {"images": 130, "succeeded": 130, "failed": 0, "skipped": 0, "sourceDeleted": 130}
+    first = fleet.api("GET", f"plans/{plan['id']}", params={"top": 100}).json()
+    assert (first["count"], first["continuationToken"]) == (100, "100")
+    assert first["nextLink"].endswith("top=100&continuationToken=100")
+    last = fleet.api("GET", f"plans/{plan['id']}", params={"top": 100, "continuationToken": "100"}).json()
+    assert (last["count"], last["continuationToken"], "nextLink" in last) == (30, None, False)
+    assert [row["name"] for row in first["images"] + last["images"]] == names
+    for token in ("131", "x1", "-1"):
+        response = fleet.api("GET", f"plans/{plan['id']}", params={"continuationToken": token})
+        assert response.status_code == 400, token
+        assert response.json()["title"] == "Invalid Continuation Token"

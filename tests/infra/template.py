@@ -40,6 +40,13 @@ RUNTIME_APP_SETTINGS = {
     "AzureWebJobsStorage__tableServiceUri": "the same account's table endpoint (Durable history and instances)",
     "AzureWebJobsStorage__credential": "'managedidentity': authenticate to that storage with a managed identity",
     "AzureWebJobsStorage__clientId": "which (user-assigned) identity the host uses for that storage",
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__type": (
+        "host.json's Durable storage provider, overridden by the chosen backend: AzureStorage or azureManaged"
+    ),
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName": (
+        "the app setting naming the backend's connection: AzureWebJobsStorage or the scheduler's"
+    ),
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "the scheduler's endpoint and the identity (scheduler backend only)",
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "where the host and worker send telemetry",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Entra ID ingestion with the user-assigned identity",
 }

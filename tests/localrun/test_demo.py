@@ -10,7 +10,7 @@ import sys
 import pytest
 from rich.console import Console
 
-from localrun.demo import print_outcome
+from localrun.demo import IMAGE, print_outcome
 from localrun.processes import REPO_ROOT
 
 VERSION = (
@@ -60,3 +60,4 @@ def test_demo_json_for_scripts_and_plain_lines_in_a_pipe() -> None:
     version = document["output"]["versionId"]
     assert f"  Version: {version}" in done.stderr.splitlines()  # the human view, unwrapped
     assert "/api/console" in done.stderr
+    assert f"Tagging {IMAGE}" in done.stderr.splitlines()  # every line of the progress, not only the result

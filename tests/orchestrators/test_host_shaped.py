@@ -135,6 +135,23 @@ def test_event_names_are_matched_in_any_case_as_the_host_does() -> None:
     assert run.output["sourceDeleted"] is True
 
 
+@pytest.mark.parametrize("with_result_of", ["get_replication_status#1", "validate_image_version"])
+def test_an_approval_raised_before_validation_passed_approves_nothing(with_result_of: str) -> None:
+    """Through the built-in raiseEvent webhook an approval can arrive while replicating or together with the
+    validation result, before the awaiting-approval phase is published: it must not pre-approve the deletion."""
+    arm = ScriptedArm(answers={"delete_source_image": []})
+    early = [raised("approve", {"by": "ops"}, START_NOW)]
+    run = migrate(arm, body={"deletionMode": "after-approval"}, deliver_with={with_result_of: early})
+    assert (run.output["outcome"], run.output["sourceDeleted"]) == ("succeeded", False), run.output
+    assert "no approval" in run.output["sourceKeptReason"]
+    assert "delete_source_image" not in arm.calls
+
+    # The same approval once the phase is published (it arrives with the awaiting-approval tag write) counts.
+    arm = ScriptedArm()
+    run = migrate(arm, body={"deletionMode": "after-approval"}, deliver_with={"record_status": early})
+    assert run.output["sourceDeleted"] is True, run.output
+
+
 @pytest.mark.parametrize("when", ["during-replication", "with-the-last-result"])
 def test_a_hold_raised_for_a_tag_start_makes_the_deletion_wait_for_approval(when: str) -> None:
     """The starter raises ``hold`` (as the SDK client sends it: a JSON string of JSON text) when an untrusted
