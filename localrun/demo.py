@@ -59,7 +59,6 @@ DEMO_EMULATOR_CONFIG = {
     "lro": {"retryAfterSeconds": 1},
 }
 DEMO_APP_SETTINGS = {
-    "START_SPREAD_SECONDS": "0",  # one image: nothing to spread
     "REPLICATION_POLL_FIRST_SECONDS": "2",
     "REPLICATION_POLL_MIN_SECONDS": "2",
     "REPLICATION_POLL_MAX_SECONDS": "10",
