@@ -169,12 +169,13 @@ class MigrationRun:
             self.leased = False
 
     def known_facts(self) -> dict[str, Any]:
-        """What the trigger read, if fresh enough to stand for preflight's own reads."""
-        read_at = self.known.get("readAt")
-        if not read_at:
+        """What the trigger read, if fresh enough to stand for preflight's own reads. The trigger reads right before
+        it starts this instance, so the age is measured on the orchestration's own clock from its first episode
+        (the trigger's ``readAt`` comes from another clock: another machine in Azure, wall time under the devhost's
+        virtual clock). A stale read can only make the deletion guard refuse (the image's fingerprint changed)."""
+        if not self.known.get("readAt"):
             return {}
-        age = self.ctx.current_utc_datetime - datetime.fromisoformat(str(read_at).replace("Z", "+00:00"))
-        if abs(age) > KNOWN_FACTS_MAX_AGE:
+        if self.ctx.current_utc_datetime - self.started > KNOWN_FACTS_MAX_AGE:
             return {}
         return {key: value for key, value in self.known.items() if key in ("source", "galleryLocation")}
 

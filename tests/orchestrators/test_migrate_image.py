@@ -144,3 +144,20 @@ def test_the_first_burst_waits_for_its_arm_grant_on_a_durable_timer() -> None:
     messages = [status.get("message") for status in waited.custom_statuses]
     assert f"waiting for ARM budget until {timer['FireAt'][:19]}Z" in messages
     assert waited.output["outcome"] == immediate.output["outcome"] == "succeeded"
+
+
+def test_what_the_trigger_read_serves_preflight_whatever_the_trigger_s_clock() -> None:
+    """The trigger's ``readAt`` comes from another clock (wall time under the devhost's virtual clock, another machine
+    in Azure): the read's age is measured from the migration's first episode, so a read the trigger made right before
+    starting it serves preflight even when the two clocks disagree by years."""
+    source = {"id": "img", "name": "web-01"}
+    arm = ScriptedArm()
+    host = MiniHost(handles_of(_App), arm.activities(), entities=entity_handles_of(_App))
+    data = {
+        "request": request().model_dump(mode="json"),
+        "settings": APP_SETTINGS.model_dump(mode="json"),
+        "known": {"source": source, "galleryLocation": "westus2", "readAt": "2001-01-01T00:00:00+00:00"},
+    }
+    host.run("migrate_image", data, instance_id="mig-test-0000000000000000")
+    preflight = next(payload for name, payload in arm.payloads if name == "run_preflight")
+    assert preflight["known"] == {"source": source, "galleryLocation": "westus2"}
