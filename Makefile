@@ -9,12 +9,13 @@ OAV_VERSION := 4.0.3
 AZ_CLI_VERSION := 2.91.0
 AZ     := .tools/azure-cli/bin/az
 
-.PHONY: help venv tools demo up test test-az lint typecheck pytest bench screenshot clean
+.PHONY: help venv tools demo up test test-az lint typecheck pytest bench mutate screenshot clean
 
 help:
 	@echo "make demo   - run a real migration end to end on the local emulator and devhost"
 	@echo "make test   - ruff, mypy and the whole pytest suite (unit, conformance, end to end)"
 	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console, shared ARM budget)"
+	@echo "make mutate - mutation testing of the safety-critical code with the fast tests (not in CI; 12-17 min)"
 	@echo "make up     - a local cloud (emulator + devhost) for az, the SDKs and curl, until Ctrl-C"
 	@echo "make test-az - the README's az-only walk-through against a live local cloud (installs the Azure CLI)"
 	@echo "make screenshot - refresh docs/console.png from the console's browser test"
@@ -64,6 +65,13 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.budget
+
+# Mutation testing (mutmut, configured in pyproject.toml [tool.mutmut]): every mutant of the safety-critical modules
+# against the fast tests, then the score per module (docs/reliability.md). Not part of `make test`: it takes long.
+mutate: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python -m tests.mutation_report
 
 # The README's console screenshot, taken by the browser test during a real local migration.
 screenshot: $(STAMP)

@@ -49,8 +49,13 @@ def credential() -> TokenCredential:
     client_id = settings().azure_client_id or None
     # Only the managed identity is used for ARM (locally the emulator serves the same managed-identity protocol):
     # developer and environment credentials are excluded so a stray secret in app settings is never picked up.
+    # Every flag is explicit: explicit flags win over AZURE_TOKEN_CREDENTIALS (azure-identity's
+    # process_credential_exclusions), and the broker credential (WAM's signed-in account) is in the chain by default.
     return DefaultAzureCredential(
         managed_identity_client_id=client_id,
+        exclude_managed_identity_credential=False,
+        exclude_broker_credential=True,
+        exclude_interactive_browser_credential=True,
         exclude_environment_credential=True,
         exclude_workload_identity_credential=True,
         exclude_shared_token_cache_credential=True,

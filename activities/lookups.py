@@ -51,6 +51,12 @@ def resolve_gallery_name(image: ImageId, name: str) -> ResolvedGallery:
     return gallery
 
 
+def forget_gallery_lookups() -> None:
+    """Empty the cache (the devhost's ``--reset-hook``: tests sharing one host each start with a cold cache)."""
+    _galleries.clear()
+    _subscription_listing_refused.clear()
+
+
 def _find_gallery(image: ImageId, name: str) -> ResolvedGallery:
     """One listing of the subscription's galleries answers both questions (the image's group preferred); a role
     on resource groups only may not list the subscription (403, remembered): then the image's group alone."""

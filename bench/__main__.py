@@ -1,7 +1,9 @@
-"""``python -m bench [polling|history|scale|replay|batch|all] [--quick]``: run benchmarks, print tables, save JSON.
+"""``python -m bench [polling|history|scale|replay|curves|batch|all] [--quick]``: run benchmarks, print tables, save
+JSON.
 
 polling, history and replay measure the same migrations (one per replication time), so asking for several of
-them runs those migrations once. ``batch`` is the batch engine at 100 / 1,000 / 10,000 images (stand-in
+them runs those migrations once; curves measures our wait on progress curves the predictor does not assume, beside
+the linear migrations (which it runs too). ``batch`` is the batch engine at 100 / 1,000 / 10,000 images (stand-in
 migrations; the replaced design from git at 100 and 1,000) and a batch of real migrations
 (``--batch-migrations``, default 1,000). Every run starts its own emulator + devhost on the virtual clock.
 """
@@ -22,7 +24,7 @@ from bench import batch, batch_engine, polling, report, results, scale
 from bench.baseline import BASELINE_CASES
 from bench.tables import Table
 
-BENCHMARKS = ("polling", "history", "replay", "scale", "batch")
+BENCHMARKS = ("polling", "history", "replay", "curves", "scale", "batch")
 BATCH_MIGRATIONS = 1000
 
 
@@ -70,16 +72,22 @@ def run(args: argparse.Namespace, *, command: str, console: Console) -> dict[str
             console.print()
         sections[name] = results.section(command, tables, data, seconds=seconds)
 
-    case_based = [name for name in chosen if name not in ("scale", "batch")]
-    if case_based:
+    case_based = [name for name in chosen if name not in ("scale", "curves", "batch")]
+    if case_based or "curves" in chosen:
         times = polling.QUICK_REPLICATION_SECONDS if args.quick else polling.REPLICATION_SECONDS
         started = time.perf_counter()
-        cases = polling.run_cases(times, baselines=BASELINE_CASES if "polling" in case_based else ())
+        with_baselines = "polling" in case_based or "curves" in chosen
+        cases = polling.run_cases(times, baselines=BASELINE_CASES if with_baselines else ())
         seconds = time.perf_counter() - started
         data = [case.to_json() for case in cases]
         builders = {"polling": report.polling_tables, "history": report.history_tables, "replay": report.replay_tables}
         for name in case_based:
             emit(name, builders[name](cases), data, seconds)
+        if "curves" in chosen:
+            started = time.perf_counter()
+            curves = polling.run_curve_cases(polling.QUICK_CURVE_CASES if args.quick else polling.CURVE_CASES)
+            curve_data = [case.to_json() for case in curves]
+            emit("curves", report.curve_tables(curves, cases), curve_data, time.perf_counter() - started + seconds)
     if "scale" in chosen:
         migrations = args.migrations or (scale.QUICK_MIGRATIONS if args.quick else scale.MIGRATIONS)
         started = time.perf_counter()

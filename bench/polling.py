@@ -38,6 +38,7 @@ from bench.world import (
     version_record,
     wait_terminal,
 )
+from emulator.compute.curves import CURVES
 from localrun.stack import LocalStack
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Waiting:
     requests: dict[str, int]  # every request of the run, by operationId
     total: int
     waiting_reads: int  # status reads from submission up to the one that saw completion
+    submitted_at: str  # virtual time of the version's creation (the start of the wait)
     terminal_at: str  # the emulator's terminal time of the version
     detected_at: str  # virtual time of the read that saw it
     latency_seconds: float
@@ -69,6 +71,7 @@ class Waiting:
             requests=log.by_operation(entries),
             total=len(entries),
             waiting_reads=len(log.waiting_reads(polls, submitted, detected)),
+            submitted_at=log.virtual_time(submitted).isoformat(),
             terminal_at=terminal_at.isoformat(),
             detected_at=log.virtual_time(detected).isoformat(),
             latency_seconds=round((log.virtual_time(detected) - terminal_at).total_seconds(), 3),
@@ -127,7 +130,7 @@ def run_ours(stack: LocalStack) -> OurMigration:
         entries,
         log.replication_reads(entries, version_id),
         log.submission(entries, version_id),
-        _terminal_at(stack, version_id),
+        terminal_at(stack, version_id),
     )
     stats = stack.host.stats(instance_id)
     mine = stats["instances"][instance_id]
@@ -158,7 +161,7 @@ def run_baseline(stack: LocalStack, case: BaselineCase, *, our_version_id: str, 
     run: BaselineRun = wait_with_sdk_poller(stack, case, subscription_id=SUB, version_id=version_id, body=body)
     entries = log.of_client(stack.arm.requests(since=run.first_seq), USER_CLIENT_ID)
     polls = [e for e in entries if e.get("operationId") == "GalleryOperations_Get"]
-    waiting = Waiting.measure(entries, polls, log.submission(entries, version_id), _terminal_at(stack, version_id))
+    waiting = Waiting.measure(entries, polls, log.submission(entries, version_id), terminal_at(stack, version_id))
     return BaselineResult(
         case=case.name, description=case.description, waiting=waiting, poll_intervals=sorted(set(run.sleeps))
     )
@@ -182,7 +185,60 @@ def run_cases(
     return [run_case(seconds, baselines=baselines) for seconds in replication_times]
 
 
-def _terminal_at(stack: LocalStack, version_id: str) -> datetime:
+@dataclass
+class CurveCase:
+    """Our migration on one progress curve (emulator/compute/curves.py); ``replication_seconds`` None: the copy time
+    of the emulator's Azure-fitted size model (no fixed time)."""
+
+    curve: str
+    replication_seconds: int | None
+    ours: OurMigration
+
+    @property
+    def total_seconds(self) -> float:
+        return _wait_seconds(self.ours)
+
+    @property
+    def latency_goal_seconds(self) -> float:
+        return max(60.0, 0.05 * self.total_seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "totalSeconds": self.total_seconds, "latencyGoalSeconds": self.latency_goal_seconds}
+
+
+def _wait_seconds(ours: OurMigration) -> float:
+    """From the version's submission to its terminal time (queue included), as the emulator recorded them."""
+    return (log.parse_time(ours.waiting.terminal_at) - log.parse_time(ours.waiting.submitted_at)).total_seconds()
+
+
+# The curves the predictor does not assume, at each replication time; the fitted model at its own time.
+CURVE_CASES: tuple[tuple[str, int | None], ...] = (
+    *((curve, seconds) for curve in CURVES if curve != "linear" for seconds in REPLICATION_SECONDS),
+    ("linear", None),
+)
+QUICK_CURVE_CASES: tuple[tuple[str, int | None], ...] = tuple((c, 600) for c in CURVES if c != "linear")
+
+
+def run_curve_cases(cases: Sequence[tuple[str, int | None]]) -> list[CurveCase]:
+    """Our migration once per (curve, replication time), on one stack reset between cases (no baseline: the SDK
+    poller's reads depend on the total time only, measured by the linear cases of the same run)."""
+    done: list[CurveCase] = []
+    with bench_stack() as stack:
+        for curve, seconds in cases:
+            stack.arm.reset(reseed=False)
+            stack.host.reset()
+            stack.subscribe()
+            seed(stack, gallery(), image(OURS))
+            timings: dict[str, Any] = {"curve": curve}
+            if seconds is not None:
+                timings["fixedSeconds"] = seconds
+            stack.arm.configure({"replication": timings})
+            done.append(CurveCase(curve=curve, replication_seconds=seconds, ours=run_ours(stack)))
+            logger.info("curve %s, %s s: ours %d polls", curve, seconds, done[-1].ours.waiting.waiting_reads)
+    return done
+
+
+def terminal_at(stack: LocalStack, version_id: str) -> datetime:
     meta = version_record(stack, version_id)["meta"]
     if not meta.get("terminalAt"):
         raise LookupError(f"{version_id} has no terminal time yet")

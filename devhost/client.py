@@ -206,6 +206,40 @@ class DevhostClient:
     def reset(self) -> None:
         self._control("POST", "reset").raise_for_status()
 
+    def break_at(
+        self, activity: str, *, at: str = "end", instance_id: str | None = None, skip: int = 0
+    ) -> dict[str, Any]:
+        """Stop one run of ``activity`` at its ``start`` or ``end`` (see :mod:`devhost.breakpoints`)."""
+        body = {"activity": activity, "at": at, "skip": skip, **({"instanceId": instance_id} if instance_id else {})}
+        response = self._control("POST", "breakpoints", json=body)
+        if response.status_code != 200:
+            raise DevhostError("breakpoint", response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait_for_breakpoint(self, point_id: str, *, timeout: float = 30.0) -> dict[str, Any]:
+        """Until the breakpoint holds a run; its ``hit`` (instanceId, taskId, name, attempt)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self._control("GET", f"breakpoints/{quote(point_id, safe='')}")
+            if response.status_code != 200:
+                raise DevhostError("breakpoint", response)
+            point = response.json()
+            if point["paused"]:
+                return dict(point["hit"])
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"breakpoint {point} was not reached in {timeout}s")
+            time.sleep(0.05)
+
+    def release_breakpoint(self, point_id: str) -> None:
+        response = self._control("DELETE", f"breakpoints/{quote(point_id, safe='')}")
+        if response.status_code != 200:
+            raise DevhostError("breakpoint", response)
+
+    def activity_runs(self, instance_id: str) -> list[dict[str, Any]]:
+        """How many times each activity work item of the instance was started (``taskId``, ``name``, ``attempts``)."""
+        return list(self._instance_call("GET", instance_id, "activities")["runs"])
+
     def hold(self, instance_id: str) -> dict[str, Any]:
         """Run no episode of the instance until :meth:`release`: what arrives meanwhile queues up for one episode."""
         return self._instance_call("POST", instance_id, "hold")

@@ -31,6 +31,7 @@ class Config:
     idle_grace_ms: int
     control_endpoints: bool = False
     hold_clock: bool = False
+    reset_hooks: tuple[str, ...] = ()  # "module:function" of the app, called by POST /_devhost/reset
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         help="Optional. Virtual clock: start held (as POST /_devhost/clock {autoAdvance: false}), so a test that "
         "restarts the host while holding time keeps it held.",
     )
+    parser.add_argument(
+        "--reset-hook",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="Optional, repeatable. A function of the app (no arguments) that POST /_devhost/reset also calls, to "
+        "clear the app's process-wide caches between tests sharing one host.",
+    )
     args = parser.parse_args(argv)
     if args.clock_sync and args.clock != "virtual":
         parser.error("--clock-sync needs --clock virtual")
@@ -108,6 +117,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         idle_grace_ms=args.idle_grace_ms,
         control_endpoints=args.control_endpoints,
         hold_clock=args.hold_clock,
+        reset_hooks=tuple(args.reset_hook),
     )
 
 

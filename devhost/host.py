@@ -25,7 +25,7 @@ from devhost.config import Config, HostSettings, apply_settings, read_host_json
 from devhost.introspection import Introspection
 from devhost.invoke import Invoker
 from devhost.keys import HostKeys, load_keys, presented_key
-from devhost.loader import FunctionIndex, load_app
+from devhost.loader import FunctionIndex, load_app, load_hook
 from devhost.management import ManagementApi
 from devhost.stats import Stats
 from devhost.store import Store
@@ -97,6 +97,8 @@ class Host:
             stats=self.stats,
             notify=self.dispatcher.arrived,
             held=self.dispatcher.held,
+            breakpoints=self.dispatcher.breakpoints,
+            reset_hooks=tuple(load_hook(spec) for spec in config.reset_hooks),
             crash_at=self.dispatcher.crash_at_continue,
         )
 

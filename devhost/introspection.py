@@ -6,7 +6,13 @@
 - ``POST /_devhost/clock``: ``{"advanceTo": iso}`` or ``{"advanceBy": seconds}`` (virtual clock only, also
   advances the clock-sync URLs), ``{"autoAdvance": false}`` to hold the virtual clock (a test that must act
   while an orchestration waits on a timer), ``true`` to release it.
-- ``POST /_devhost/reset``: forget every instance (for test sessions sharing one host).
+- ``POST /_devhost/reset``: forget every instance, start the counters afresh, release every breakpoint and run the
+  ``--reset-hook`` functions (the app's process-wide caches), for test sessions sharing one host.
+- ``POST /_devhost/breakpoints``: ``{"activity", "at": "start"|"end", "instanceId"?, "skip"?}`` stops one run of that
+  activity there (:mod:`devhost.breakpoints`); ``GET /_devhost/breakpoints[/{id}]`` shows them and the run each
+  holds (``hit``); ``DELETE /_devhost/breakpoints/{id}`` releases it.
+- ``GET /_devhost/instances/{id}/activities``: ``{"instanceId", "runs": [{executionId, taskId, name, attempts}]}``,
+  how many times each activity work item was started (durable: a run cut short by kill -9 counts).
 - ``POST /_devhost/instances/{id}/hold`` / ``.../release``: run no episode of that instance until released; what
   arrives meanwhile (activity results, timers, events) queues up and the first episode after the release takes
   it all, as the real host delivers what queued up while an instance was idle.
@@ -21,11 +27,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
+from devhost.breakpoints import Breakpoints
 from devhost.clock import Clock, ClockSyncError, iso_z
 from devhost.history import EVENT_TYPE_NAMES, EventType, parse_timestamp
 from devhost.stats import Stats
@@ -34,10 +42,19 @@ from devhost.store import Store
 
 class Introspection:
     def __init__(
-        self, *, store: Store, clock: Clock, stats: Stats, notify: Any, held: set[str], crash_at: dict[str, str]
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        stats: Stats,
+        notify: Any,
+        held: set[str],
+        crash_at: dict[str, str],
+        breakpoints: Breakpoints,
+        reset_hooks: tuple[Callable[[], object], ...] = (),
     ) -> None:
         self.store, self.clock, self.stats, self.notify, self.held = store, clock, stats, notify, held
-        self.crash_at = crash_at
+        self.crash_at, self.breakpoints, self.reset_hooks = crash_at, breakpoints, reset_hooks
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -48,6 +65,11 @@ class Introspection:
             web.post("/_devhost/instances/{id}/hold", self.hold),
             web.post("/_devhost/instances/{id}/release", self.release),
             web.get("/_devhost/instances/{id}/queue", self.queue),
+            web.get("/_devhost/instances/{id}/activities", self.activity_runs),
+            web.post("/_devhost/breakpoints", self.add_breakpoint),
+            web.get("/_devhost/breakpoints", self.list_breakpoints),
+            web.get("/_devhost/breakpoints/{id}", self.get_breakpoint),
+            web.delete("/_devhost/breakpoints/{id}", self.delete_breakpoint),
             web.post("/_devhost/instances/{id}/crash-at-continue-as-new", self.arm_crash),
         ]
 
@@ -124,8 +146,45 @@ class Introspection:
 
     async def reset(self, _: web.Request) -> web.Response:
         self.store.reset()
+        self.stats.reset()
+        self.breakpoints.clear()
+        self.crash_at.clear()  # an armed crash is one test's, like its breakpoints
+        for hook in self.reset_hooks:
+            hook()
         self.notify()
         return web.json_response({"reset": True})
+
+    async def activity_runs(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["id"]
+        return web.json_response({"instanceId": instance_id, "runs": self.store.activity_runs(instance_id)})
+
+    async def add_breakpoint(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise TypeError("the body must be a JSON object")
+            point = self.breakpoints.add(
+                str(body.get("activity") or ""),
+                at=str(body.get("at", "end")),
+                instance_id=body.get("instanceId"),
+                skip=int(body.get("skip", 0)),
+            )
+        except (ValueError, TypeError) as exc:
+            return _error(400, f"invalid breakpoint: {exc}")
+        return web.json_response(point.to_json())
+
+    async def list_breakpoints(self, _: web.Request) -> web.Response:
+        return web.json_response({"value": [p.to_json() for p in self.breakpoints.all()]})
+
+    async def get_breakpoint(self, request: web.Request) -> web.Response:
+        point = self.breakpoints.get(request.match_info["id"])
+        return _error(404, "no such breakpoint") if point is None else web.json_response(point.to_json())
+
+    async def delete_breakpoint(self, request: web.Request) -> web.Response:
+        if not self.breakpoints.remove(request.match_info["id"]):
+            return _error(404, "no such breakpoint")
+        self.notify()
+        return web.json_response({"deleted": True})
 
     def _clock_json(self) -> dict[str, Any]:
         return {"mode": self.clock.mode, "now": iso_z(self.clock.now()), "autoAdvance": self.clock.auto_advance}

@@ -8,14 +8,16 @@ functions, orchestrators, activities and entities by their Durable names (bindin
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from azure.functions import FunctionRegister
 
@@ -153,3 +155,14 @@ def _describe(fn: Any) -> FunctionSpec:
         is_async=inspect.iscoroutinefunction(user),
         requires_context=requires_context,
     )
+
+
+def load_hook(spec: str) -> Callable[[], object]:
+    """``module:function`` of the loaded app (its directory is on ``sys.path`` once :func:`load_app` ran)."""
+    module_name, _, function_name = spec.partition(":")
+    if not module_name or not function_name:
+        raise ValueError(f"a hook is MODULE:FUNCTION, not {spec!r}")
+    hook = getattr(importlib.import_module(module_name), function_name)
+    if not callable(hook):
+        raise ValueError(f"{spec} is not callable")
+    return cast(Callable[[], object], hook)

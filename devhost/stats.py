@@ -28,6 +28,14 @@ class Stats:
     entity_batches: int = 0
     entity_operations: int = 0
 
+    def reset(self) -> None:
+        """Start the host counters afresh (``/_devhost/reset``), so a test reads only its own figures; activities
+        still running stay counted, and the peak starts from them."""
+        running = self.running_activities
+        for name, value in Stats().__dict__.items():
+            setattr(self, name, value)
+        self.running_activities = self.peak_concurrent_activities = running
+
     def record_episode(self, cpu_seconds: float, wall_seconds: float) -> None:
         self.episodes += 1
         self.replay_cpu_seconds += cpu_seconds

@@ -84,6 +84,14 @@ CREATE TABLE IF NOT EXISTS entities (
     batches INTEGER NOT NULL DEFAULT 0,
     operations INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS activity_runs (
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (instance_id, execution_id, task_id)
+);
 """
 
 DB_FILE = "durable.sqlite3"
@@ -196,7 +204,7 @@ class Store:
 
     def delete_instance_state(self, instance_id: str, *, keep_row: bool) -> None:
         """Forget history, queued messages and activity items (and the row itself unless ``keep_row``)."""
-        for table in ("history", "messages", "activities"):
+        for table in ("history", "messages", "activities", "activity_runs"):
             self.db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))  # noqa: S608
         if not keep_row:
             self.db.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
@@ -339,11 +347,34 @@ class Store:
         """Remove a finished item; False if it vanished meanwhile (instance ended, purged or reset)."""
         return self.db.execute("DELETE FROM activities WHERE id = ?", (item_id,)).rowcount > 0
 
+    def record_attempt(self, item: ActivityItem) -> int:
+        """Count a run of an activity work item before it starts (committed at once, so it survives kill -9, like
+        the dequeue count of a work-item message on Azure Storage); returns this run's attempt number."""
+        row = self.db.execute(
+            "INSERT INTO activity_runs (instance_id, execution_id, task_id, name, attempts) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (instance_id, execution_id, task_id) DO UPDATE SET attempts = attempts + 1"
+            " RETURNING attempts",
+            (item.instance_id, item.execution_id, item.task_id, item.name),
+        ).fetchone()
+        return int(row["attempts"])
+
+    def activity_runs(self, instance_id: str) -> list[dict[str, Any]]:
+        """Every activity run of the instance's executions: ``taskId``, ``name``, ``attempts``, in task order."""
+        rows = self.db.execute(
+            "SELECT execution_id, task_id, name, attempts FROM activity_runs WHERE instance_id = ?"
+            " ORDER BY execution_id, task_id",
+            (instance_id,),
+        )
+        return [
+            {"executionId": r["execution_id"], "taskId": r["task_id"], "name": r["name"], "attempts": r["attempts"]}
+            for r in rows
+        ]
+
     def activity_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) AS n FROM activities").fetchone()["n"])
 
     # -- maintenance ----------------------------------------------------------------------------------------
     def reset(self) -> None:
         with self.transaction() as db:
-            for table in ("instances", "history", "messages", "activities", "entities"):
+            for table in ("instances", "history", "messages", "activities", "activity_runs", "entities"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608

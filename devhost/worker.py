@@ -25,6 +25,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost import bookkeeping, engine, entities
 from devhost import history as h
+from devhost.breakpoints import Breakpoints
 from devhost.clock import Clock, ClockSyncError
 from devhost.config import HostSettings
 from devhost.invoke import Invoker, bind
@@ -70,6 +71,7 @@ class Dispatcher:
         # episode after the release takes them all, as the host does with what queued up while an instance was
         # idle, so a race such as a cancel arriving with an activity result can be reproduced on purpose.
         self.held: set[str] = set()
+        self.breakpoints = Breakpoints()  # ``/_devhost/breakpoints``: stop a named activity's run on purpose
         # Instance IDs (or their prefixes) armed to end the process like ``kill -9`` at a continue-as-new, just before
         # or just after that episode's commit (``/_devhost/instances/{id}/crash-at-continue-as-new``): a crash at
         # exactly the moment an eternal orchestration hands its state to its next execution.
@@ -280,7 +282,10 @@ class Dispatcher:
         self.stats.activity_started()
         failed = True
         try:
+            attempt = self.hub.store.record_attempt(item)
+            await self.breakpoints.reached(item, attempt=attempt, at="start")
             event = await self._execute_activity(item)
+            await self.breakpoints.reached(item, attempt=attempt, at="end")
             failed = event["EventType"] == h.EventType.TASK_FAILED
             if not self.hub.complete_activity(item.id, item.instance_id, item.execution_id, event):
                 log.info(

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from emulator.compute.curves import CurveName
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -32,6 +34,10 @@ class ReplicationTimings(_Model):
     queued_seconds: float = 150.2  # the fixed part of every version operation (an update that copies nothing)
     fail_at_progress: int = 50  # where an injected replication failure strikes
     stall_at_progress: int = 60  # where an injected stall freezes
+    # How reported progress grows over a region's copy time (emulator/compute/curves.py): "linear" (the default, and
+    # with the queue the shape fitted to the recordings), "slow-start", "stall-burst", "jump"; per region too.
+    curve: CurveName = "linear"
+    region_curves: dict[str, CurveName] = Field(default_factory=dict)
 
 
 class LroTimings(_Model):

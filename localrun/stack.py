@@ -38,6 +38,8 @@ USER_CLIENT_ID = "00000000-0000-0000-0000-00000000b0b0"  # a platform engineer, 
 # The platform engineer may have tag-started migrations delete their source (ALLOWED_TAG_PRINCIPALS), as a real
 # deployment would list its image owners; tests override it to act as other principals.
 USER_PRINCIPAL_ID = principal_id_for(USER_CLIENT_ID)
+# The app's process-wide cache, emptied by the devhost's reset so tests sharing one host do not share lookups.
+RESET_HOOK = "activities.lookups:forget_gallery_lookups"
 
 
 class IdentityEndpointCredential:
@@ -158,6 +160,7 @@ class LocalStack:
             "--clock",
             self.clock,
             "--control-endpoints",  # the stack's users (demo, tests, benchmarks) read stats and move the clock
+            *("--reset-hook", RESET_HOOK),  # a reset also empties the app's process-wide caches
             *(["--clock-sync", str(self.arm.info["controlUrl"])] if self.clock == "virtual" else []),
             *(["--hold-clock"] if hold_clock else []),
             *self.devhost_args,

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.clock import iso, parse_iso
+from emulator.compute.curves import share_done, share_of_time
 from emulator.core.ids import region
 from emulator.settings import ReplicationTimings
 
@@ -45,25 +46,28 @@ def plan_region(
         "replicas": replicas,
         "start": iso(now + timedelta(seconds=timings.queued_seconds)),
         "duration": duration_seconds(timings, region_name, size_gib, replicas),
+        "curve": timings.region_curves.get(region(region_name), timings.curve),
         "fault": None,
         "failure": None,
     }
 
 
 def _at(entry: dict[str, Any], progress: float) -> datetime:
-    return parse_iso(entry["start"]) + timedelta(seconds=entry["duration"] * progress / 100.0)
+    share = share_of_time(entry.get("curve", "linear"), progress / 100.0)
+    return parse_iso(entry["start"]) + timedelta(seconds=entry["duration"] * share)
 
 
 def region_status(entry: dict[str, Any], now: datetime) -> RegionStatus:
     start = parse_iso(entry["start"])
     duration = max(float(entry["duration"]), 0.0)
     elapsed = (now - start).total_seconds()
-    progress = 100.0 if duration == 0 and elapsed >= 0 else max(0.0, min(100.0, 100.0 * elapsed / (duration or 1)))
+    curve = entry.get("curve", "linear")  # plans made before curves existed are linear
+    progress = 100.0 if duration == 0 and elapsed >= 0 else 100.0 * share_done(curve, elapsed / (duration or 1))
     name = entry["region"]
     failure = entry.get("failure")
     if failure and now >= parse_iso(failure["at"]):
         at = parse_iso(failure["at"])
-        done = 100.0 if duration == 0 else 100.0 * (at - start).total_seconds() / duration
+        done = 100.0 if duration == 0 else 100.0 * share_done(curve, (at - start).total_seconds() / duration)
         return RegionStatus(name, "Failed", int(max(0.0, min(99.0, done))), failure["details"], at)
     fault = entry.get("fault")
     if fault and progress >= fault["atProgress"]:

@@ -48,7 +48,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_every_benchmark_has_a_stamped_section(document: dict[str, Any]) -> None:
-    assert sorted(document["sections"]) == ["batch", "batch-engine", "history", "polling", "replay", "scale"]
+    assert sorted(document["sections"]) == ["batch", "batch-engine", "curves", "history", "polling", "replay", "scale"]
     for body in document["sections"].values():
         assert body["command"].startswith("python -m bench all --quick")
         assert body["machine"]["cores"] >= 1

@@ -27,5 +27,6 @@ def devhost_process() -> Iterator[ServerProcess]:
 @pytest.fixture
 def dh(devhost_process: ServerProcess) -> Iterator[DevhostClient]:
     client = DevhostClient(devhost_process.info)
+    client.reset()  # every test starts with no instances and fresh counters (peaks, executions)
     yield client
     client.clock(auto_advance=True)  # a test that held the clock never leaks that into the next one

@@ -76,6 +76,8 @@ def test_each_role_is_exactly_what_its_scope_needs(guide_world: World) -> None:
     enforces each role at its own scopes, including on polls of operation-status URLs, which the app never needs:
     it reads the resources it wrote instead), and every action of each role is used at that role's scope."""
     world = guide_world
+    world.settled_deliveries()
+    world.stack.arm.clear_requests()  # the module's stack is shared: count this test's calls only (random order)
     # Tag with the gallery's ID (as the guide does): new definition, version, scale-set guard, source deleted.
     world.seed(gallery(), image("role-ok"), scale_set("unrelated"))
     instance = world.tag_for_migration(

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections import Counter
+from typing import Any
+
 import pytest
 
+from localrun.stack import APP_CLIENT_ID
 from tests.e2e.world import (
+    DEPLOYMENT,
     GALLERY,
+    GALLERY_NAME,
+    RG,
     SUB,
     World,
     definition,
@@ -16,6 +25,7 @@ from tests.e2e.world import (
     image,
     image_id,
     scale_set,
+    seed_document,
     version,
 )
 
@@ -105,16 +115,56 @@ def test_existing_compatible_definition_is_reused_and_versions_are_numbered(worl
     assert world.versions_of("shared") == ["1.0.0", "1.0.7", "1.0.8"]
 
 
+def lookups(world: World) -> list[str]:
+    names = ("Galleries_ListByResourceGroup", "Galleries_List")
+    return [r["operationId"] for r in world.app_requests() if r["operationId"] in names]
+
+
 def test_gallery_name_lookups_are_remembered(world: World) -> None:
-    """Many images tagged with the same gallery name look the gallery up once, not once each."""
+    """Many images tagged with the same gallery name look the gallery up once, not once each (every test starts
+    with the cache empty: the devhost's reset empties it)."""
     world.seed(gallery(), image("named-1"), image("named-2"), image("named-3"))
     for name in ("named-1", "named-2", "named-3"):
         options = {"migrate-delete-source": "never"}
         assert world.finish(world.tag_for_migration(image_id(name), **options))["output"]["outcome"] == "succeeded"
-    lookups = [
-        r for r in world.stack.arm.requests() if r["operationId"] in ("Galleries_ListByResourceGroup", "Galleries_List")
-    ]
-    assert len(lookups) <= 2  # at most the first image's lookup (none if an earlier test filled the cache)
+    # The first image's lookup only: its resource group, then the subscription (the gallery is elsewhere).
+    assert lookups(world) == ["Galleries_ListByResourceGroup", "Galleries_List"]
+
+
+def gallery_in(group: str, name: str = GALLERY_NAME) -> dict[str, Any]:
+    gallery_id = f"/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{name}"
+    return {**gallery(), "id": gallery_id}
+
+
+def test_a_gallery_name_is_looked_up_in_the_images_resource_group_first(world: World) -> None:
+    """The same name in the image's resource group and elsewhere: the image's group wins, without listing the
+    subscription."""
+    # deployed with the gallery role on the images' resource group, where this gallery is
+    world.stack.arm.set_role(
+        deployed_rbac(deployment={**DEPLOYMENT, "galleryResourceGroupId": gallery_in(RG)["id"].split("/providers/")[0]})
+    )
+    world.seed(gallery(), gallery_in(RG), image("local-1"))
+    out = world.finish(world.tag_for_migration(image_id("local-1"), **{"migrate-delete-source": "never"}))["output"]
+    assert out["outcome"] == "succeeded", out
+    assert out["versionId"].startswith(gallery_in(RG)["id"] + "/images/"), out["versionId"]
+    assert lookups(world) == ["Galleries_ListByResourceGroup"]
+
+
+def test_an_ambiguous_gallery_name_is_refused_on_the_image(world: World) -> None:
+    """Not in the image's group and in two others: no guess; the answer is on the image, nothing starts."""
+    document = seed_document(gallery(), gallery_in("rg-other"), image("ambiguous-1"))
+    document["resourceGroups"].append({"subscriptionId": SUB, "name": "rg-other", "location": "westus2"})
+    world.stack.arm.seed(document)
+    source = image_id("ambiguous-1")
+    world.tag(source, **{"migrate-to-gallery": GALLERY_NAME})
+    tags = eventually(lambda: world.tags_of(source) if "migration-status" in world.tags_of(source) else None)
+    assert tags["migration-status"] == "failed"
+    assert tags["migration-reason"] == (
+        f"invalid tags: migrate-to-gallery: gallery name '{GALLERY_NAME}' is ambiguous in the subscription; tag "
+        "with the gallery's ID"
+    )
+    assert world.instances() == []
+    assert world.stack.arm.resources("Microsoft.Compute/galleries/images") == []
 
 
 def test_incompatible_definition_fails_fast_and_creates_nothing(world: World) -> None:
@@ -212,17 +262,23 @@ def test_second_start_is_a_409_with_the_running_instance(world: World) -> None:
 def test_duplicate_and_self_caused_events_start_nothing(world: World) -> None:
     source = image_id("dup-01")
     world.seed(gallery(), image("dup-01"))
+    world.stack.arm.configure({"recordBodies": True})  # to tell the app's status writes apart
     world.stack.arm.add_delivery_fault("duplicate", copies=4)
     instance = world.tag_for_migration(source, **{"migrate-delete-source": "never"})
     out = world.finish(instance)["output"]
     assert out["outcome"] == "succeeded"
-    copies: dict[str, int] = {}
-    for delivery in world.stack.arm.deliveries(status="delivered"):
-        copies[delivery["eventId"]] = copies.get(delivery["eventId"], 0) + 1
-    assert max(copies.values()) == 5  # the user's tag event arrived five times
-    # Our own tag writes produced events too; none of them started anything new.
+    run = world.run_id(instance)
     world.tag(source, team="platform")  # an unrelated user change: tags unchanged for the contract
-    assert len(world.instances()) == 1
+    deliveries = world.settled_deliveries()  # every event, the app's own tag writes' too, has been answered
+    copies = Counter(d["eventId"] for d in deliveries if d["status"] == "delivered")
+    assert len(copies) >= 4, copies  # the user's two tag writes, the app's status writes
+    assert max(copies.values()) == 5, copies  # the user's tag event arrived five times
+    # None of them started anything: what a second migration would leave, there is none of.
+    assert world.run_id(instance) == run
+    assert [i["instanceId"] for i in world.instances()] == [instance]
+    assert len(world.status_writes(source, "running")) == 1
+    assert len(world.status_writes(source, "succeeded")) == 1
+    assert len(world.app_requests("GalleryImageVersions_CreateOrUpdate")) == 1
     assert world.versions_of("dup-01") == ["1.0.0"]
     assert (world.stack.host.status(instance) or {}).get("runtimeStatus") == "Completed"
 
@@ -273,3 +329,43 @@ def test_a_failed_boot_test_keeps_the_source_and_removes_the_version(world: Worl
     world.assert_failed_and_cleaned_up(
         output, code="ValidationFailed", mentions=("boot-test",), source=source, definition="boot-02"
     )
+
+
+JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
+
+
+def test_no_token_or_vm_password_is_logged_or_returned(world: World) -> None:
+    """A boot-test migration handles both secrets the app ever holds: its ARM access token and the throwaway VM's
+    password. Neither appears in the host's log (the app's log lines included), the status APIs, the instance's
+    Durable history (activity inputs and outputs) or the tags the app wrote."""
+    world.stack.arm.set_role(deployed_rbac(include_boot_test=True))
+    world.stack.arm.configure({"recordBodies": True})  # to learn the password the app sent
+    source = image_id("secret-01")
+    world.seed(gallery(), image("secret-01"))
+    log = world.stack.devhost_process.log_path if world.stack.devhost_process else None
+    assert log is not None
+    log_start = log.stat().st_size
+    response = world.start_http({"sourceImageId": source, "galleryId": GALLERY, "bootTest": True})
+    instance = response.json()["id"]
+    output = world.finish(instance)["output"]
+    assert output["outcome"] == "succeeded", output
+    (create,) = world.app_requests("VirtualMachines_CreateOrUpdate")
+    password = create["requestBody"]["properties"]["osProfile"]["adminPassword"]
+    assert len(password) >= 24
+    token = world.stack.user_credential(APP_CLIENT_ID).get_token("https://management.azure.com/.default").token
+    assert JWT.fullmatch(token)  # what a token looks like, so the pattern below can find one
+
+    host = world.stack.host
+    seen = {
+        "start answer": response.text,
+        "summary": world.api("GET", f"migrations/{instance}").text,
+        "list": world.api("GET", "migrations").text,
+        "durable status with history": json.dumps(host.status(instance, show_history=True, show_history_output=True)),
+        "version tags": json.dumps(world.tags_of(output["versionId"])),
+        "host log": log.read_bytes()[log_start:].decode(errors="replace"),
+    }
+    assert "boot-test" in seen["durable status with history"]  # the history is there to be searched
+    assert f"started migration {instance}" in seen["host log"]  # and so are the app's own log lines
+    for where, text in seen.items():
+        assert password not in text, where
+        assert not JWT.search(text), where

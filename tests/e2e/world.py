@@ -7,6 +7,7 @@ key, and follows migrations through the Durable status endpoint.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from migration.resource_ids import ImageId
 from tests.infra.template import emulator_roles
 
 SUB = "11111111-1111-4111-8111-111111111111"
+EVENT_SUBSCRIPTION = "image-migration"  # the name LocalStack.subscribe gives the app's Event Grid subscription
 RG = "rg-images"
 GALLERY_RG = "rg-gallery"
 LOCATION = "westus2"
@@ -271,3 +273,40 @@ class World:
 
     def instances(self) -> list[dict[str, Any]]:
         return self.stack.host.list_instances(instanceIdPrefix="mig-")
+
+    def run_id(self, instance_id: str) -> str:
+        """The run an instance holds (the instance ID is reused by a later migration of the same image; the run
+        ID, chosen by the starter, never is)."""
+        status = self.stack.host.status(instance_id)
+        assert status is not None, instance_id
+        return str(json.loads(status["input"])["runId"])
+
+    def settled_deliveries(self, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """The app subscription's Event Grid deliveries once none is still open (pending, delayed or held), as
+        the emulator records them: what every event, the app's own tag writes' included, led to has happened."""
+
+        def settled() -> list[dict[str, Any]] | None:
+            found = [d for d in self.stack.arm.deliveries() if d.get("subscription") == EVENT_SUBSCRIPTION]
+            return None if any(d["status"] in ("pending", "held") for d in found) else found
+
+        found = eventually(settled, timeout=timeout)
+        assert found is not None, f"deliveries never settled: {self.stack.arm.deliveries()}"
+        return list(found)
+
+    def app_requests(self, operation_id: str | None = None) -> list[dict[str, Any]]:
+        """The request log's entries of the app's managed identity (the user's own calls left out)."""
+        return [
+            r
+            for r in self.stack.arm.requests(operation_id=operation_id)
+            if (r.get("clientId") or "").lower() == APP_CLIENT_ID.lower()
+        ]
+
+    def status_writes(self, image: str, status: str) -> list[dict[str, Any]]:
+        """The app's tag writes on ``image`` that set ``migration-status`` to ``status`` (needs ``recordBodies``)."""
+        scope = image.lower() + "/providers/microsoft.resources/tags/default"
+        return [
+            r
+            for r in self.app_requests("Tags_UpdateAtScope")
+            if r["path"].lower() == scope
+            and ((r.get("requestBody") or {}).get("properties") or {}).get("tags", {}).get("migration-status") == status
+        ]

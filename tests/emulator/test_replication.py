@@ -207,3 +207,55 @@ def test_shallow_mode_keeps_referencing_the_source(
     control.advance(480)
     result = poller.result(timeout=30)
     assert (result.provisioning_state, result.publishing_profile.replication_mode) == ("Succeeded", "Shallow")
+
+
+@pytest.mark.parametrize(
+    ("curve", "reported"),
+    [
+        # (share of the copy time elapsed, progress Azure would report) for each curve
+        ("linear", [(0.25, 25), (0.5, 50), (0.9, 90)]),
+        ("slow-start", [(0.25, 1), (0.5, 12), (0.9, 72)]),
+        ("stall-burst", [(0.15, 15), (0.5, 30), (0.79, 30), (0.95, 82)]),
+        ("jump", [(0.25, 0), (0.5, 0), (0.99, 0)]),
+    ],
+)
+def test_progress_follows_the_chosen_curve_and_completes_on_time(
+    compute: ComputeManagementClient,
+    control: EmulatorControl,
+    web_definition: str,
+    curve: str,
+    reported: list[tuple[float, int]],
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 1000, "queuedSeconds": 0, "curve": curve}})
+    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
+    elapsed = 0.0
+    for share, progress in reported:
+        control.advance(share * 1000 - elapsed)
+        elapsed = share * 1000
+        assert summary(compute) == [("West US 2", "Replicating", progress)], (curve, share)
+    control.advance(1000 - elapsed)
+    assert summary(compute) == [("West US 2", "Completed", 100)]
+
+
+def test_a_region_can_have_its_own_curve(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    control.configure({"replication": {"fixedSeconds": 1000, "queuedSeconds": 0, "regionCurves": {"eastus": "jump"}}})
+    compute.gallery_image_versions.begin_create_or_update(
+        RG, GALLERY, web_definition, "1.0.0", version(("westus2", "eastus"))
+    )
+    control.advance(600)
+    assert summary(compute) == [("West US 2", "Replicating", 60), ("East US", "Replicating", 0)]
+
+
+def test_a_stall_on_a_curve_freezes_where_the_curve_reaches_it(
+    compute: ComputeManagementClient, control: EmulatorControl, web_definition: str
+) -> None:
+    """The injected stall strikes at its progress (60 %), which a slow start reaches late (84 % of the time)."""
+    control.configure({"replication": {"fixedSeconds": 1000, "queuedSeconds": 0, "curve": "slow-start"}})
+    control.add_fault(kind="replication", region="westus2", mode="stall")
+    compute.gallery_image_versions.begin_create_or_update(RG, GALLERY, web_definition, "1.0.0", version())
+    control.advance(830)
+    assert summary(compute) == [("West US 2", "Replicating", 57)]
+    control.advance(5000)
+    assert summary(compute) == [("West US 2", "Replicating", 60)]

@@ -96,7 +96,11 @@ def test_replication_region_states_over_time() -> None:
 
 def test_duration_model() -> None:
     timings = ReplicationTimings(base_seconds=100, seconds_per_gib=2, replica_factor=0.5, region_factors={"eastus": 3})
-    assert replication.duration_seconds(timings, "East US", 50, 3) == (100 + 100) * 3 * 2
+    # by hand: 100 s + 2 s/GiB x 50 GiB = 200 s; East US x 3 = 600 s; two extra replicas at +50 % each = 1,200 s
+    assert replication.duration_seconds(timings, "East US", 50, 3) == 1200.0
+    assert replication.duration_seconds(timings, "West US 2", 50, 1) == 200.0  # no factor, one replica
+    fixed = ReplicationTimings(fixed_seconds=42, base_seconds=100, region_factors={"eastus": 3})
+    assert replication.duration_seconds(fixed, "East US", 50, 3) == 42
 
 
 def test_role_definition_from_a_template_resource() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.e2e.world import GALLERY, SUB, definition, definition_id, gallery, image, image_id, scale_set
+from tests.e2e.world import GALLERY, SUB, definition, definition_id, eventually, gallery, image, image_id, scale_set
 from tests.fleet.fleet_world import FILTERS, GROUP_A, SCOPE, FleetWorld, mixed_fleet
+from triggers.fleet_api import PLAN_WAIT_SECONDS
 
 pytestmark = pytest.mark.e2e
 PER_IMAGE = "each image of a scope gets its own image definition named after the image; omit this field"
@@ -127,6 +130,34 @@ def test_unknown_plans_are_404(fleet: FleetWorld) -> None:
         response = fleet.api("GET", f"plans/{plan_id}")
         assert response.status_code == 404
         assert response.json()["title"] == "Plan Not Found"
+
+
+def test_a_quick_plan_answers_200_and_a_slow_one_202_after_the_short_wait(fleet: FleetWorld) -> None:
+    """``POST /api/plans`` answers with the plan when it is ready within PLAN_WAIT_SECONDS, else 202 + Location;
+    the slow plan is held at a devhost breakpoint (its image listing), not by a sleep."""
+    fleet.seed_fleet(gallery(), image("quick-01"))
+    body = {"sourceImageId": image_id("quick-01"), "galleryId": GALLERY}
+    quick = fleet.api("POST", "plans", json=body)
+    assert quick.status_code == 200, quick.text
+    assert quick.json()["status"] == "completed"
+    assert quick.headers["Location"].endswith(f"/api/plans/{quick.json()['id']}")
+
+    host = fleet.stack.host
+    point = host.break_at("list_scope_images", at="start")
+    started = time.monotonic()
+    slow = fleet.api("POST", "plans", json=body)
+    waited = time.monotonic() - started
+    assert slow.status_code == 202, slow.text
+    assert waited >= PLAN_WAIT_SECONDS  # it waited the short wait out before answering 202
+    assert host.wait_for_breakpoint(point["id"])["name"] == "list_scope_images"  # still held: not ready
+    location = slow.headers["Location"]
+    assert location.endswith(f"/api/plans/{slow.json()['id']}")
+    assert fleet.api("GET", f"plans/{slow.json()['id']}").status_code == 202
+    host.release_breakpoint(point["id"])
+    ready = eventually(lambda: (r := fleet.api("GET", f"plans/{slow.json()['id']}")).status_code == 200 and r)
+    assert ready, "the released plan never became ready"
+    assert ready.json()["status"] == "completed"
+    assert [row["sourceImageId"] for row in ready.json()["images"]] == [image_id("quick-01")]
 
 
 def test_a_plan_of_several_chunks_pages_its_rows_in_image_order(fleet: FleetWorld) -> None:

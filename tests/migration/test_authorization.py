@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from migration.authorization import (
     DeletionAuthority,
+    WriterReading,
     authorize_tag_request,
     deletion_authority,
     deletion_gate,
@@ -89,36 +90,74 @@ def test_ids_compare_without_case_and_the_tags_resource_subject_form_is_the_imag
     assert authority(data).trusted
 
 
+LONG_ACTION = "Microsoft.Compute/images/delete/" + "x" * 90
+
+
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
-        (lambda d: d.pop("authorization"), "no authorization evidence"),
-        (lambda d: d["authorization"].pop("evidence"), "no authorization evidence"),
-        (lambda d: d.pop("claims"), "no claims"),
-        (lambda d: d["claims"].pop(OID), "no object ID"),
-        (lambda d: d["claims"].update({OID: "not-a-guid"}), "no object ID"),
-        (lambda d: d["authorization"]["evidence"].pop("principalId"), "names no principal"),
-        (lambda d: d["authorization"]["evidence"].update(principalType="Device"), "names no principal"),
-        (lambda d: d["authorization"]["evidence"].update(principalId=BOB), f"names {BOB} but the token"),
-        (lambda d: d["claims"].update({TID: BOB}), "tenant"),
-        (lambda d: d["authorization"].update(scope=IMAGE_ID + "x"), "scope is not the image"),
-        (lambda d: d["authorization"].update(action="Microsoft.Compute/images/write"), "not the event's operation"),
+        (lambda d: d.pop("authorization"), "the event has no authorization evidence"),
+        (lambda d: d["authorization"].pop("evidence"), "the event has no authorization evidence"),
+        (lambda d: d.pop("claims"), "the event has no claims"),
+        (lambda d: d.update(claims={}), "the event has no claims"),
+        (lambda d: d["claims"].pop(OID), "the claims carry no object ID"),
+        (lambda d: d["claims"].update({OID: "not-a-guid"}), "the claims carry no object ID"),
+        (
+            lambda d: d["authorization"]["evidence"].pop("principalId"),
+            "the evidence names no principal (principalId and principalType)",
+        ),
+        (
+            lambda d: d["authorization"]["evidence"].update(principalType="Device"),
+            "the evidence names no principal (principalId and principalType)",
+        ),
+        (
+            lambda d: d["authorization"]["evidence"].update(principalId=BOB),
+            f"the evidence names {BOB} but the token belongs to {ALICE}",
+        ),
+        (lambda d: d["claims"].update({TID: BOB}), "the token's tenant is not the event's tenant"),
+        (lambda d: d["authorization"].update(scope=IMAGE_ID + "x"), "the authorization scope is not the image"),
+        (
+            lambda d: d["authorization"].update(action="Microsoft.Compute/images/write"),
+            "the authorized action is not the event's operation",
+        ),
+        (lambda d: d["authorization"].update(action=None), "the authorized action is not the event's operation"),
         (
             lambda d: (
                 d.update(operationName="Microsoft.Compute/images/delete")
                 or d["authorization"].update(action="Microsoft.Compute/images/delete")
             ),
-            "neither an image nor a tags write",
+            "the authorized action Microsoft.Compute/images/delete is neither an image nor a tags write",
+        ),
+        (
+            lambda d: d.update(operationName=LONG_ACTION) or d["authorization"].update(action=LONG_ACTION),
+            f"the authorized action {LONG_ACTION[:80]} is neither an image nor a tags write",  # cut at 80
         ),
     ],
 )
 def test_a_missing_or_inconsistent_principal_is_never_trusted(edit: Any, problem: str) -> None:
     data = event_data(ALICE)
     edit(data)
+    reading = writer_from_event(data, IMAGE)
+    assert (reading.writer, reading.problem) == (None, problem)
     result = authority(data)
     assert not result.trusted
-    assert result.reason.startswith("no verifiable tag writer (")
-    assert problem in result.reason
+    assert result.reason == f"no verifiable tag writer ({problem})"
+
+
+@pytest.mark.parametrize("data", [None, "text", ["a"]])
+def test_data_that_is_not_an_object_names_no_writer(data: object) -> None:
+    assert writer_from_event(data, IMAGE) == WriterReading(None, "the event has no data")
+
+
+@pytest.mark.parametrize("side", ["token", "event"])
+def test_the_tenant_check_needs_both_tenants(side: str) -> None:
+    """A tenant known on one side only proves nothing either way: the writer is still read (ARM events carry both)."""
+    data = event_data(ALICE)
+    if side == "token":
+        data["claims"].pop(TID)
+    else:
+        data.pop("tenantId")
+    assert authority(data).trusted, writer_from_event(data, IMAGE)
 
 
 def test_the_app_s_own_write_is_never_trusted_even_if_listed() -> None:
@@ -163,6 +202,9 @@ def test_a_hold_gates_only_tag_starts_that_would_delete_without_approval() -> No
 
 def test_hold_reason_accepts_the_sdk_s_double_encoded_string() -> None:
     assert hold_reason(json.dumps("approval required: x")) == "approval required: x"
+    assert hold_reason("approval required: x") == "approval required: x"  # not JSON: as sent
+    assert hold_reason("5") == "5"  # JSON, but not a string: the text as sent
+    assert hold_reason(5) == "5"
     assert hold_reason("approval required: x") == "approval required: x"
 
 
@@ -172,3 +214,21 @@ def test_allowed_tag_principals_setting() -> None:
     assert settings().allowed_tag_principal_ids == frozenset()
     with pytest.raises(InvalidRequest, match=r"ALLOWED_TAG_PRINCIPALS: .*object IDs"):
         Settings.from_env({"ALLOWED_TAG_PRINCIPALS": "alice@contoso.com"})
+
+
+def test_deletion_authority_reasons_to_the_letter() -> None:
+    from migration.authorization import DeletionAuthority, TagWriter, WriterReading, deletion_authority
+
+    group = "9r0up000-0000-4000-8000-000000000009".replace("r", "0")
+    own = frozenset({APP_OID, APP_CLIENT})
+    by_group = TagWriter(object_id=BOB, principal_type="Group", granted_to=group)
+    assert deletion_authority(WriterReading(by_group), allowed=frozenset({group}), own=own) == DeletionAuthority(
+        True, f"tagged by principal {BOB} (through group {group}), listed in ALLOWED_TAG_PRINCIPALS"
+    )
+    assert deletion_authority(WriterReading(None, "no claims"), allowed=frozenset(), own=own) == DeletionAuthority(
+        False, "no verifiable tag writer (no claims)"
+    )
+    app = TagWriter(object_id="x", principal_type="ServicePrincipal", granted_to="x", app_id=APP_CLIENT)
+    assert deletion_authority(WriterReading(app), allowed=frozenset({"x"}), own=own) == DeletionAuthority(
+        False, "the event is the app's own tag write, not a user's", own_write=True
+    )

@@ -1,12 +1,15 @@
-"""The polling schedule, simulated against linear replication with a queued phase."""
+"""The polling schedule, simulated against the emulator's replication curves (its model of the world, not the
+predictor's): a queue, then a copy whose reported progress grows linearly (what the schedule assumes and the
+recordings fit) or not (slow start, a stall then a burst, a jump to 100 %)."""
 
 import pytest
 
+from emulator.compute.curves import CURVES, share_done
 from migration.replication import Observation, next_poll_delay, remember
 from tests.migration.factories import settings
 
 
-def simulate(duration: float, queued: float = 30.0, **overrides: object) -> tuple[int, float]:
+def simulate(duration: float, queued: float = 30.0, curve: str = "linear", **overrides: object) -> tuple[int, float]:
     """(status reads, detection latency) to notice a replication that completes at ``queued + duration``."""
     cfg = settings(**overrides)
     done_at = queued + duration
@@ -16,18 +19,54 @@ def simulate(duration: float, queued: float = 30.0, **overrides: object) -> tupl
     while True:
         t += next_poll_delay(observations, elapsed=t, settings=cfg)
         reads += 1
-        progress = 100 if t >= done_at else max(0, int((t - queued) / duration * 100))
-        if progress >= 100:
+        if t >= done_at:
             return reads, t - done_at
+        progress = int(100 * share_done(curve, (t - queued) / duration)) if t > queued else 0  # Azure truncates
         observations = remember(observations, Observation(elapsed=t, progress=progress))
 
 
-@pytest.mark.parametrize("queued", [0, 30, 300])
+def latency_goal(total: float) -> float:
+    return max(60.0, 0.05 * total)  # README "Performance": about 5 % of the wait, at least a minute
+
+
+@pytest.mark.parametrize("queued", [0, 30, 150.2, 300])
 @pytest.mark.parametrize("duration", [600, 3600, 6 * 3600])
-def test_few_reads_and_bounded_latency(duration: int, queued: int) -> None:
+def test_few_reads_and_bounded_latency(duration: int, queued: float) -> None:
     reads, latency = simulate(duration, queued)
-    assert 0 <= latency <= max(60, 0.05 * (duration + queued))
+    assert 0 <= latency <= latency_goal(duration + queued)
     assert reads <= 13, reads
+
+
+@pytest.mark.parametrize("curve", CURVES)
+@pytest.mark.parametrize("duration", [600, 3600, 6 * 3600])
+def test_curves_the_schedule_does_not_assume_cost_no_more_reads(duration: int, curve: str) -> None:
+    """On every curve the wait stays economical (at most 13 reads where the SDK's 30 s poller takes 25 to 725), and
+    detection comes before the replication time has passed a second time; bench/README.md lists where the 5 % goal
+    is missed
+    (test_where_the_latency_goal_is_missed keeps that list true)."""
+    reads, latency = simulate(duration, 150.2, curve)
+    assert reads <= 13, reads
+    assert 0 <= latency <= duration + 150.2, latency
+
+
+# (curve, copy seconds) whose detection latency misses the goal, as bench/README.md's curve table says
+MISSES = {
+    ("slow-start", 600),
+    ("slow-start", 3600),
+    ("stall-burst", 600),
+    ("stall-burst", 3600),
+    ("jump", 600),
+}
+
+
+def test_where_the_latency_goal_is_missed() -> None:
+    missed = {
+        (curve, duration)
+        for curve in CURVES
+        for duration in (600, 3600, 6 * 3600)
+        if simulate(duration, 150.2, curve)[1] > latency_goal(duration + 150.2)
+    }
+    assert missed == MISSES
 
 
 def test_deadline_is_never_overslept() -> None:
@@ -55,9 +94,77 @@ def test_start_delays_are_stable_and_spread_over_the_window() -> None:
     from migration.pacing import start_delay
 
     delays = [start_delay(f"mig-image-{i}-{i:016x}", 60) for i in range(600)]
-    assert delays == [start_delay(f"mig-image-{i}-{i:016x}", 60) for i in range(600)]
+    # Pinned: a replay after a host restart runs in another process, so the slot must not depend on anything
+    # process-bound (Python's salted hash() would give the same answer twice in one process, and another in the next).
+    assert delays[:3] == [9, 28, 33]
+    assert start_delay("mig-test-0000000000000000", 120) == 118
     assert min(delays) >= 0
     assert max(delays) <= 60
     per_minute_half = sum(1 for d in delays if d < 30)
     assert 200 < per_minute_half < 400  # roughly uniform: about half in the first half of the window
     assert start_delay("anything", 0) == 0
+
+
+def o(elapsed: float, progress: int) -> Observation:
+    return Observation(elapsed=elapsed, progress=progress)
+
+
+# (observations, elapsed, settings overrides, expected delay): worked out by hand from the rules in the module's
+# docstring with the defaults (first 60 s, min 60 s, 5 % of elapsed, max 3,600 s, deadline 86,400 s).
+DELAYS = [
+    # rate from the first read that showed progress: (30 + 1 - 10) / 300 s; 69 points left
+    ([o(300, 10), o(600, 30)], 600, {}, 69 / (21 / 300)),
+    # the same, asked 100 s after the last read: that much less to wait
+    ([o(300, 10), o(600, 30)], 700, {}, 69 / (21 / 300) - 100),
+    # a read at 0 % is no anchor: nothing measurable yet, so the wait doubles (to the time waited so far)
+    ([o(60, 0), o(300, 20)], 300, {}, 300),
+    # no progress since the anchor, even at 99 %: back off rather than trust a rate of zero
+    ([o(300, 99), o(600, 99)], 600, {}, 600),
+    # less than 10 points between the reads: the prediction (about 2,500 s) is capped by the doubling
+    ([o(300, 5), o(600, 12)], 600, {}, 600),
+    # only the reads before the latest can anchor: the first read here showed nothing
+    ([o(100, 0), o(200, 5), o(300, 20)], 300, {}, 79 / (16 / 100)),
+    # reads 1.5 s apart with a 1 s floor: the rate uses their real distance
+    (
+        [o(100, 10), o(101.5, 30)],
+        101.5,
+        {"REPLICATION_POLL_MIN_SECONDS": "1", "REPLICATION_POLL_LATENCY_FRACTION": "0"},
+        69 / 14,
+    ),
+    # never past the deadline, never less than a second before it, nothing at it
+    ([], 998.5, {"REPLICATION_DEADLINE_SECONDS": "1000"}, 1.5),
+    ([], 999.5, {"REPLICATION_DEADLINE_SECONDS": "1000"}, 1.0),
+    ([o(300, 10), o(600, 30)], 600, {"REPLICATION_POLL_MAX_SECONDS": "900"}, 900),
+]
+
+
+@pytest.mark.parametrize(("observations", "elapsed", "overrides", "expected"), DELAYS)
+def test_delays_worked_out_by_hand(
+    observations: list[Observation], elapsed: float, overrides: dict[str, str], expected: float
+) -> None:
+    assert next_poll_delay(observations, elapsed=elapsed, settings=settings(**overrides)) == pytest.approx(expected)
+
+
+def test_remember_does_not_keep_the_anchor_twice() -> None:
+    assert remember([o(240, 2)], o(240, 2)) == [o(240, 2)]
+
+
+def test_progress_view_shows_state_progress_and_planned_replicas() -> None:
+    from migration.replication import RegionReplication, ReplicationSnapshot, progress_view
+
+    snapshot = ReplicationSnapshot(
+        version_id="v",
+        provisioning_state="Creating",
+        regions=[
+            RegionReplication(region="West US 2", state="Replicating", progress=40),
+            RegionReplication(region="East US", state="Completed", progress=100),
+        ],
+    )
+    assert progress_view(snapshot, {"West US 2": 2}) == {
+        "West US 2": {"state": "Replicating", "progress": 40, "replicaCount": 2},
+        "East US": {"state": "Completed", "progress": 100},
+    }
+    assert progress_view(snapshot) == {
+        "West US 2": {"state": "Replicating", "progress": 40},
+        "East US": {"state": "Completed", "progress": 100},
+    }

@@ -4,9 +4,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from migration.errors import InvalidRequest
-from migration.request import default_definition_name, parse_request_body, resolve_request
+from migration.request import default_definition_name, field_errors, parse_request_body, resolve_request
 from migration.settings import DeletionMode
 from tests.migration.factories import GALLERY_ID, IMAGE_ID, NOW, settings
 
@@ -115,7 +116,46 @@ def test_body_must_be_an_object() -> None:
 
 def test_default_definition_name() -> None:
     assert default_definition_name("img_") == "img"
+    assert default_definition_name("imgX") == "imgX"  # only '_', '.' and '-' are trimmed
     assert default_definition_name("a.b-c_d") == "a.b-c_d"
+    assert default_definition_name("x" * 100) == "x" * 80  # cut to a definition name's 80 characters
+    # Not a definition name once trimmed: "image-" and the name's letters and digits only, at most 70 of them.
+    assert default_definition_name("-Lead Image 2_") == "image-LeadImage2"
+    assert default_definition_name("\u00e9" + "A" * 100) == "image-" + "A" * 70
+
+
+# The messages an API caller reads, to the letter (pydantic prefixes its own "Value error, ").
+EXACT_FIELD_ERRORS = [
+    (
+        {"definition": {"features": {"SecurityType": "Trusted\nLaunch"}}},
+        "definition.features.SecurityType",
+        "Value error, must not contain control characters",
+    ),
+    (
+        {"definition": {"publisher": "-acme"}},
+        "definition.publisher",
+        "Value error, use 1-128 letters, digits, '.', '-' or '_', starting and ending with a letter or digit",
+    ),
+    (
+        {"endOfLife": "2028-01-01"},
+        "endOfLife",
+        "Value error, must be an RFC 3339 date-time string with an offset, e.g. 2028-01-01T00:00:00Z",
+    ),
+    ({"unknownField": 1}, "unknownField", "unknown field"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), EXACT_FIELD_ERRORS)
+def test_field_errors_read_exactly(fields: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request_body(body(**fields))
+    assert caught.value.errors == [{"field": field, "message": message}]
+
+
+def test_an_error_about_the_whole_body_is_named_body() -> None:
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(int).validate_python("not a number")
+    assert [e["field"] for e in field_errors(caught.value)] == ["(body)"]
 
 
 json_values = st.recursive(

@@ -219,3 +219,26 @@ def test_instance_id_is_deterministic_and_case_insensitive() -> None:
     assert a.startswith("mig-ubuntu-base-")
     other = migration_instance_id(ImageId.parse(IMAGE_ID.replace("ubuntu-base", "ubuntu-base2")))
     assert other != a
+
+
+@pytest.mark.parametrize(
+    ("event_type", "subject", "payload", "reason"),
+    [
+        # the exact reasons the trigger logs for an ignored event (``ignored <id>: <reason>``), truncated inputs
+        ("T" * 150, IMAGE_ID, data("Microsoft.Compute/images/write"), f"event type {'T' * 100} is not {WRITE_SUCCESS}"),
+        (None, IMAGE_ID, data("Microsoft.Compute/images/write"), f"event type None is not {WRITE_SUCCESS}"),
+        (WRITE_SUCCESS, "", data("Microsoft.Compute/images/write"), "event has no subject"),
+        (WRITE_SUCCESS, 42, data("Microsoft.Compute/images/write"), "event has no subject"),
+        (WRITE_SUCCESS, ["x"], data("Microsoft.Compute/images/write"), "event has no subject"),
+        (WRITE_SUCCESS, IMAGE_ID, data("o" * 150), f"operation {'o' * 100} is neither an image nor a tags write"),
+        (WRITE_SUCCESS, IMAGE_ID, {"resourceUri": IMAGE_ID}, "operation None is neither an image nor a tags write"),
+    ],
+)
+def test_ignored_events_say_why_exactly(event_type: object, subject: object, payload: object, reason: str) -> None:
+    decision = image_from_event(event_type, subject, payload)
+    assert (decision.image, decision.reason) == (None, reason)
+
+
+def test_an_accepted_event_names_its_operation() -> None:
+    decision = image_from_event(WRITE_SUCCESS, IMAGE_ID, data("Microsoft.Compute/images/write"))
+    assert (decision.image, decision.reason) == (ImageId.parse(IMAGE_ID), "Microsoft.Compute/images/write")
