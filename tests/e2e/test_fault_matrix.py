@@ -33,9 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # the app starts to use cannot be left out of the matrix, or of docs/reliability.md, silently).
 APP_OPERATIONS = [
     "Images_Get",
-    "Galleries_ListByResourceGroup",
-    "Galleries_List",
-    "Galleries_Get",
+    "Galleries_List",  # the gallery named by a tag: one listing of the subscription (issue 16; no gallery read)
     "GalleryImages_Get",
     "GalleryImages_CreateOrUpdate",
     "GalleryImageVersions_ListByGalleryImage",
@@ -125,8 +123,7 @@ def test_throttling_and_server_errors_on_every_operation(world: World, status: i
     assert not world.exists(image_id("retry-b"))
     # Every operation met its fault as often as it was set (the gallery-name cache starts empty in every test).
     hits = {f["operationId"]: f["hits"] for f in world.stack.arm.faults()}
-    # A tag-started migration reads no gallery (the trigger's name lookup gives its region): only API starts do.
-    assert hits == {op: 0 if op == "Galleries_Get" else times for op in APP_OPERATIONS}
+    assert hits == dict.fromkeys(APP_OPERATIONS, times)
 
 
 def test_responses_lost_after_each_write_happened(world: World) -> None:
@@ -165,8 +162,9 @@ KILLED_ACTIVITIES = [
     "get_replication_status",
     "promote_image_version",
     "delete_source_image",
-    "record_status",
 ]
+# (validate_image_version and record_status do not run here: validation takes the last replication read, and a
+# migration that deleted its source wrote its provenance with the deletion marker, so there is no status to record.)
 
 
 def completed_activities(world: World, instance: str) -> Counter[str]:

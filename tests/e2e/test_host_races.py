@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from emulator.control import ControlError
-from tests.e2e.test_fault_matrix import hold_in_replication, phase_of, release, start_http
+from tests.e2e.test_fault_matrix import hold_in_replication, phase_of, release, start_http, wait_until_hanging
 from tests.e2e.world import GALLERY_NAME, GALLERY_RG, SUB, World, eventually, gallery, image, image_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
