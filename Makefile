@@ -14,7 +14,7 @@ AZ     := .tools/azure-cli/bin/az
 help:
 	@echo "make demo   - run a real migration end to end on the local emulator and devhost"
 	@echo "make test   - ruff, mypy and the whole pytest suite (unit, conformance, end to end)"
-	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console)"
+	@echo "make bench  - benchmarks (ARM-call economy, history size, scale, console, shared ARM budget)"
 	@echo "make mutate - mutation testing of the safety-critical code with the fast tests (not in CI; 12-17 min)"
 	@echo "make up     - a local cloud (emulator + devhost) for az, the SDKs and curl, until Ctrl-C"
 	@echo "make test-az - the README's az-only walk-through against a live local cloud (installs the Azure CLI)"
@@ -64,6 +64,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.budget
 
 # Mutation testing (mutmut, configured in pyproject.toml [tool.mutmut]): every mutant of the safety-critical modules
 # against the fast tests, then the score per module (docs/reliability.md). Not part of `make test`: it takes long.

@@ -5,6 +5,7 @@ import azure.functions as func
 
 import activities
 import console
+import entities
 import orchestrators
 import triggers
 
@@ -12,6 +13,7 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (
     *orchestrators.blueprints,
     *activities.blueprints,
+    *entities.blueprints,
     *triggers.blueprints,
     *console.blueprints,
 ):

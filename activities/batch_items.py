@@ -39,7 +39,7 @@ async def _runtime(client: df.DurableOrchestrationClient, instance_id: str) -> t
 @bp.activity_trigger(input_name="payload")
 @bp.durable_client_input(client_name="client")
 async def start_batch_items(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """``{"batchId", "classifiedAt", "settings", "options", "pollFloorSeconds", "items": [{"entry", "runId"}]}`` ->
+    """``{"batchId", "classifiedAt", "settings", "options", "items": [{"entry", "runId"}]}`` ->
     ``{"started": [q], "existing": [q]}``."""
     batch_id = payload["batchId"]
     settings = Settings.model_validate(payload["settings"])
@@ -58,7 +58,6 @@ async def start_batch_items(payload: dict[str, Any], client: df.DurableOrchestra
             run_id=item["runId"],
             options=payload["options"],
             settings=settings,
-            floor=float(payload["pollFloorSeconds"]),
             classified_at=classified_at,
         )
         await client.start_new(ITEM_ORCHESTRATOR, instance_id, data)

@@ -59,22 +59,29 @@ class _Denials:
             )
 
 
-def gather_plan(request: MigrationRequest) -> MigrationPlan:
-    """Reads only: image, gallery, definition, versions. Everything else is the domain's decision."""
+def gather_plan(
+    request: MigrationRequest, *, source: SourceImage | None = None, gallery_location: str | None = None
+) -> MigrationPlan:
+    """Reads only: image, gallery, definition, versions. Everything else is the domain's decision.
+
+    ``source`` and ``gallery_location``: what the tag trigger read moments before (the image, and the gallery when
+    it resolved a gallery name), so they are not read twice. Without the gallery read, a gallery that is gone shows
+    as the definition read's ``ParentResourceNotFound`` (ARM's answer for a child of a missing parent). A read
+    refused with 403 becomes a failed ``permission`` check naming the action, its subscription and the role."""
     gallery = request.gallery
     client = _arm.compute(gallery.subscription_id)
     denials = _Denials()
-    source: SourceImage | None = None
-    with denials.guard(request.image.subscription_id, SOURCE_ROLE):
-        source = read_source(request)
-    gallery_location: str | None = None
+    if source is None:
+        with denials.guard(request.image.subscription_id, SOURCE_ROLE):
+            source = read_source(request)
     definition: DefinitionFacts | None = None
     versions: list[VersionFacts] = []
-    with denials.guard(gallery.subscription_id, GALLERY_ROLE), _arm.arm_errors(f"reading gallery {gallery}"):
-        try:
-            gallery_location = client.galleries.get(gallery.resource_group, gallery.name).location
-        except ResourceNotFoundError:
-            gallery_location = None
+    if gallery_location is None:
+        with denials.guard(gallery.subscription_id, GALLERY_ROLE), _arm.arm_errors(f"reading gallery {gallery}"):
+            try:
+                gallery_location = client.galleries.get(gallery.resource_group, gallery.name).location
+            except ResourceNotFoundError:
+                gallery_location = None
     name = request.definition.name or ""
     if gallery_location is not None:
         with (
@@ -84,8 +91,10 @@ def gather_plan(request: MigrationRequest) -> MigrationPlan:
             try:
                 found = client.gallery_images.get(gallery.resource_group, gallery.name, name)
                 definition = arm_json.definition_facts(found.as_dict())
-            except ResourceNotFoundError:
+            except ResourceNotFoundError as exc:
                 definition = None
+                if _arm.arm_error_code(exc) == "ParentResourceNotFound":
+                    gallery_location = None  # the gallery is gone
             if definition is not None:
                 versions = [
                     arm_json.version_facts(v.as_dict())
@@ -190,7 +199,9 @@ def plan_migration(payload: dict[str, Any]) -> dict[str, Any]:
 def run_preflight(payload: dict[str, Any]) -> dict[str, Any]:
     """Plan the migration and mark the image ``migration-status=running`` (idempotent: a tag merge)."""
     request = MigrationRequest.model_validate(payload["request"])
-    plan = gather_plan(request)
+    known = payload.get("known") or {}
+    source = SourceImage.model_validate(known["source"]) if known.get("source") else None
+    plan = gather_plan(request, source=source, gallery_location=known.get("galleryLocation") or None)
     if plan.source is not None:
         names = TagNames.from_settings(_arm.settings())
         tags = status_tags(

@@ -50,7 +50,9 @@ def delete_source_image(payload: dict[str, Any]) -> dict[str, Any]:
     """Apply the guards to a fresh read of the image and its users, then delete. Returns the guards' report.
 
     The image is read last, right before deleting, so a change or a cancel (the cancel API tags the image with
-    this run's id) that lands while the scale sets are listed is still seen."""
+    this run's id) that lands while the scale sets are listed is still seen. Right before the delete the version is
+    tagged with the deletion marker and the payload's ``provenance`` (what the migration's record would write
+    after it), so a re-run that finds the image gone knows it deleted it, and the record has nothing left to do."""
     plan = MigrationPlan.model_validate(payload["plan"])
     assert plan.source is not None
     request = plan.request
@@ -59,10 +61,11 @@ def delete_source_image(payload: dict[str, Any]) -> dict[str, Any]:
     run_id = str(payload.get("runId") or "")
     users = scale_sets_using(image)
     current = read_source(request)
-    if current is None and version_id and _deletion_started(version_id):
+    gone = current is None or current.provisioning_state.lower() == "deleting"
+    if gone and version_id and _deletion_started(version_id):
         # A previous attempt of this activity deleted the image and was lost before it could say so.
         logger.info("source %s was deleted by a previous attempt", image)
-        return {"deleted": True, "reason": "", "checks": []}
+        return {"deleted": True, "reason": "", "checks": [], "provenanceWritten": True}
     names = TagNames.from_settings(_arm.settings())
     cancel_tag = tag_lookup(current.tags if current else {}).get(names.cancel.lower(), "")
     checks = deletion_checks(
@@ -80,16 +83,13 @@ def delete_source_image(payload: dict[str, Any]) -> dict[str, Any]:
         reason = refusal_reason(checks)
         logger.warning("keeping source %s: %s", image, reason)
         return {"deleted": False, "reason": reason, "checks": report}
+    provenance = {str(k): str(v) for k, v in (payload.get("provenance") or {}).items()}
     if version_id:  # remember, on the version, that we are about to delete (see above)
-        merge_tags(version_id, {DELETION_MARKER: image.name[:256]}, doing="marking the source deletion on the version")
-    # Absent already: deleted by a previous attempt of this activity.
+        marks = {**provenance, DELETION_MARKER: image.name[:256]}
+        merge_tags(version_id, marks, doing="marking the source deletion on the version")
+    # Absent already: deleted by a previous attempt of this activity. Accepted is enough: Azure finishes deleting an
+    # image in about 5 s and shows it Deleting until then (the guards read it as gone from the moment it is).
     with _arm.arm_errors(f"deleting managed image {image}"), contextlib.suppress(ResourceNotFoundError):
         _arm.compute(image.subscription_id).images.begin_delete(image.resource_group, image.name, polling=False)
-    # Accepted is enough: Azure takes about 5 s to finish a delete and shows the image Deleting until then.
-    _arm.wait_for(
-        lambda: read_source(request),
-        lambda found: found is None or found.provisioning_state.lower() == "deleting",
-        what=f"deleting managed image {image}",
-    )
     logger.info("deleted source managed image %s", image)
-    return {"deleted": True, "reason": "", "checks": report}
+    return {"deleted": True, "reason": "", "checks": report, "provenanceWritten": bool(version_id and provenance)}

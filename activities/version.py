@@ -12,7 +12,7 @@ from activities import _arm
 from activities.blueprint import bp
 from activities.planning import read_source
 from migration import arm_json
-from migration.errors import ArmRequestFailed, ReplicationFailed, VersionConflict
+from migration.errors import ArmRequestFailed, ReplicationFailed, TransientArmError, VersionConflict
 from migration.plan import MigrationPlan, blocked_until, version_body
 from migration.replication import ReplicationSnapshot
 from migration.resource_ids import VersionId, same_id
@@ -44,17 +44,32 @@ def submit_image_version(payload: dict[str, Any]) -> dict[str, Any]:
     """Start creating the version and return at once (replication is awaited with durable timers).
 
     Idempotent: a version already built from this source is adopted (a retried step); one built from another
-    source is never touched."""
+    source is never touched. ``fresh``: the definition step has just created the definition, so no version can be
+    in it but one of this step's own: the PUT goes first and the version is read only if it is refused (ARM refuses
+    to change a version's source; a PUT that repeats ours only updates it). A refusal right after the definition
+    was created may also mean the definition is still provisioning (Azure takes 0.1-0.2 s): that is retried."""
     plan = MigrationPlan.model_validate(payload["plan"])
     version = VersionId.parse(plan.version_id)
-    existing = read_version(version)
+    body = version_body(plan, provenance=payload.get("provenance") or {})
+    if payload.get("fresh"):
+        try:
+            return _create(version, body)
+        except ArmRequestFailed as refused:
+            existing = read_version(version)
+            if existing is None:
+                raise TransientArmError(f"{refused.message} (the definition was created moments ago)") from None
+    else:
+        existing = read_version(version)
     if existing is not None:
         facts = arm_json.version_facts(existing)
         if not same_id(facts.source_id, plan.request.source_image_id):
             raise VersionConflict(f"{version} already exists and was built from {facts.source_id}")
         logger.info("adopting existing version %s (state %s)", version, facts.provisioning_state)
         return {"versionId": str(version), "adopted": True}
-    body = version_body(plan, provenance=payload.get("provenance") or {})
+    return _create(version, body)
+
+
+def _create(version: VersionId, body: dict[str, Any]) -> dict[str, Any]:
     with _arm.arm_errors(f"creating image version {version}"):
         _versions(version).begin_create_or_update(
             version.resource_group, version.gallery, version.definition, version.name, body, polling=False
@@ -67,12 +82,11 @@ def submit_image_version(payload: dict[str, Any]) -> dict[str, Any]:
 def get_replication_status(payload: dict[str, Any]) -> dict[str, Any]:
     version = VersionId.parse(payload["versionId"])
     found = read_version(version, replication=True)
-    snapshot = (
-        arm_json.replication_snapshot(found)
-        if found is not None
-        else ReplicationSnapshot(version_id=str(version), provisioning_state="NotFound")
-    )
-    return snapshot.model_dump(mode="json")
+    if found is None:
+        return ReplicationSnapshot(version_id=str(version), provisioning_state="NotFound").model_dump(mode="json")
+    # The version's own facts ride along: the read that sees replication complete is also what validation checks.
+    facts = arm_json.version_facts(found).model_dump(mode="json")
+    return {**arm_json.replication_snapshot(found).model_dump(mode="json"), "version": facts}
 
 
 @bp.activity_trigger(input_name="payload")

@@ -28,9 +28,13 @@ class Catalog(Protocol):
 
     def orchestrator(self, name: str) -> str | None: ...
 
+    def entity(self, name: str) -> str | None: ...
+
     def activity_names(self) -> list[str]: ...
 
     def orchestrator_names(self) -> list[str]: ...
+
+    def entity_names(self) -> list[str]: ...
 
 
 @dataclass
@@ -41,9 +45,12 @@ class EngineState:
     leaf_count: int = 0
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)  # open task id -> what it is
     failed: dict[int, dict[str, Any]] = field(default_factory=dict)  # failed plain tasks, for rewind
+    guid_counter: int = 0  # the context's NewGuid counter (entity request IDs)
 
     def to_json(self) -> str:
         data = {"nextId": self.next_id, "leafCount": self.leaf_count, "tasks": self.tasks, "failed": self.failed}
+        if self.guid_counter:
+            data["guidCounter"] = self.guid_counter
         return json.dumps(data)
 
     @classmethod
@@ -53,7 +60,13 @@ class EngineState:
         data = json.loads(text)
         tasks = {int(key): value for key, value in data.get("tasks", {}).items()}
         failed = {int(key): value for key, value in data.get("failed", {}).items()}
-        return cls(next_id=data["nextId"], leaf_count=data["leafCount"], tasks=tasks, failed=failed)
+        return cls(
+            next_id=data["nextId"],
+            leaf_count=data["leafCount"],
+            tasks=tasks,
+            failed=failed,
+            guid_counter=int(data.get("guidCounter", 0)),
+        )
 
     def allocate(self, record: dict[str, Any]) -> int:
         task_id = self.next_id
@@ -73,6 +86,14 @@ class ActivityWork:
 class TimerWork:
     timer_id: int
     fire_at: datetime
+
+
+@dataclass(frozen=True)
+class EntityMessage:
+    """An ``op`` request for an entity (its scheduler ID), from an orchestration's call or signal."""
+
+    target: str
+    request: str
 
 
 @dataclass(frozen=True)
@@ -112,3 +133,13 @@ def unknown_function_message(name: str, kind: str, known: list[str]) -> str:
         listed = "', '".join(known)
         return message + f"The following are the known {kind} functions: '{listed}'."
     return message + f"No {kind} functions are currently registered!"
+
+
+def unknown_entity_message(name: str, known: list[str], *, any_orchestrator: bool) -> str:
+    """The extension's text for an entity that is not registered (``GetInvalidEntityFunctionMessage``), quirk
+    included: it lists the entity functions whenever any *orchestrator* is registered, even when none is."""
+    message = f"The function '{name}' doesn't exist, is disabled, or is not an entity function. Additional info: "
+    if any_orchestrator:
+        listed = "', '".join(known)
+        return message + f"The following are the known entity functions: '{listed}'."
+    return message + "No entity functions are currently registered!"

@@ -129,6 +129,24 @@ class DevhostClient:
     def resume(self, instance_id: str, reason: str = "") -> None:
         self._operation(instance_id, "resume", reason)
 
+    def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
+        """Signal like the SDK's ``signal_entity``: the input travels as a JSON string holding its JSON text."""
+        path = f"entities/{quote(name, safe='')}/{quote(key, safe='')}"
+        body = None if input is None else json.dumps(json.dumps(input))
+        headers = {"Content-Type": "application/json"}
+        response = self._api("POST", path, params={"op": operation}, data=body, headers=headers)
+        if response.status_code != 202:
+            raise DevhostError(f"signaling {operation} on @{name}@{key}", response)
+
+    def entity_state(self, name: str, key: str) -> Any:
+        """The entity's state (``read_entity_state``), or None while it does not exist."""
+        response = self._api("GET", f"entities/{quote(name, safe='')}/{quote(key, safe='')}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise DevhostError(f"reading @{name}@{key}", response)
+        return response.json()
+
     def purge(self, instance_id: str) -> int:
         response = self._api("DELETE", f"instances/{quote(instance_id, safe='')}")
         return int(response.json()["instancesDeleted"]) if response.status_code == 200 else 0

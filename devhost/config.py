@@ -44,6 +44,8 @@ class HostSettings:
     max_orchestrators: int
     override_any_state: bool
     connection_name: str
+    max_entities: int = 10
+    max_entity_batch: int = 5000
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
@@ -152,5 +154,8 @@ def read_host_json(app_dir: Path) -> HostSettings:
         max_activities=int(durable.get("maxConcurrentActivityFunctions") or 10 * cores),
         max_orchestrators=int(durable.get("maxConcurrentOrchestratorFunctions") or 10 * cores),
         override_any_state=str(durable.get("overridableExistingInstanceStates", "")).lower() == "anystate",
+        # DFX AzureStorageDurabilityProviderFactory defaults outside the Consumption plan (there: 10 and 50).
+        max_entities=int(durable.get("maxConcurrentEntityFunctions") or 10 * cores),
+        max_entity_batch=int(durable.get("maxEntityOperationBatchSize") or 5000),
         connection_name="Storage",  # what the extension puts in management URLs (connection=Storage)
     )

@@ -16,16 +16,18 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from devhost import entities, limits
 from devhost import history as h
-from devhost import limits
 from devhost.actions import ActionType, OrchestratorReply, action_type, parse_failure, parse_reply
 from devhost.bookkeeping import (
     SAME_INSTANCE_ID_MESSAGE,
     ActivityWork,
     Catalog,
     EngineState,
+    EntityMessage,
     SubOrchestrationWork,
     TimerWork,
+    unknown_entity_message,
     unknown_function_message,
 )
 from devhost.history import EventType, HistoryEvent, OrchestrationStatus
@@ -66,9 +68,11 @@ class EpisodeResult:
     timers: list[TimerWork] = field(default_factory=list)
     cancelled_timers: list[int] = field(default_factory=list)
     sub_orchestrations: list[SubOrchestrationWork] = field(default_factory=list)
+    entity_messages: list[EntityMessage] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0
     traceback: str = ""  # the orchestrator's exception, for the host log
+    instance_id: str = ""
 
 
 Handle = Callable[[str], str]
@@ -109,7 +113,7 @@ def run_episode(
     """Replay ``execution`` with ``new_events`` (already batched by :func:`select_batch`) at time ``now``."""
     state = EngineState.from_json(execution.state.to_json())
     appended: list[HistoryEvent] = [h.new_orchestrator_started(now), *(_played(e) for e in new_events)]
-    result = EpisodeResult(appended=appended, state=state, outcome=Outcome.RUNNING)
+    result = EpisodeResult(appended=appended, state=state, outcome=Outcome.RUNNING, instance_id=execution.instance_id)
     for event in new_events:
         result.decisions.append(f"delivered {_describe(event)}")
         _account_for(event, state, result, now)
@@ -166,6 +170,11 @@ def _account_for(event: HistoryEvent, state: EngineState, result: EpisodeResult,
             result.decisions.append(
                 f"retry timer #{timer_id} after attempt {record['attempt']} fires at {h.format_timestamp(fire_at)}"
             )
+    elif kind == EventType.EVENT_RAISED:
+        # An entity's answer is an event named with the request ID (DFX WaitForEntityResponse).
+        answered = [i for i, r in state.tasks.items() if r["kind"] == "entity" and r["requestId"] == event.get("Name")]
+        for task_id in answered:
+            del state.tasks[task_id]
     elif kind == EventType.TIMER_FIRED:
         record = state.tasks.pop(event["TimerId"], None)
         if record and record["kind"] == "retry":
@@ -198,8 +207,8 @@ def _consume_leaves(
         if kind is ActionType.CONTINUE_AS_NEW:
             _finish(result, now, Outcome.CONTINUED_AS_NEW, leaf.get("input"))
             return
-        if reply.is_done:
-            continue  # the execution ends in this episode: nothing new gets scheduled
+        if reply.is_done and kind not in (ActionType.SIGNAL_ENTITY, ActionType.CALL_ENTITY):
+            continue  # the execution ends in this episode: nothing new gets scheduled but messages (DTFx sends them)
         maybe_record = _record_for(leaf, kind, execution, catalog, now=now, schema=reply.raw.get("schemaVersion"))
         if maybe_record is None:
             result.decisions.append("waits for external event " + repr(leaf.get("externalEventName")))
@@ -261,9 +270,22 @@ def _record_for(
         if refused is not None:
             raise ValueError(refused)
         return {"kind": "timer", "fireAt": h.format_timestamp(fire_at)}
+    if kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY):
+        target = str(leaf.get("instanceId") or "")
+        name, _ = entities.parse_scheduler_id(target)
+        if catalog.entity(name) is None:
+            known = catalog.entity_names()
+            raise ValueError(unknown_entity_message(name, known, any_orchestrator=bool(catalog.orchestrator_names())))
+        return {
+            "kind": "entity",
+            "target": target,
+            "operation": leaf.get("operation"),
+            "input": leaf.get("input"),
+            "signal": kind is ActionType.SIGNAL_ENTITY,
+        }
     if kind is ActionType.WAIT_FOR_EXTERNAL_EVENT:
         return None
-    raise ValueError(f"The devhost does not support the {kind.name} action (entities and call_http are not emulated).")
+    raise ValueError(f"The devhost does not support the {kind.name} action (call_http is not emulated).")
 
 
 def _schedule(
@@ -279,6 +301,8 @@ def _schedule(
         result.appended.append(h.new_task_scheduled(now, task_id, name=record["name"], input_text=record["input"]))
         result.activities.append(ActivityWork(task_id, record["name"], record["input"]))
         result.decisions.append(f"schedules activity {record['name']!r} #{task_id} (attempt {record['attempt']})")
+    elif record["kind"] == "entity":
+        _send_to_entity(record, task_id, state, result, now, execution_id=execution_id)
     elif record["kind"] == "suborch":
         child = record.get("instanceId") or f"{record.get('executionId') or execution_id}:{task_id}"
         result.appended.append(
@@ -295,12 +319,49 @@ def _schedule(
         result.decisions.append(f"creates timer #{task_id} at {record['fireAt']}")
 
 
+def _send_to_entity(
+    record: dict[str, Any],
+    task_id: int,
+    state: EngineState,
+    result: EpisodeResult,
+    now: datetime,
+    *,
+    execution_id: str | None,
+) -> None:
+    """``EventSent`` in the history (numbered like any task) and the ``op`` message for the entity; a call stays open
+    until the event named with its request ID answers it, a signal is done once sent."""
+    request_id = entities.deterministic_guid(result.instance_id, now, state.guid_counter)
+    state.guid_counter += 1
+    request = entities.request_message(
+        request_id=request_id,
+        operation=str(record["operation"]),
+        input_text=entities.encode_input(record.get("input")),
+        signal=bool(record["signal"]),
+        parent_instance_id=result.instance_id,
+        parent_execution_id=execution_id,
+        timestamp=h.format_timestamp(now),
+    )
+    target = str(record["target"])
+    result.appended.append(
+        h.new_event_sent(now, task_id, instance_id=target, name=entities.REQUEST_EVENT, input_text=request)
+    )
+    result.entity_messages.append(EntityMessage(target, request))
+    if record["signal"]:
+        state.tasks.pop(task_id, None)
+        result.decisions.append(f"signals entity {target!r} {record['operation']!r} #{task_id}")
+    else:
+        state.tasks[task_id] = {"kind": "entity", "requestId": request_id, "target": target}
+        result.decisions.append(f"calls entity {target!r} {record['operation']!r} #{task_id} as {request_id}")
+
+
 def _finish(result: EpisodeResult, now: datetime, outcome: Outcome, output: str | None) -> None:
     result.outcome = outcome
     result.output = output
     result.activities.clear()
     result.timers.clear()
     result.sub_orchestrations.clear()
+    if outcome is Outcome.FAILED:
+        result.entity_messages.clear()
     result.appended.append(h.new_orchestrator_completed(now))
     if outcome is Outcome.CONTINUED_AS_NEW:
         result.appended.append(h.new_continue_as_new(now, result.state.next_id, output))

@@ -230,5 +230,12 @@ def new_event_raised(timestamp: datetime, name: str, input_text: str | None) -> 
     return new_event(EventType.EVENT_RAISED, timestamp, Name=name, Input=input_text)
 
 
+def new_event_sent(timestamp: datetime, event_id: int, *, instance_id: str, name: str, input_text: str) -> HistoryEvent:
+    """DTFx ``EventSentEvent``: what an orchestration sent to another instance (an entity's ``op`` message)."""
+    return new_event(
+        EventType.EVENT_SENT, timestamp, event_id=event_id, InstanceId=instance_id, Name=name, Input=input_text
+    )
+
+
 def new_continue_as_new(timestamp: datetime, event_id: int, input_text: str | None) -> HistoryEvent:
     return new_event(EventType.CONTINUE_AS_NEW, timestamp, event_id=event_id, Result=input_text)

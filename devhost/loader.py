@@ -2,8 +2,8 @@
 
 Import the script (``PYTHON_SCRIPT_FILE_NAME`` overrides the name), find the single ``FunctionRegister`` (a
 ``DFApp`` is one), call ``get_functions()`` exactly once, and index what it returns: HTTP routes, Event Grid
-functions, orchestrators and activities by their Durable names (binding ``orchestration``/``activity`` value,
-else the function name; matched case-insensitively like the extension).
+functions, orchestrators, activities and entities by their Durable names (binding ``orchestration``/``activity``/
+``entityName`` value, else the function name; matched case-insensitively like the extension).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ class FunctionSpec:
 
     @property
     def durable_name(self) -> str:
-        return str(self.trigger.get("orchestration") or self.trigger.get("activity") or self.name)
+        trigger = self.trigger
+        return str(trigger.get("orchestration") or trigger.get("activity") or trigger.get("entityName") or self.name)
 
     def input_bindings(self, binding_type: str) -> list[dict[str, Any]]:
         return [b for b in self.bindings if b["type"] == binding_type and b["direction"] == "IN"]
@@ -60,6 +61,7 @@ class FunctionIndex:
     functions: list[FunctionSpec] = field(default_factory=list)
     orchestrators: dict[str, FunctionSpec] = field(default_factory=dict)  # lower-cased durable name
     activities: dict[str, FunctionSpec] = field(default_factory=dict)
+    entities: dict[str, FunctionSpec] = field(default_factory=dict)
     event_grid: dict[str, FunctionSpec] = field(default_factory=dict)  # lower-cased function name
     http: list[FunctionSpec] = field(default_factory=list)
 
@@ -72,8 +74,15 @@ class FunctionIndex:
         spec = self.orchestrators.get(name.lower())
         return None if spec is None else spec.durable_name
 
+    def entity(self, name: str) -> str | None:
+        spec = self.entities.get(name.lower())
+        return None if spec is None else spec.durable_name
+
     def activity_names(self) -> list[str]:
         return [spec.durable_name for spec in self.activities.values()]
+
+    def entity_names(self) -> list[str]:
+        return [spec.durable_name for spec in self.entities.values()]
 
     def orchestrator_names(self) -> list[str]:
         return [spec.durable_name for spec in self.orchestrators.values()]
@@ -112,6 +121,8 @@ def index_functions(functions: list[Any]) -> FunctionIndex:
             index.orchestrators[spec.durable_name.lower()] = spec
         elif kind == "activityTrigger":
             index.activities[spec.durable_name.lower()] = spec
+        elif kind == "entityTrigger":
+            index.entities[spec.durable_name.lower()] = spec
         elif kind == "eventGridTrigger":
             index.event_grid[spec.name.lower()] = spec
         elif kind == "httpTrigger":

@@ -16,8 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost import entities
 from devhost import history as h
-from devhost.bookkeeping import unknown_function_message
+from devhost.bookkeeping import unknown_entity_message, unknown_function_message
 from devhost.clock import Clock
 from devhost.history import TERMINAL_STATUSES, OrchestrationStatus
 from devhost.loader import FunctionIndex
@@ -78,6 +79,8 @@ class ManagementApi:
                 if method == "POST"
                 else empty(404)
             )
+        if head == "entities" and len(parts) in (2, 3):
+            return await self.entity(request, parts[1], parts[2] if len(parts) == 3 else "")
         if head == "instances" and len(parts) == 4 and parts[2].lower() == "raiseevent":
             return await self.raise_event(request, parts[1], parts[3]) if method == "POST" else empty(404)
         if head != "instances" or len(parts) > 3:
@@ -203,6 +206,45 @@ class ManagementApi:
         except ValueError as exc:
             raise ApiError(400, "Invalid JSON content", str(exc), "Newtonsoft.Json.JsonReaderException") from exc
         self.hub.raise_event(instance_id, event_name, json.dumps(value), self.clock.now())
+        self.notify()
+        return empty(202)
+
+    async def entity(self, request: web.Request, name: str, key: str) -> web.Response:
+        """``entities/{name}/{key}``: GET reads the state (200, or 404 while it does not exist); POST signals the
+        operation ``?op=`` and DELETE signals ``delete`` (202). As HttpApiHandler: an ``ArgumentException`` (unknown
+        entity, bad key) is a 400 ``{"Message"}``; a JSON body is parsed, any other body is the input as text."""
+        if request.method == "GET":
+            if not key:
+                return empty(404)  # listing entities (``entities/{name}``) is not emulated
+            key = "" if key == "$" else key  # HttpApiHandler: "$" stands for the empty key
+            found = self.hub.store.get_entity(entities.scheduler_id(name, key))
+            if found is None or not found.entity_exists:
+                return empty(404)
+            return web.Response(status=200, text=found.state or "null", content_type="application/json")
+        if request.method not in ("POST", "DELETE"):
+            return empty(404)
+        if self.index.entity(name) is None:
+            message = unknown_entity_message(
+                name, self.index.entity_names(), any_orchestrator=bool(self.index.orchestrator_names())
+            )
+            return web.json_response({"Message": message}, status=400)
+        refused = entities.key_error(key)
+        if refused is not None:
+            return web.json_response({"Message": refused}, status=400)
+        operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
+        input_text = None
+        if request.content_length:
+            text = (await request.read()).decode("utf-8", errors="replace")
+            if request.content_type.lower() == "application/json":
+                try:
+                    input_text = json.dumps(
+                        json.loads(text), separators=(",", ":"), ensure_ascii=False
+                    )  # ToString(None)
+                except ValueError as exc:
+                    return web.json_response({"Message": f"Could not parse JSON content: {exc}"}, status=400)
+            else:
+                input_text = json.dumps(text, ensure_ascii=False)  # the text as a string token
+        self.hub.signal_entity(entities.scheduler_id(name, key), operation, input_text, self.clock.now())
         self.notify()
         return empty(202)
 

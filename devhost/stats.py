@@ -25,6 +25,8 @@ class Stats:
     peak_concurrent_activities: int = 0
     function_executions: int = 0
     clock_advances: int = 0
+    entity_batches: int = 0
+    entity_operations: int = 0
 
     def reset(self) -> None:
         """Start the host counters afresh (``/_devhost/reset``), so a test reads only its own figures; activities
@@ -79,6 +81,13 @@ class Stats:
             "peakConcurrentActivities": self.peak_concurrent_activities,
             "functionExecutions": self.function_executions,
             "clockAdvances": self.clock_advances,
+            "entityBatches": self.entity_batches,
+            "entityOperations": self.entity_operations,
+            "entities": {
+                e.instance_id: {"batches": e.batches, "operations": e.operations, "exists": e.entity_exists}
+                for e in store.entity_rows()
+                if e.instance_id.startswith(prefix)
+            },
             "pendingActivityItems": store.activity_count(),
             "instances": instances,
         }

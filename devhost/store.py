@@ -74,6 +74,16 @@ CREATE TABLE IF NOT EXISTS activities (
     input TEXT
 );
 CREATE INDEX IF NOT EXISTS activities_instance ON activities(instance_id);
+CREATE TABLE IF NOT EXISTS entities (
+    instance_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    entity_key TEXT NOT NULL,
+    entity_exists INTEGER NOT NULL DEFAULT 0,
+    state TEXT,
+    last_modified TEXT NOT NULL,
+    batches INTEGER NOT NULL DEFAULT 0,
+    operations INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS activity_runs (
     instance_id TEXT NOT NULL,
     execution_id TEXT NOT NULL,
@@ -108,6 +118,20 @@ class Instance:
     episodes: int
     replay_cpu: float
     peak_children: int
+
+
+@dataclass
+class EntityRow:
+    """An entity's durable state: what the extension keeps in its scheduler state (``exists``, ``state``)."""
+
+    instance_id: str  # the scheduler ID, @name@key
+    name: str
+    entity_key: str
+    entity_exists: bool
+    state: str | None
+    last_modified: str
+    batches: int = 0
+    operations: int = 0
 
 
 @dataclass(frozen=True)
@@ -198,6 +222,35 @@ class Store:
             (parent_id, *RUNNING_STATUSES),
         ).fetchone()
         return int(row["n"])
+
+    # -- entities -------------------------------------------------------------------------------------------
+    def get_entity(self, instance_id: str) -> EntityRow | None:
+        row = self.db.execute("SELECT * FROM entities WHERE instance_id = ?", (instance_id,)).fetchone()
+        if row is None:
+            return None
+        values = dict(row)
+        values["entity_exists"] = bool(values["entity_exists"])
+        return EntityRow(**values)
+
+    def save_entity(self, entity: EntityRow) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO entities (instance_id, name, entity_key, entity_exists, state, last_modified,"
+            " batches, operations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entity.instance_id,
+                entity.name,
+                entity.entity_key,
+                int(entity.entity_exists),
+                entity.state,
+                entity.last_modified,
+                entity.batches,
+                entity.operations,
+            ),
+        )
+
+    def entity_rows(self) -> list[EntityRow]:
+        rows = self.db.execute("SELECT instance_id FROM entities ORDER BY instance_id").fetchall()
+        return [entity for entity in (self.get_entity(row["instance_id"]) for row in rows) if entity is not None]
 
     # -- messages -------------------------------------------------------------------------------------------
     def enqueue(
@@ -323,5 +376,5 @@ class Store:
     # -- maintenance ----------------------------------------------------------------------------------------
     def reset(self) -> None:
         with self.transaction() as db:
-            for table in ("instances", "history", "messages", "activities", "activity_runs"):
+            for table in ("instances", "history", "messages", "activities", "activity_runs", "entities"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from devhost import bookkeeping
+from devhost import bookkeeping, entities
 from devhost import history as h
 from devhost.engine import EngineState, EpisodeResult, Execution, Outcome
 from devhost.history import RUNNING_STATUSES, TERMINAL_STATUSES, EventType, HistoryEvent, OrchestrationStatus
-from devhost.store import Instance, Message, Store
+from devhost.store import EntityRow, Instance, Message, Store
 
 CONTROL_EVENTS = (EventType.EXECUTION_TERMINATED, EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED)
 
@@ -49,6 +49,15 @@ class EpisodePlan:
     new_events: list[HistoryEvent] = field(default_factory=list)
 
 
+@dataclass
+class EntityBatch:
+    """One entity's next batch: its stored state and the queued operations it takes (in arrival order)."""
+
+    entity: EntityRow
+    consumed: list[Message]
+    requests: list[entities.Request]
+
+
 class TaskHub:
     def __init__(self, store: Store, *, override_any_state: bool = False) -> None:
         self.store = store
@@ -72,6 +81,20 @@ class TaskHub:
         """Terminate/suspend/resume travel as messages, handled in order like on Azure (202 Accepted first)."""
         with self.store.transaction():
             self.store.enqueue(instance_id, event)
+
+    def signal_entity(self, instance_id: str, operation: str, input_text: str | None, now: datetime) -> None:
+        """A client's signal (``DurableClient.SignalEntityAsyncInternal``: no parent, a new GUID)."""
+        request = entities.request_message(
+            request_id=str(uuid.uuid4()),
+            operation=operation,
+            input_text=input_text,
+            signal=True,
+            parent_instance_id=None,
+            parent_execution_id=None,
+            timestamp=h.format_timestamp(now),
+        )
+        with self.store.transaction():
+            self.store.enqueue(instance_id, h.new_event_raised(now, entities.REQUEST_EVENT, request))
 
     def purge(self, instance_id: str) -> int:
         with self.store.transaction():
@@ -189,10 +212,12 @@ class TaskHub:
                 self._schedule_work(instance, result, now)
             elif result.outcome is Outcome.CONTINUED_AS_NEW:
                 self.store.update_instance(instance.instance_id, **columns)
+                self._send_entity_messages(result, now)
                 self._continue_as_new(instance, result.output, now)
             else:
                 columns |= {"runtime_status": result.outcome.value, "output": result.output}
                 self.store.update_instance(instance.instance_id, **columns)
+                self._send_entity_messages(result, now)
                 self._end(instance, result.outcome.value, result.output, now)
 
     def commit_control(self, plan: EpisodePlan, now: datetime) -> None:
@@ -229,9 +254,61 @@ class TaskHub:
             if plan.kind == "terminate":
                 self._end(instance, "Terminated", reason, now)
 
-    def drop(self, plan: EpisodePlan) -> None:
+    # -- entities -------------------------------------------------------------------------------------------
+    def plan_entity(self, instance_id: str, now: datetime, max_batch: int) -> EntityBatch:
+        """The queued ``op`` messages an entity takes next (at most ``max_batch``, as ``maxEntityOperationBatchSize``);
+        anything else addressed to it (not an operation) is dropped with them."""
+        name, key = entities.parse_scheduler_id(instance_id)
+        entity = self.store.get_entity(instance_id) or EntityRow(
+            instance_id, name, key, entity_exists=False, state=None, last_modified=h.format_timestamp(now)
+        )
+        consumed: list[Message] = []
+        requests: list[entities.Request] = []
+        for message in self.store.visible_messages(instance_id, now):
+            event = message.event
+            is_op = event["EventType"] == EventType.EVENT_RAISED and event.get("Name") == entities.REQUEST_EVENT
+            if is_op and len(requests) >= max_batch:
+                break
+            consumed.append(message)
+            if is_op:
+                requests.append(entities.Request.parse(str(event["Input"])))
+        return EntityBatch(entity, consumed, requests)
+
+    def commit_entity_batch(self, batch: EntityBatch, result: entities.BatchResult, now: datetime) -> None:
+        """One transaction: the new state, the answers to callers, the entity's own signals (DFX ``SendOutbox``)."""
+        stamp = h.format_timestamp(now)
         with self.store.transaction():
-            self.store.delete_messages([m.id for m in plan.consumed])
+            self.store.delete_messages([m.id for m in batch.consumed])
+            entity = batch.entity
+            entity.entity_exists, entity.state = result.exists, result.state if result.exists else None
+            entity.last_modified = stamp
+            entity.batches += 1
+            entity.operations += len(batch.requests)
+            self.store.save_entity(entity)
+            for request, outcome in zip(batch.requests, result.results, strict=True):
+                if request.signal or not request.parent_instance_id:
+                    continue
+                answer = entities.response_message(outcome.result, is_error=outcome.is_error)
+                event = h.new_event_raised(now, request.id, answer)
+                self.store.enqueue(request.parent_instance_id, event, execution_id=request.parent_execution_id)
+            for signal in result.signals:
+                message = entities.request_message(
+                    request_id=str(uuid.uuid4()),
+                    operation=signal.operation,
+                    input_text=signal.input,
+                    signal=True,
+                    parent_instance_id=entity.instance_id,
+                    parent_execution_id=None,
+                    timestamp=stamp,
+                )
+                self.store.enqueue(signal.target, h.new_event_raised(now, entities.REQUEST_EVENT, message))
+
+    def drop(self, plan: EpisodePlan) -> None:
+        self.drop_messages(plan.consumed)
+
+    def drop_messages(self, messages: list[Message]) -> None:
+        with self.store.transaction():
+            self.store.delete_messages([m.id for m in messages])
 
     # -- internals ------------------------------------------------------------------------------------------
     def create(
@@ -302,6 +379,13 @@ class TaskHub:
             self.store.delete_timer(instance.instance_id, execution_id, timer_id)
         for child in result.sub_orchestrations:
             self._start_child(instance, child, now)
+        self._send_entity_messages(result, now)
+
+    def _send_entity_messages(self, result: EpisodeResult, now: datetime) -> None:
+        """An orchestration's calls and signals: ``op`` events queued for the entities (also sent by an execution that
+        ends or continues as new in the same episode, as DTFx sends an episode's messages with its completion)."""
+        for message in result.entity_messages:
+            self.store.enqueue(message.target, h.new_event_raised(now, entities.REQUEST_EVENT, message.request))
 
     def _start_child(self, parent: Instance, work: bookkeeping.SubOrchestrationWork, now: datetime) -> None:
         existing = self.store.get_instance(work.instance_id)

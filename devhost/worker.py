@@ -23,7 +23,7 @@ import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from devhost import bookkeeping, engine
+from devhost import bookkeeping, engine, entities
 from devhost import history as h
 from devhost.breakpoints import Breakpoints
 from devhost.clock import Clock, ClockSyncError
@@ -32,7 +32,7 @@ from devhost.invoke import Invoker, bind
 from devhost.loader import FunctionIndex, FunctionSpec
 from devhost.stats import Stats
 from devhost.store import ActivityItem
-from devhost.taskhub import EpisodePlan, TaskHub
+from devhost.taskhub import EntityBatch, EpisodePlan, TaskHub
 
 log = logging.getLogger(__name__)
 decisions_log = logging.getLogger("devhost.replay")
@@ -63,6 +63,7 @@ class Dispatcher:
         self._last_arrival = time.monotonic()
         self._busy = 0
         self._instances: set[str] = set()
+        self._entities: set[str] = set()
         self._activities: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -100,7 +101,7 @@ class Dispatcher:
 
     @property
     def idle(self) -> bool:
-        return not (self._busy or self._instances or self._activities)
+        return not (self._busy or self._instances or self._entities or self._activities)
 
     # -- the loop -------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -162,10 +163,17 @@ class Dispatcher:
     def _fill(self) -> None:
         now = self.clock.now()
         free = self.settings.max_orchestrators - len(self._instances)
-        if free > 0:
-            for instance_id in self.hub.store.runnable_instances(now, free, self._instances | self.held):
-                self._instances.add(instance_id)
-                self._spawn(self._episode(instance_id))
+        free_entities = self.settings.max_entities - len(self._entities)
+        if free > 0 or free_entities > 0:
+            busy = self._instances | self._entities | self.held
+            for instance_id in self.hub.store.runnable_instances(now, free + free_entities, busy):
+                if entities.is_entity_id(instance_id):
+                    if len(self._entities) < self.settings.max_entities:
+                        self._entities.add(instance_id)
+                        self._spawn(self._entity_batch(instance_id))
+                elif len(self._instances) < self.settings.max_orchestrators:
+                    self._instances.add(instance_id)
+                    self._spawn(self._episode(instance_id))
         free = self.settings.max_activities - len(self._activities)
         for item in self.hub.store.pending_activities(free, self._activities):
             self._activities.add(item.id)
@@ -231,6 +239,43 @@ class Dispatcher:
             log.warning("instance=%s failed: %s\n%s", execution.instance_id, result.output, result.traceback)
         for decision in result.decisions:
             decisions_log.debug("instance=%s %s", execution.instance_id, decision)
+
+    # -- entities -------------------------------------------------------------------------------------------
+    async def _entity_batch(self, instance_id: str) -> None:
+        """Run the entity's queued operations as one function call and commit its effects in one transaction."""
+        try:
+            batch = self.hub.plan_entity(instance_id, self.clock.now(), self.settings.max_entity_batch)
+            if not batch.requests:
+                self.hub.drop_messages(batch.consumed)
+                return
+            result = await self._execute_entity(batch)
+            self.hub.commit_entity_batch(batch, result, self.clock.now())
+            self.stats.entity_batches += 1
+            self.stats.entity_operations += len(batch.requests)
+        except Exception:
+            log.exception("host error while running a batch of entity %s; retrying in 1 s", instance_id)
+            await asyncio.sleep(1)
+        finally:
+            self._entities.discard(instance_id)
+            self.notify()
+
+    async def _execute_entity(self, batch: EntityBatch) -> entities.BatchResult:
+        entity = batch.entity
+        spec = self.index.entities.get(entity.name.lower())
+        if spec is None:  # its function is gone (the app changed): callers get the extension's error
+            message = bookkeeping.unknown_entity_message(
+                entity.name, self.index.entity_names(), any_orchestrator=bool(self.index.orchestrators)
+            )
+            failed = entities.OperationResult(json.dumps(message), is_error=True)
+            return entities.BatchResult(entity.entity_exists, entity.state, [failed] * len(batch.requests), [])
+        body = entities.batch_context(
+            entity.name, entity.entity_key, exists=entity.entity_exists, state=entity.state, requests=batch.requests
+        )
+        args = bind(spec, func.EntityContext(body), self.client_binding)
+        returned = await self.invoker.call(
+            spec, args, pool=self.invoker.orchestrator_pool, instance_id=entity.instance_id
+        )
+        return entities.parse_batch_result(returned, len(batch.requests))
 
     # -- activities -----------------------------------------------------------------------------------------
     async def _activity(self, item: ActivityItem) -> None:

@@ -59,9 +59,11 @@ DEMO_EMULATOR_CONFIG = {
     "lro": {"retryAfterSeconds": 1},
 }
 DEMO_APP_SETTINGS = {
-    "START_SPREAD_SECONDS": "0",  # one image: nothing to spread
     "REPLICATION_POLL_FIRST_SECONDS": "2",
     "REPLICATION_POLL_MIN_SECONDS": "2",
+    # One migration: a few poll leases (each reserves a read per REPLICATION_POLL_MIN_SECONDS of ARM's refill, so
+    # the default 50 at a 2 s floor would leave the budget nothing to grant, which the settings refuse).
+    "ARM_BUDGET_POLL_LEASES": "2",
     "REPLICATION_POLL_MAX_SECONDS": "10",
     "ARM_RETRY_BACKOFF_SECONDS": "0.2",
 }

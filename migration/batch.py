@@ -24,7 +24,6 @@ from typing import Any
 
 from pydantic import Field
 
-from migration.budget import child_settings, poll_floor_seconds
 from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, FleetBody, gallery_for, request_for
 from migration.forecast import describe_selection
@@ -163,14 +162,7 @@ def inventory_row(entry: dict[str, Any]) -> ImageResult:
     return ImageResult(source_image_id=entry["id"], name=entry["name"], outcome="skipped", skip_reason=reason)
 
 
-# --- what an item runs: the ARM read budget (``migration.budget``) is applied here and nowhere else -----------
-def batch_poll_floor(settings: Settings, slots: int) -> float:
-    """The shortest interval between two replication polls of one of ``slots`` concurrent migrations."""
-    return (
-        poll_floor_seconds(budget_per_minute=settings.arm_read_budget_per_minute, concurrency=slots) if slots else 0.0
-    )
-
-
+# --- what an item runs (its migration asks the app-wide ARM budget for its requests itself) ----------------------
 def item_input(
     batch_id: str,
     entry: dict[str, Any],
@@ -178,11 +170,10 @@ def item_input(
     run_id: str,
     options: dict[str, Any],
     settings: Settings,
-    floor: float,
     classified_at: datetime,
 ) -> dict[str, Any]:
     """The input of item ``entry["q"]``: the image's migration request (as the inventory resolved it, at the same
-    moment) and a settings snapshot whose replication polls are at least ``floor`` apart."""
+    moment) and the settings snapshot."""
     data: dict[str, Any] = {
         "batchId": batch_id,
         "q": entry["q"],
@@ -194,10 +185,9 @@ def item_input(
     except InvalidRequest as exc:  # the inventory accepted it at the same moment: only a bug gets here
         data["error"] = {"code": exc.code, "message": exc.message}
         return data
-    snapshot = child_settings(settings, floor=floor, instance_id=entry["instanceId"])
     data["child"] = {
         "request": request.model_dump(mode="json"),
-        "settings": snapshot.model_dump(mode="json"),
+        "settings": data["settings"],
         "runId": run_id,
     }
     return data
@@ -217,7 +207,6 @@ class BatchLedger(CamelModel):
     batch_id: str
     state: str = "running"  # running | canceling | completed | canceled | failed
     max_concurrency: int
-    poll_floor_seconds: float = 0.0
     created_at: str
     images: int = 0  # every image of the scope (the inventory's entries)
     queued: int = 0  # images to migrate (q = 0 .. queued - 1)
@@ -291,12 +280,11 @@ class BatchLedger(CamelModel):
             "finishedByPhase": self.finished_by_phase(),
             "running": running,
             **({"runningOmitted": omitted} if omitted else {}),
-            "pollFloorSeconds": self.poll_floor_seconds,
             "createdAt": self.created_at,
             "started": self.cursor,
             **extra,
         }
-        keep = ("batchId", "state", "maxConcurrency", "counts", "pollFloorSeconds", "createdAt", "started")
+        keep = ("batchId", "state", "maxConcurrency", "counts", "createdAt", "started")
         return bounded(status, keep=keep)
 
 
@@ -318,7 +306,6 @@ def report_header(
         "filters": filters,
         "options": data["options"],
         "maxConcurrency": ledger.max_concurrency,
-        "pollFloorSeconds": ledger.poll_floor_seconds,
         "counts": ledger.counts(),
         "finishedByPhase": ledger.finished_by_phase(),
         "started": ledger.cursor,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from migration.errors import InvalidRequest
 from migration.regions import StorageAccountType
@@ -103,13 +103,30 @@ class Settings(BaseModel):
         1023, "MAX_DATA_DISK_SIZE_GB", "Largest data disk accepted (the documented procedure: 1 TB, ARM: 1023 GB)."
     )
 
-    # --- Pacing ------------------------------------------------------------------------------------------------
-    start_spread_seconds: int = _setting(
-        120, "START_SPREAD_SECONDS", "Spread migration starts over this many seconds (keeps bursts under ARM limits)."
+    # --- The ARM budget (Azure's published token buckets per principal and subscription) ----------------------
+    arm_budget_reads_bucket: int = _setting(250, "ARM_BUDGET_READS_BUCKET", "ARM's read bucket (tokens).")
+    arm_budget_reads_per_second: float = _setting(25.0, "ARM_BUDGET_READS_PER_SECOND", "ARM's read refill per second.")
+    arm_budget_writes_bucket: int = _setting(200, "ARM_BUDGET_WRITES_BUCKET", "ARM's write bucket (tokens).")
+    arm_budget_writes_per_second: float = _setting(
+        10.0, "ARM_BUDGET_WRITES_PER_SECOND", "ARM's write refill per second."
+    )
+    arm_budget_deletes_bucket: int = _setting(200, "ARM_BUDGET_DELETES_BUCKET", "ARM's delete bucket (tokens).")
+    arm_budget_deletes_per_second: float = _setting(
+        10.0, "ARM_BUDGET_DELETES_PER_SECOND", "ARM's delete refill per second."
+    )
+    arm_budget_client_share: float = _setting(
+        0.2,
+        "ARM_BUDGET_CLIENT_SHARE",
+        "Share of each bucket kept for the Event Grid trigger's and HTTP API's requests.",
+    )
+    arm_budget_poll_leases: int = _setting(
+        50, "ARM_BUDGET_POLL_LEASES", "Migrations that may poll replication without asking for each read."
     )
 
     # --- Waiting for replication ---------------------------------------------------------------------------
-    poll_first_seconds: int = _setting(60, "REPLICATION_POLL_FIRST_SECONDS", "First status check after submit.")
+    poll_first_seconds: int = _setting(
+        180, "REPLICATION_POLL_FIRST_SECONDS", "First status check after submit (Azure queues regions about 150 s)."
+    )
     poll_min_seconds: int = _setting(60, "REPLICATION_POLL_MIN_SECONDS", "Shortest wait between status checks.")
     poll_max_seconds: int = _setting(3600, "REPLICATION_POLL_MAX_SECONDS", "Longest wait between status checks.")
     poll_latency_fraction: float = _setting(
@@ -117,6 +134,9 @@ class Settings(BaseModel):
     )
     replication_deadline_seconds: int = _setting(
         86400, "REPLICATION_DEADLINE_SECONDS", "Give up (source kept) if replication takes longer."
+    )
+    promotion_first_poll_seconds: int = _setting(
+        151, "PROMOTION_FIRST_POLL_SECONDS", "First look at a promoted version (Azure keeps it Updating about 150 s)."
     )
     delete_failed_version: bool = _setting(
         True, "DELETE_FAILED_VERSION", "Remove a version whose replication or validation failed."
@@ -161,9 +181,6 @@ class Settings(BaseModel):
     )
 
     # --- Fleet ---------------------------------------------------------------------------------------------
-    arm_read_budget_per_minute: int = _setting(
-        600, "ARM_READ_BUDGET_PER_MINUTE", "Cap on the app's replication polls per minute, across migrations."
-    )
     batch_default_concurrency: int = _setting(10, "BATCH_DEFAULT_CONCURRENCY", "Migrations a batch runs at once.")
     batch_round_tasks: int = _setting(
         40,
@@ -192,6 +209,27 @@ class Settings(BaseModel):
         if bad:
             raise ValueError(f"must be a comma list of object IDs (GUIDs); not one: {bad[0][:40]!r}")
         return value
+
+    @field_validator("arm_budget_client_share")
+    @classmethod
+    def _client_share(cls, value: float) -> float:
+        if not 0 < value <= 0.9:
+            raise ValueError("must be more than 0 and at most 0.9 (the rest of each bucket is granted to steps)")
+        return value
+
+    @model_validator(mode="after")
+    def _budget_lanes(self) -> Settings:
+        reads = self.arm_budget_reads_bucket * (1 - self.arm_budget_client_share) - self.arm_budget_poll_leases
+        rate = self.arm_budget_reads_per_second * (1 - self.arm_budget_client_share)
+        if self.arm_budget_poll_leases < 0 or reads < 1 or rate <= self.arm_budget_poll_leases / self.poll_min_seconds:
+            raise ValueError(
+                "ARM_BUDGET_POLL_LEASES: the poll leases must leave reads to grant (each reserves one read of the "
+                "bucket and one read per REPLICATION_POLL_MIN_SECONDS of its refill)"
+            )
+        for name in ("reads", "writes", "deletes"):
+            if getattr(self, f"arm_budget_{name}_bucket") < 1 or getattr(self, f"arm_budget_{name}_per_second") <= 0:
+                raise ValueError(f"ARM_BUDGET_{name.upper()}_*: a bucket needs a size and a refill above 0")
+        return self
 
     @field_validator("scale_set_scope")
     @classmethod
@@ -225,7 +263,7 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            problems = "; ".join(f"{_env_of(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+            problems = "; ".join(_problem(e) for e in exc.errors(include_url=False))
             raise InvalidRequest(f"invalid app settings: {problems}") from None
 
 
@@ -236,6 +274,13 @@ def env_names() -> list[str]:
 
 def _env_of(loc: tuple[Any, ...]) -> str:
     return str(loc[0]) if loc else "?"
+
+
+def _problem(error: Any) -> str:
+    """``NAME: message``; a check across settings names them in its message."""
+    if not error["loc"]:
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{_env_of(error['loc'])}: {error['msg']}"
 
 
 def settings_table() -> list[tuple[str, str, str]]:

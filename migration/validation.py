@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from migration.definitions import DefinitionFacts, compatibility_problems
 from migration.plan import MigrationPlan, VersionFacts
 from migration.regions import region_key
 from migration.replication import ReplicationSnapshot
@@ -90,3 +91,26 @@ def validation_checks(
         )
     )
     return checks
+
+
+def definition_check(plan: MigrationPlan, facts: DefinitionFacts | None) -> Check:
+    """The definition the version lives in fits the source. ``facts``: the definition as the definition step created
+    it; None when preflight found it compatible and reused it (its OS type, OS state, generation, architecture and
+    features cannot change once it exists, and it cannot be deleted while it holds a version)."""
+    if facts is None:
+        return check(
+            name="definition-matches", passed=not plan.definition_problems, reason="; ".join(plan.definition_problems)
+        )
+    assert plan.source is not None
+    # The PUT's own answer shows the definition Creating; a version has since been built in it, so it finished.
+    built_in = facts.model_copy(update={"provisioning_state": "Succeeded"})
+    problems = compatibility_problems(built_in, plan.source, plan.request.definition)
+    return check(name="definition-matches", passed=not problems, reason="; ".join(problems))
+
+
+def report_from_last_read(
+    plan: MigrationPlan, version: VersionFacts, replication: ReplicationSnapshot, definition: DefinitionFacts | None
+) -> ValidationReport:
+    """Validation from the replication read that saw the version complete (it carries everything the checks need),
+    so validating costs no request of its own."""
+    return ValidationReport(checks=[*validation_checks(plan, version, replication), definition_check(plan, definition)])

@@ -17,6 +17,8 @@ change once it is committed).
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +27,7 @@ import azure.durable_functions as df
 # DTFx EventType values (contract §1.4); the SDK keeps them as the integers the host sends.
 EXECUTION_STARTED = 0
 ORCHESTRATOR_STARTED = 12
+EVENT_SENT = 14
 EVENT_RAISED = 15
 TIMER_FIRED = 11
 _BY_TASK_ID = (5, 6, 8, 9)  # TaskCompleted/Failed, SubOrchestrationInstanceCompleted/Failed: TaskScheduledId
@@ -88,6 +91,8 @@ def _completion_index(history: list[Any], task: Any) -> int | None:
         found = [i for i in (_completion_index(history, child) for child in children) if i is not None]
         return max(found) if found else None
     task_id = getattr(task, "id", None)
+    if isinstance(task_id, int):  # an entity call is answered by an event named with its request ID (EventSent)
+        task_id = _entity_request_id(history, task_id) or task_id
     for index, event in enumerate(history):
         kind = event.event_type
         if isinstance(task_id, int) and (
@@ -97,4 +102,12 @@ def _completion_index(history: list[Any], task: Any) -> int | None:
             return index
         if isinstance(task_id, str) and kind == EVENT_RAISED and getattr(event, "Name", None) == task_id:
             return index
+    return None
+
+
+def _entity_request_id(history: list[Any], task_id: int) -> str | None:
+    for event in history:
+        if event.event_type == EVENT_SENT and event.event_id == task_id:
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                return str(json.loads(event.Input)["id"])
     return None

@@ -9,11 +9,16 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from migration.budget import listing_need
 from migration.errors import MigrationError, UnexpectedError
 from migration.fleet import Candidate, FleetBody, ImageItem, classify, gallery_for, instance_id_of
+from migration.resource_ids import ImageId
 from migration.settings import Settings
 from migration.status import ErrorInfo
 from orchestrators.steps import Steps, call, iso
+
+# Reads a listing takes per subscription or group it lists (pages are not known beforehand): an estimate.
+LISTING_READS = 5
 
 __all__ = ["Steps", "call", "failure_info", "iso", "list_images", "survey"]
 
@@ -30,10 +35,12 @@ def list_images(context: df.DurableOrchestrationContext, body: FleetBody, settin
     payload: dict[str, Any] = {"filters": body.filters.model_dump(mode="json", by_alias=True)}
     if body.source_image_id:
         payload["imageIds"] = [body.source_image_id]
+        need = listing_need([ImageId.parse(body.source_image_id).subscription_id], reads_each=1)
     else:
         assert body.scope is not None
         payload["scope"] = body.scope.model_dump(mode="json", by_alias=True)
-    listed = yield from call(context, "list_scope_images", payload, settings)
+        need = listing_need([sub for sub, _ in body.scope.listings()], reads_each=LISTING_READS)
+    listed = yield from call(context, "list_scope_images", payload, settings, need=need)
     return [ImageItem.model_validate(i) for i in listed["images"]]
 
 
@@ -52,8 +59,10 @@ def survey(
         return []
     sources: dict[str, list[str]] = {}
     if skip_migrated:
-        gallery = str(gallery_for(options, settings))
-        sources = (yield from call(context, "list_gallery_sources", {"galleryId": gallery}, settings))["sources"]
+        gallery = gallery_for(options, settings)
+        need = listing_need([gallery.subscription_id], reads_each=LISTING_READS)
+        payload = {"galleryId": str(gallery)}
+        sources = (yield from call(context, "list_gallery_sources", payload, settings, need=need))["sources"]
     ids = [i for i in (instance_id_of(item) for item in items) if i]
     active = (yield from call(context, "get_active_migrations", {"instanceIds": ids}, settings))["active"]
     candidates: list[Candidate] = classify(

@@ -43,7 +43,7 @@ is kept) or, if it had not started it, ends ``not-started``; images never starte
 A crash (``kill -9``) at any point loses nothing: each step is a committed episode or an idempotent activity (items
 have deterministic IDs and one that exists is never started again; a duplicate ``image-<q>`` is ignored).
 
-Custom status: the ledger's view (``BatchLedger.status``: counts, the first 20 running migrations, the poll floor),
+Custom status: the ledger's view (``BatchLedger.status``: counts, the first 20 running migrations),
 bounded under the host's 16 KB limit. Output: the report's header (``migration.batch.report_header``), without rows.
 Any unexpected exception (a bug) ends the batch ``failed`` with ``UnexpectedError``; started items run to their end.
 """
@@ -57,7 +57,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from migration.batch import BatchLedger, batch_poll_floor, done_event, done_event_q, item_instance_id, report_header
+from migration.batch import BatchLedger, done_event, done_event_q, item_instance_id, report_header
 from migration.errors import MigrationError, UnexpectedError
 from migration.inventory import inventory_instance_id, left_out
 from migration.settings import Settings
@@ -87,9 +87,8 @@ def _event_data(value: Any) -> dict[str, Any]:
 
 
 def list_batch(context: df.DurableOrchestrationContext, data: dict[str, Any]) -> Steps:
-    """Execution 1: the inventory, the poll floor, then the first round (``continue_as_new``)."""
+    """Execution 1: the inventory, then the first round (``continue_as_new``)."""
     created = iso(context.current_utc_datetime)
-    settings = Settings.model_validate(data["settings"])
     cap = int(data["maxConcurrency"])
     ledger = BatchLedger(batch_id=context.instance_id, state="listing", max_concurrency=cap, created_at=created)
     context.set_custom_status(ledger.status())
@@ -105,8 +104,7 @@ def list_batch(context: df.DurableOrchestrationContext, data: dict[str, Any]) ->
         else:
             ledger.images, ledger.queued = int(inventory["images"]), int(inventory["queued"])
             ledger.skipped, ledger.refused = left_out(inventory)
-            ledger.poll_floor_seconds = batch_poll_floor(settings, min(cap, ledger.queued))
-    except Exception as exc:  # the inventory failed (a bug), or the budget is too small for the cap
+    except Exception as exc:  # the inventory failed (a bug)
         ledger.error = failure_info(exc)
     if ledger.error is not None:
         ledger.state = "failed"
@@ -195,7 +193,6 @@ class BatchRound:
             "classifiedAt": self.data["classifiedAt"],
             "settings": self.data["settings"],
             "options": self.data["options"],
-            "pollFloorSeconds": ledger.poll_floor_seconds,
             "items": [{"entry": entry, "runId": str(self.ctx.new_uuid())} for entry in take],
         }
         yield from self.call("start_batch_items", payload)

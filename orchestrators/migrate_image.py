@@ -22,6 +22,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from migration.authorization import deletion_gate, hold_reason, holdable
+from migration.budget import Counts, step_needs
+from migration.definitions import DefinitionFacts
 from migration.errors import (
     Canceled,
     DeadlineExceeded,
@@ -33,8 +35,7 @@ from migration.errors import (
     ValidationFailed,
     error_for_code,
 )
-from migration.pacing import start_delay
-from migration.plan import MigrationPlan, validated_update
+from migration.plan import MigrationPlan, VersionFacts, validated_update
 from migration.replication import (
     Observation,
     RegionWatch,
@@ -59,9 +60,10 @@ from migration.status import (
     ScaleSetReport,
 )
 from migration.tags import MigrationStatus
+from migration.validation import report_from_last_read
 from orchestrators import steps
 from orchestrators.episodes import accept_event_names_any_case, first_raised_by_episode_end
-from orchestrators.steps import CANCEL_EVENT, Cancellation, Steps, iso
+from orchestrators.steps import CANCEL_EVENT, Cancellation, Steps, budget_entity, iso
 
 bp = df.Blueprint()
 
@@ -72,11 +74,14 @@ __all__ = ["APPROVE_EVENT", "CANCEL_EVENT", "HOLD_EVENT", "bp", "migrate_image"]
 MAX_TIMER = timedelta(days=5)
 BOOT_TEST_POLL = timedelta(seconds=30)
 BOOT_TEST_TIMEOUT = timedelta(minutes=30)
-# The promotion PATCH leaves the version Updating for minutes (about 150 s in Azure traffic recorded by the Azure
-# CLI's tests, azure-cli vm module, test_gallery_e2e.yaml): look after a minute, then every 30 s, at most 30 min.
-PROMOTION_FIRST_POLL = timedelta(seconds=60)
-PROMOTION_POLL = timedelta(seconds=30)
+# The promotion PATCH leaves the version Updating for about 150 s (Azure traffic recorded by the Azure CLI's tests,
+# azure-cli vm module, test_image_update_add_set.yaml; emulator/README.md, "Calibration"): the first look comes then
+# (PROMOTION_FIRST_POLL_SECONDS), later ones after a short backoff, at most 30 min in all.
+PROMOTION_BACKOFF = timedelta(seconds=15)
 PROMOTION_TIMEOUT = timedelta(minutes=30)
+# What the tag trigger read (the image, the gallery) serves preflight while it is this fresh.
+KNOWN_FACTS_MAX_AGE = timedelta(minutes=10)
+FIRST_BURST = ("run_preflight", "ensure_image_definition", "submit_image_version")
 
 
 class MigrationRun:
@@ -88,10 +93,14 @@ class MigrationRun:
         request: MigrationRequest,
         settings: Settings,
         run_id: str | None = None,
+        known: dict[str, Any] | None = None,
     ):
         self.ctx = context
         self.request = request
         self.settings = settings
+        self.known = known or {}
+        self.leased = False  # a poll lease of the ARM budget: replication reads need no grant each
+        self.last_read: dict[str, Any] | None = None  # the latest replication read
         accept_event_names_any_case(context, (CANCEL_EVENT, APPROVE_EVENT, HOLD_EVENT))
         self.cancel = Cancellation(context, CANCEL_EVENT)
         self.started = context.current_utc_datetime
@@ -124,10 +133,17 @@ class MigrationRun:
 
     # --- steps ----------------------------------------------------------------------------------------
     def call(
-        self, name: str, payload: dict[str, Any], *, cancellable: bool = True, irreversible: bool = False
+        self,
+        name: str,
+        payload: dict[str, Any],
+        *,
+        cancellable: bool = True,
+        irreversible: bool = False,
+        prepaid: bool = False,
     ) -> Steps:
         """An activity with durable retries, stopped by a cancel; bookkeeping after the end is not cancellable;
-        an irreversible one is not even scheduled when a cancel is due in the same episode."""
+        an irreversible one is not even scheduled when a cancel is due in the same episode. Its ARM requests are
+        asked of the budget first, unless ``prepaid`` by a coarser grant (retries always ask)."""
         return (
             yield from steps.call(
                 self.ctx,
@@ -138,8 +154,50 @@ class MigrationRun:
                 cancellable=cancellable,
                 irreversible=irreversible,
                 on_retry=lambda message: self.publish(message=message),
+                need=self.needs(name),
+                prepaid=prepaid,
             )
         )
+
+    # --- the ARM budget ---------------------------------------------------------------------------------------
+    def needs(self, *activities: str) -> dict[str, Counts]:
+        return step_needs(
+            list(activities),
+            image_subscription=self.request.image.subscription_id,
+            gallery_subscription=self.request.gallery.subscription_id,
+        )
+
+    def acquire(self, *activities: str, lease: bool = False, cancellable: bool = True) -> Steps:
+        """One grant for several steps' requests (and a poll lease, or giving back the one held); the wait for it,
+        if any, is in the status (``waiting for ARM budget until ...``)."""
+        holds = self.leased
+        leased = yield from steps.acquire(
+            self.ctx,
+            self.needs(*activities),
+            cancel=self.cancel if cancellable else None,
+            on_wait=lambda message: self.publish(message=message),
+            lease_on=self.request.gallery.subscription_id if lease else None,
+            release_on=self.request.gallery.subscription_id if holds and not lease else None,
+        )
+        self.leased = leased
+
+    def release_lease(self) -> None:
+        """Give back the poll lease (a signal: no wait, one history event)."""
+        if self.leased:
+            entity = budget_entity(self.request.gallery.subscription_id)
+            self.ctx.signal_entity(entity, "release", {"holder": self.ctx.instance_id})
+            self.leased = False
+
+    def known_facts(self) -> dict[str, Any]:
+        """What the trigger read, if fresh enough to stand for preflight's own reads. The trigger reads right before
+        it starts this instance, so the age is measured on the orchestration's own clock from its first episode
+        (the trigger's ``readAt`` comes from another clock: another machine in Azure, wall time under the devhost's
+        virtual clock). A stale read can only make the deletion guard refuse (the image's fingerprint changed)."""
+        if not self.known.get("readAt"):
+            return {}
+        if self.ctx.current_utc_datetime - self.started > KNOWN_FACTS_MAX_AGE:
+            return {}
+        return {key: value for key, value in self.known.items() if key in ("source", "galleryLocation")}
 
     def sleep_until(self, fire_at: datetime) -> Steps:
         yield from steps.sleep_until(self.ctx, fire_at, cancel=self.cancel)
@@ -163,8 +221,9 @@ class MigrationRun:
             fire_at = now + timedelta(seconds=delay)
             self.publish(next_poll_at=iso(fire_at))
             yield from self.sleep_until(fire_at)
-            result = yield from self.call("get_replication_status", {"versionId": version_id})
+            result = yield from self.call("get_replication_status", {"versionId": version_id}, prepaid=self.leased)
             snapshot = ReplicationSnapshot.model_validate(result)
+            self.last_read = result
             polls += 1
             self.publish(regions=progress_view(snapshot, replicas, self.repairs), polls=polls, next_poll_at=None)
             if snapshot.provisioning_state == "NotFound":
@@ -253,27 +312,45 @@ class MigrationRun:
 
     def promote(self, version_id: str, update: dict[str, Any]) -> Steps:
         """Submit the validated version's update (into ``latest``; the deletion block before its end of life), then
-        wait on durable timers (cancellable, bounded) until it has taken effect."""
+        wait on durable timers (cancellable, bounded) until it has taken effect: the first look when Azure's update
+        usually ends, later ones after a short backoff. The PATCH and the first look are prepaid by the grant before
+        the promotion."""
         payload = {"versionId": version_id, "sourceImageId": self.request.source_image_id, "update": update}
-        yield from self.call("promote_image_version", payload, irreversible=True)
+        yield from self.call("promote_image_version", payload, irreversible=True, prepaid=True)
         submitted = self.ctx.current_utc_datetime
-        delay, state = PROMOTION_FIRST_POLL, "Updating"
+        delay, state, looks = timedelta(seconds=self.settings.promotion_first_poll_seconds), "Updating", 0
         while self.ctx.current_utc_datetime - submitted < PROMOTION_TIMEOUT:
             fire_at = self.ctx.current_utc_datetime + delay
             self.publish(message="updating the validated version (latest, safety profile)", next_poll_at=iso(fire_at))
             yield from self.sleep_until(fire_at)
-            result = yield from self.call("get_replication_status", {"versionId": version_id})
+            result = yield from self.call("get_replication_status", {"versionId": version_id}, prepaid=not looks)
+            looks += 1
             state = ReplicationSnapshot.model_validate(result).provisioning_state
             if state.lower() == "succeeded":
                 self.publish(message="", next_poll_at=None)
                 return
             if state.lower() != "updating":
                 raise PromotionFailed(f"updating the validated {version_id} failed: its provisioning state is {state}")
-            delay = PROMOTION_POLL
+            delay = PROMOTION_BACKOFF * 2 ** (looks - 1)
         raise DeadlineExceeded(
             f"updating the validated {version_id} did not finish within {int(PROMOTION_TIMEOUT.total_seconds())} s "
             f"(still {state})"
         )
+
+    def validate(
+        self, plan: MigrationPlan, plan_json: dict[str, Any], version_id: str, ensured: dict[str, Any]
+    ) -> Steps:
+        """The checks, from the replication read that saw the version complete when it carries the version (no request
+        of its own), else from the validation activity's fresh read."""
+        facts = (self.last_read or {}).get("version")
+        if facts:
+            snapshot = ReplicationSnapshot.model_validate(self.last_read)
+            created = ensured.get("facts")
+            definition = DefinitionFacts.model_validate(created) if created else None
+            report = report_from_last_read(plan, VersionFacts.model_validate(facts), snapshot, definition)
+            return {"checks": [c.model_dump(mode="json") for c in report.checks], "passed": report.passed}
+        payload = {"plan": plan_json, "versionId": version_id, "migrationId": self.ctx.instance_id}
+        return (yield from self.call("validate_image_version", payload))
 
     def wait_for_approval(self) -> Steps:
         """True when approved; False when the timeout passes (the source is then kept)."""
@@ -327,7 +404,7 @@ class MigrationRun:
             self.publish(message="; ".join(f"{r.id.rsplit('/', 1)[-1]} {r.action.value}: {r.reason}" for r in left))
         return reports
 
-    def record(self, status: MigrationStatus, **fields: Any) -> Steps:
+    def record(self, status: MigrationStatus, *, prepaid: bool = False, **fields: Any) -> Steps:
         payload = {
             "sourceImageId": self.request.source_image_id,
             "migrationId": self.ctx.instance_id,
@@ -336,7 +413,7 @@ class MigrationRun:
             **fields,
         }
         try:
-            yield from self.call("record_status", payload, cancellable=False)
+            yield from self.call("record_status", payload, cancellable=False, prepaid=prepaid)
         except Exception as exc:  # the outcome stands even if the tags cannot be written
             self.publish(message=f"could not write status tags: {getattr(exc, 'message', None) or exc}")
 
@@ -346,15 +423,15 @@ class MigrationRun:
         plan: MigrationPlan | None = None
         version_id: str | None = None
         validated = False
+        provenance_written, record_prepaid, deleting = False, False, False
         self.publish()
         try:
-            delay = start_delay(self.ctx.instance_id, settings.start_spread_seconds)
-            if delay:
-                self.publish(message=f"starting in {delay} s (START_SPREAD_SECONDS spreads ARM traffic)")
-                yield from self.sleep_until(self.ctx.current_utc_datetime + timedelta(seconds=delay))
-                self.publish(message="")
+            # One grant for the first burst of requests (preflight, definition, version) and a poll lease.
+            yield from self.acquire(*FIRST_BURST, lease=True)
+            preflight = {"request": request.model_dump(mode="json"), "migrationId": self.ctx.instance_id}
+            known = self.known_facts()
             result = yield from self.call(
-                "run_preflight", {"request": request.model_dump(mode="json"), "migrationId": self.ctx.instance_id}
+                "run_preflight", {**preflight, **({"known": known} if known else {})}, prepaid=True
             )
             plan = MigrationPlan.model_validate(result)
             outcome.definition_id, outcome.notes = plan.definition_id, plan.notes
@@ -365,7 +442,7 @@ class MigrationRun:
             plan_json = plan.model_dump(mode="json")
 
             self.enter(Phase.DEFINITION)
-            yield from self.call("ensure_image_definition", {"plan": plan_json})
+            ensured = yield from self.call("ensure_image_definition", {"plan": plan_json}, prepaid=True)
 
             self.enter(Phase.VERSION)
             assert plan.source is not None  # preflight passed
@@ -374,7 +451,8 @@ class MigrationRun:
                 "migration-source-id": request.source_image_id[:256],
                 "migration-source-name": plan.source.name[:256],
             }
-            submitted = yield from self.call("submit_image_version", {"plan": plan_json, "provenance": provenance})
+            submission = {"plan": plan_json, "provenance": provenance, "fresh": bool(ensured.get("created"))}
+            submitted = yield from self.call("submit_image_version", submission, prepaid=True)
             version_id = str(submitted["versionId"])
             outcome.version_id = version_id
 
@@ -384,10 +462,7 @@ class MigrationRun:
             outcome.regions = {r.region: r.state for r in snapshot.regions}
 
             self.enter(Phase.VALIDATING)
-            report = yield from self.call(
-                "validate_image_version",
-                {"plan": plan_json, "versionId": version_id, "migrationId": self.ctx.instance_id},
-            )
+            report = yield from self.validate(plan, plan_json, version_id, ensured)
             outcome.validation = [Check.model_validate(c) for c in report["checks"]]
             if report["passed"] and request.boot_test:
                 check = yield from self.boot_test(plan_json, version_id)
@@ -397,7 +472,14 @@ class MigrationRun:
                 reasons = "; ".join(f"{c.name}: {c.reason}" for c in outcome.validation if not c.passed)
                 raise ValidationFailed(reasons)
             validated = True
+            # One grant for the rest (promotion and its look, deletion, the status record), giving back the lease;
+            # a deletion that waits for approval asks again once approved.
+            expected_gate, _ = deletion_gate(request, self.peek_hold() if holdable(request) else None)
+            deleting = request.deletion_mode != DeletionMode.NEVER and not expected_gate
             update = validated_update(request)
+            promoting = ("promote_image_version", "get_replication_status") if update else ()
+            yield from self.acquire(*promoting, *(("delete_source_image",) if deleting else ()), "record_status")
+            record_prepaid = True
             if update:
                 yield from self.promote(version_id, update)
 
@@ -407,8 +489,14 @@ class MigrationRun:
             if needs_approval:
                 self.enter(Phase.AWAITING_APPROVAL, message=why)
                 self.forget_early_approvals()
-                yield from self.record(MigrationStatus.AWAITING_APPROVAL, versionId=version_id, reason=why or None)
+                yield from self.record(
+                    MigrationStatus.AWAITING_APPROVAL, versionId=version_id, reason=why or None, prepaid=record_prepaid
+                )
+                record_prepaid = False
                 approved = yield from self.wait_for_approval()
+                if approved:
+                    yield from self.acquire("delete_source_image", "record_status")
+                    record_prepaid, deleting = True, True
 
             if request.repoint_scale_sets and (approved or not needs_approval):
                 outcome.scale_sets = yield from self.repoint_scale_sets(plan_json, version_id)
@@ -432,11 +520,14 @@ class MigrationRun:
                             "runId": self.run_id,
                             "validationPassed": validated,
                             "approved": approved,
+                            "provenance": {"migration-validated": "true", "migration-source-deleted": "true"},
                         },
                         irreversible=True,
+                        prepaid=deleting,
                     )
                     outcome.source_deleted = bool(deletion["deleted"])
                     outcome.source_kept_reason = deletion["reason"] or None
+                    provenance_written = outcome.source_deleted and bool(deletion.get("provenanceWritten"))
                 except PermissionDenied as exc:
                     outcome.source_kept_reason = f"permission denied: {exc.message}"
             self.enter(Phase.DONE)
@@ -457,14 +548,19 @@ class MigrationRun:
             outcome.source_kept_reason = "the migration failed"
             self.enter(Phase.FAILED, message=error.message)
 
+        self.release_lease()
         if version_id and not validated and outcome.outcome != Outcome.SUCCEEDED and settings.delete_failed_version:
             outcome.version_removed, outcome.version_kept_reason = yield from self.remove_version(version_id)
 
         outcome.repairs = dict(self.repairs)
         outcome.phase_seconds = dict(self.phase_seconds)
         outcome.started_at, outcome.finished_at = iso(self.started), iso(self.ctx.current_utc_datetime)
+        if outcome.outcome == Outcome.SUCCEEDED and provenance_written:
+            # The image is gone (no status tags to write) and the version got its provenance before the delete.
+            return outcome.model_dump(mode="json", by_alias=True)
         yield from self.record(
             MigrationStatus(outcome.outcome.value),
+            prepaid=record_prepaid and outcome.outcome == Outcome.SUCCEEDED,
             sourceDeleted=outcome.source_deleted,
             versionId=version_id if not outcome.version_removed else None,
             reason=(outcome.error.message if outcome.error else outcome.source_kept_reason),
@@ -501,5 +597,6 @@ def migrate_image(context: df.DurableOrchestrationContext) -> Steps:
         MigrationRequest.model_validate(data["request"]),
         Settings.model_validate(data["settings"]),
         run_id=data.get("runId"),
+        known=data.get("known"),
     )
     return (yield from run.execute())

@@ -25,6 +25,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from migration.budget import listing_need, merge, step_needs
 from migration.errors import InvalidRequest, UnexpectedError
 from migration.fleet import FleetBody, gallery_for, request_for
 from migration.forecast import (
@@ -39,10 +40,12 @@ from migration.forecast import (
 from migration.inventory import inventory_instance_id, left_out
 from migration.plan import MigrationPlan
 from migration.repoint import ScaleSetFacts
-from migration.resource_ids import id_key
+from migration.request import MigrationRequest
+from migration.resource_ids import ImageId, id_key
 from migration.settings import Settings
 from migration.status import ErrorInfo
-from orchestrators.fleet_steps import Steps, call, failure_info, iso
+from orchestrators.fleet_steps import LISTING_READS, Steps, call, failure_info, iso
+from orchestrators.steps import acquire
 
 bp = df.Blueprint()
 
@@ -141,8 +144,16 @@ def plan_migrations(context: df.DurableOrchestrationContext) -> Steps:
 
 
 # --- one chunk --------------------------------------------------------------------------------------------------
+def _plan_need(request_json: dict[str, Any]) -> dict[str, Any]:
+    request = MigrationRequest.model_validate(request_json)
+    subscriptions = {"image_subscription": request.image.subscription_id}
+    return step_needs(["plan_migration"], **subscriptions, gallery_subscription=request.gallery.subscription_id)
+
+
 def _plan_group(context: df.DurableOrchestrationContext, requests: list[dict[str, Any]], settings: Settings) -> Steps:
-    """Plans for a group of images at once; if one fails, the group is redone one by one with retries."""
+    """Plans for a group of images at once (one grant of the ARM budget for them all); if one fails, the group is
+    redone one by one with retries (each asking the budget again)."""
+    yield from acquire(context, merge(*(_plan_need(r) for r in requests)))
     try:
         results = yield context.task_all(
             [context.call_activity("plan_migration", {"request": request}) for request in requests]
@@ -151,7 +162,8 @@ def _plan_group(context: df.DurableOrchestrationContext, requests: list[dict[str
     except Exception:
         redone = []
         for request in requests:
-            redone.append((yield from call(context, "plan_migration", {"request": request}, settings)))
+            payload = {"request": request}
+            redone.append((yield from call(context, "plan_migration", payload, settings, need=_plan_need(request))))
         return redone
 
 
@@ -174,9 +186,11 @@ def plan_chunk(context: df.DurableOrchestrationContext) -> Steps:
     facts: dict[str, ScaleSetFacts] = {}  # upgrade policy and region, to predict a repoint (issue 15, item 2)
     if entries:
         payload = {"imageIds": [entry["id"] for entry in entries]}
-        listed = yield from call(context, "list_scale_set_references", payload, settings)
-        references = listed["references"]
-        facts = {key: ScaleSetFacts.model_validate(f) for key, f in (listed.get("scaleSets") or {}).items()}
+        subscriptions = sorted({ImageId.parse(entry["id"]).subscription_id for entry in entries})
+        need = listing_need(subscriptions, reads_each=LISTING_READS)
+        listing = yield from call(context, "list_scale_set_references", payload, settings, need=need)
+        references = listing["references"]
+        facts = {key: ScaleSetFacts.model_validate(f) for key, f in (listing.get("scaleSets") or {}).items()}
     rows = []
     for start in range(0, len(requests), PLAN_FANOUT):
         group = requests[start : start + PLAN_FANOUT]

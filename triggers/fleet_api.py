@@ -21,7 +21,6 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from migration.batch import report_csv
-from migration.budget import poll_floor_seconds
 from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
 from migration.settings import Settings
@@ -167,7 +166,6 @@ async def start_batch(req: func.HttpRequest, client: df.DurableOrchestrationClie
     try:
         body, options, settings = _validated(payload, batch=True)
         cap = body.max_concurrency or settings.batch_default_concurrency
-        poll_floor_seconds(budget_per_minute=settings.arm_read_budget_per_minute, concurrency=cap)
     except InvalidRequest as exc:
         errors = exc.errors or [{"field": "maxConcurrency", "message": exc.message}]
         return problem(400, "Invalid Request", exc.message, errors=errors)
@@ -199,7 +197,6 @@ async def _summary(
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
         "maxConcurrency": view.get("maxConcurrency"),
-        "pollFloorSeconds": view.get("pollFloorSeconds"),
         "counts": view.get("counts") or {},
         "finishedByPhase": view.get("finishedByPhase") or {},
     }

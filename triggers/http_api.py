@@ -18,14 +18,17 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.planning import merge_tags
+from migration.budget import Counts
 from migration.errors import InvalidRequest, MigrationError
 from migration.instance_ids import PREFIX
 from migration.json_input import loads_strict
 from migration.request import parse_request_body, resolve_request
+from migration.resource_ids import ImageId
 from migration.settings import DeletionMode, Settings
 from migration.status import Phase, summarize
 from migration.tags import TagNames
 from orchestrators.migrate_image import APPROVE_EVENT, CANCEL_EVENT
+from triggers import budget
 from triggers.paging import list_document, listed
 from triggers.problems import json_response, problem
 from triggers.starter import ACTIVE, start_migration
@@ -218,6 +221,7 @@ async def cancel_migration(req: func.HttpRequest, client: df.DurableOrchestratio
         names = TagNames.from_settings(Settings.from_env(os.environ))
         try:
             await asyncio.to_thread(merge_tags, source, {names.cancel: run_id}, doing="recording the cancel")
+            await budget.spent(client, ImageId.parse(source).subscription_id, Counts(writes=1))
         except MigrationError as exc:
             logger.warning("could not tag %s as canceled: %s", source, exc.message)
     error = await deliver_event(client, instance_id, CANCEL_EVENT, kind="Migration")

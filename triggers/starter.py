@@ -6,6 +6,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import azure.durable_functions as df
 
@@ -37,11 +38,14 @@ async def runtime_status(client: df.DurableOrchestrationClient, instance_id: str
     return str(status.runtime_status.name)
 
 
-async def start_migration(client: df.DurableOrchestrationClient, request: MigrationRequest) -> StartResult:
+async def start_migration(
+    client: df.DurableOrchestrationClient, request: MigrationRequest, *, known: dict[str, Any] | None = None
+) -> StartResult:
     """Start ``migrate_image`` under the image's instance ID unless a migration of that image is active.
 
     The host refuses to start an ID that is running, so two concurrent starts (duplicate Event Grid deliveries)
-    cannot both win; the loser sees the winner's status."""
+    cannot both win; the loser sees the winner's status. ``known``: what the starter read from ARM just now (the
+    image, the gallery's region) and when, which preflight uses instead of reading it again while it is fresh."""
     instance_id = migration_instance_id(request.image)
     current = await runtime_status(client, instance_id)
     if current in ACTIVE:
@@ -51,6 +55,7 @@ async def start_migration(client: df.DurableOrchestrationClient, request: Migrat
         "request": request.model_dump(mode="json"),
         "settings": settings.model_dump(mode="json"),
         "runId": uuid.uuid4().hex,  # this run, unlike the instance ID, is never reused
+        **({"known": known} if known else {}),
     }
     try:
         await client.start_new(ORCHESTRATOR, instance_id, payload)

@@ -1,7 +1,9 @@
 """An in-memory driver around :mod:`devhost.engine` for fast, deterministic engine tests (no I/O, no clock).
 
 Activities are plain callables run inline; timers fire in order of their due time; sub-orchestrations run to
-completion inline. It exists to exercise the engine's id bookkeeping against the real SDK, not to be a host.
+completion inline; entity operations run inline, one batch per message, through the entity's real handle (the
+out-of-process protocol of :mod:`devhost.entities`). It exists to exercise the engine's id bookkeeping against the
+real SDK, not to be a host.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import azure.functions as func
 
-from devhost import bookkeeping, engine
+from devhost import bookkeeping, engine, entities
 from devhost import history as h
 from devhost.engine import EngineState, Execution, Outcome
 from devhost.worker import activity_failure
@@ -23,9 +25,16 @@ START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 class DictCatalog:
-    def __init__(self, activities: list[str], orchestrators: list[str]) -> None:
+    def __init__(self, activities: list[str], orchestrators: list[str], entities: tuple[str, ...] = ()) -> None:
         self._activities = {name.lower(): name for name in activities}
         self._orchestrators = {name.lower(): name for name in orchestrators}
+        self._entities = {name.lower(): name for name in entities}
+
+    def entity(self, name: str) -> str | None:
+        return self._entities.get(name.lower())
+
+    def entity_names(self) -> list[str]:
+        return list(self._entities.values())
 
     def activity(self, name: str) -> str | None:
         return self._activities.get(name.lower())
@@ -49,6 +58,18 @@ def handles_of(app: Any) -> dict[str, engine.Handle]:
     return out
 
 
+def entity_handles_of(app: Any) -> dict[str, engine.Handle]:
+    """Entity handles of a DFApp, keyed by lower-case entity name: batch context JSON in, batch result JSON out."""
+    out: dict[str, engine.Handle] = {}
+    for fn in app.get_functions():
+        trigger = fn.get_trigger()
+        if trigger.type == "entityTrigger":
+            user = fn.get_user_function()
+            name = (getattr(trigger, "entity_name", None) or fn.get_function_name()).lower()
+            out[name] = _entity_caller(user)
+    return out
+
+
 def _caller(user: Any) -> engine.Handle:
     def handle(body: str) -> str:
         return str(user(context=func.OrchestrationContext(body)))
@@ -64,6 +85,7 @@ class Run:
     episodes: int
     custom_status: Any = None
     actions_log: list[list[str]] = field(default_factory=list)
+    custom_statuses: list[Any] = field(default_factory=list)  # every status an episode set, in order
 
 
 @dataclass
@@ -72,9 +94,12 @@ class MiniHost:
     activities: dict[str, Callable[[Any], Any]]
     one_event_per_episode: bool = False
     now: datetime = START
+    entities: dict[str, engine.Handle] = field(default_factory=dict)
+    entity_states: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
+    entity_operations: list[tuple[str, str, Any]] = field(default_factory=list)  # (entity, operation, input)
 
     def catalog(self) -> DictCatalog:
-        return DictCatalog(list(self.activities), list(self.handles))
+        return DictCatalog(list(self.activities), list(self.handles), tuple(self.entities))
 
     def run(self, name: str, value: Any = None, *, instance_id: str = "inst1", raise_events: Any = ()) -> Run:
         execution = Execution(instance_id, name, "e1", json.dumps(json.dumps(value)), None, [], EngineState())
@@ -91,6 +116,7 @@ class MiniHost:
         for event_name, payload in raise_events:
             push(self.now, h.new_event_raised(self.now, event_name, json.dumps(payload)))
         episodes, custom, log = 0, None, []
+        statuses: list[Any] = []
         while True:
             due = sorted(item for item in queue if item[0] <= self.now)
             if not due:
@@ -106,6 +132,8 @@ class MiniHost:
             episodes += 1
             log.append(result.decisions)
             custom = json.loads(result.custom_status) if result.custom_status else custom
+            if result.custom_status:
+                statuses.append(custom)
             execution.history.extend(result.appended)
             execution.state = result.state
             if result.outcome is Outcome.CONTINUED_AS_NEW:
@@ -120,7 +148,7 @@ class MiniHost:
                 output = result.output
                 if result.outcome is Outcome.COMPLETED and output is not None:
                     output = json.loads(output)
-                return Run(result.outcome, output, execution.history, episodes, custom, log)
+                return Run(result.outcome, output, execution.history, episodes, custom, log, statuses)
             for timer_id in result.cancelled_timers:
                 queue = [item for item in queue if item[2].get("TimerId") != timer_id]
             for timer in result.timers:
@@ -129,6 +157,10 @@ class MiniHost:
                 push(self.now, self._activity(work))
             for child in result.sub_orchestrations:
                 push(self.now, self._child(child, instance_id))
+            for message in result.entity_messages:
+                answer = self._entity(message)
+                if answer is not None:
+                    push(self.now, answer)
 
     def _activity(self, work: bookkeeping.ActivityWork) -> dict[str, Any]:
         try:
@@ -138,8 +170,27 @@ class MiniHost:
             return h.new_task_failed(self.now, work.task_id, reason=reason, details=details)
         return h.new_task_completed(self.now, work.task_id, json.dumps(value))
 
+    def _entity(self, message: bookkeeping.EntityMessage) -> dict[str, Any] | None:
+        """Run one operation as a batch of one; the answer to a call, None for a signal."""
+        name, key = entities.parse_scheduler_id(message.target)
+        request = entities.Request.parse(message.request)
+        exists, state = self.entity_states.get(message.target, (False, None))
+        body = entities.batch_context(name, key, exists=exists, state=state, requests=[request])
+        result = entities.parse_batch_result(self.entities[name](body), 1)
+        self.entity_states[message.target] = (result.exists, result.state if result.exists else None)
+        value = None if request.input is None else json.loads(json.loads(request.input))
+        self.entity_operations.append((message.target, request.operation, value))
+        if request.signal:
+            return None
+        outcome = result.results[0]
+        return h.new_event_raised(
+            self.now, request.id, entities.response_message(outcome.result, is_error=outcome.is_error)
+        )
+
     def _child(self, work: bookkeeping.SubOrchestrationWork, parent: str) -> dict[str, Any]:
-        child_host = MiniHost(self.handles, self.activities, self.one_event_per_episode, self.now)
+        child_host = MiniHost(
+            self.handles, self.activities, self.one_event_per_episode, self.now, self.entities, self.entity_states
+        )
         value = None if work.input is None else json.loads(work.input)
         run = child_host.run(work.name, value, instance_id=work.instance_id)
         if run.outcome is Outcome.COMPLETED:
@@ -149,3 +200,10 @@ class MiniHost:
 
 def at(minutes: float) -> datetime:
     return START + timedelta(minutes=minutes)
+
+
+def _entity_caller(user: Any) -> Callable[[str], str]:
+    def call(body: str) -> str:
+        return str(user(context=func.EntityContext(body)))
+
+    return call

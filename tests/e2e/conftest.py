@@ -24,7 +24,6 @@ E2E_SETTINGS = {
     "ARM_RETRY_BACKOFF_SECONDS": "0.05",
     "ARM_RETRY_BACKOFF_MAX_SECONDS": "1",
     "BOOT_TEST_SUBNET_ID": BOOT_SUBNET,  # used only by migrations that ask for a boot test
-    "START_SPREAD_SECONDS": "0",  # scenarios hold and step the clock at precise phases; the spread is tested apart
 }
 
 

@@ -33,9 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # the app starts to use cannot be left out of the matrix, or of docs/reliability.md, silently).
 APP_OPERATIONS = [
     "Images_Get",
-    "Galleries_ListByResourceGroup",
-    "Galleries_List",
-    "Galleries_Get",
+    "Galleries_List",  # the gallery named by a tag: one listing of the subscription (issue 16; no gallery read)
     "GalleryImages_Get",
     "GalleryImages_CreateOrUpdate",
     "GalleryImageVersions_ListByGalleryImage",
@@ -162,11 +160,11 @@ KILLED_ACTIVITIES = [
     "ensure_image_definition",
     "submit_image_version",
     "get_replication_status",
-    "validate_image_version",
     "promote_image_version",
     "delete_source_image",
-    "record_status",
 ]
+# (validate_image_version and record_status do not run here: validation takes the last replication read, and a
+# migration that deleted its source wrote its provenance with the deletion marker, so there is no status to record.)
 
 
 def completed_activities(world: World, instance: str) -> Counter[str]:
@@ -378,13 +376,14 @@ def test_version_name_used_by_another_source(world: World) -> None:
 
 
 # --- cancel ---------------------------------------------------------------------------------------------------
+# (No "validating" row: validation takes the replication read that saw the version complete, in the same episode;
+# a cancel delivered with that read is ``test_host_races.py``'s.)
 # (phase, the activity the migration is stopped in (at its start) or None for a durable wait, versions left)
 CANCEL_PHASES = [
     ("preflight", "run_preflight", 0),
     ("definition", "ensure_image_definition", 0),
     ("version", "submit_image_version", 0),
     ("replicating", None, 0),
-    ("validating", "validate_image_version", 0),
     ("awaiting-approval", None, 1),
     ("deleting-source", "delete_source_image", 1),
 ]

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from requests import Response
 
-from migration.pacing import start_delay
 from migration.request import parse_request_body, resolve_request
 from migration.settings import Settings
 from tests.e2e.test_fault_matrix import hold_in_replication, release, start_http, wait_until_hanging
@@ -666,16 +665,26 @@ def test_batch_lists_page_too(world: World) -> None:
     assert sorted(item["id"] for item in listed) == sorted(ids)
 
 
-WAIT_SECONDS = 3600
+# Fillers live in a subscription of their own whose ARM budget is booked for hours: they all wait for it.
+OTHER_SUB = "22222222-2222-4222-8222-222222222222"
 
 
-def waiting_migration_input(image: str) -> dict[str, Any]:
-    """A migrate_image input whose start spread makes it wait on a timer (held virtual time keeps it running)."""
-    settings = Settings.from_env({**world_settings(), "START_SPREAD_SECONDS": str(WAIT_SECONDS)})
+def waiting_migration_input(name: str) -> dict[str, Any]:
+    """A migrate_image input in ``OTHER_SUB``: its first grant of the (booked) ARM budget keeps it waiting."""
+    settings = Settings.from_env(world_settings())
+    image = f"/subscriptions/{OTHER_SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/{name}"
+    gallery_id = f"/subscriptions/{OTHER_SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g"
     request = resolve_request(
-        parse_request_body({"sourceImageId": image, "galleryId": GALLERY}), settings, now=datetime.now(UTC)
+        parse_request_body({"sourceImageId": image, "galleryId": gallery_id}), settings, now=datetime.now(UTC)
     )
     return {"request": request.model_dump(mode="json"), "settings": settings.model_dump(mode="json"), "runId": "r"}
+
+
+def book_the_budget(world: World, subscription: str) -> None:
+    """Take a day's worth of reads from a subscription's ARM budget (an ``acquire`` sent as a signal)."""
+    now = world.stack.host.clock()["now"]
+    world.stack.host.signal_entity("arm_budget", subscription, "acquire", {"at": now, "need": {"reads": 2_000_000}})
+    assert eventually(lambda: world.stack.host.entity_state("arm_budget", subscription))
 
 
 def world_settings() -> dict[str, str]:
@@ -689,9 +698,9 @@ def test_plans_and_batches_see_an_active_migration_beyond_the_first_page(world: 
     host = world.stack.host
     world.seed(gallery(), image("zz-busy"))
     host.clock(auto_advance=False)
-    candidates = (f"mig-aaa-{i:016x}" for i in range(2_000))
-    fillers = [i for i in candidates if start_delay(i, WAIT_SECONDS)][:1_050]
-    data = waiting_migration_input(image_id("aaa"))
+    book_the_budget(world, OTHER_SUB)
+    fillers = [f"mig-aaa-{i:016x}" for i in range(1_050)]
+    data = waiting_migration_input("aaa")
     start_many(world, len(fillers), name="migrate_image", id_of=fillers.__getitem__, data=data)
     busy = start_http(world, image_id("zz-busy"), deletionMode="never")
     hold_in_replication(world, busy)

@@ -127,8 +127,8 @@ def test_gallery_name_lookups_are_remembered(world: World) -> None:
     for name in ("named-1", "named-2", "named-3"):
         options = {"migrate-delete-source": "never"}
         assert world.finish(world.tag_for_migration(image_id(name), **options))["output"]["outcome"] == "succeeded"
-    # The first image's lookup only: its resource group, then the subscription (the gallery is elsewhere).
-    assert lookups(world) == ["Galleries_ListByResourceGroup", "Galleries_List"]
+    # The first image's lookup only: one listing of the subscription answers it (issue 16: one request, not two).
+    assert lookups(world) == ["Galleries_List"]
 
 
 def gallery_in(group: str, name: str = GALLERY_NAME) -> dict[str, Any]:
@@ -137,8 +137,8 @@ def gallery_in(group: str, name: str = GALLERY_NAME) -> dict[str, Any]:
 
 
 def test_a_gallery_name_is_looked_up_in_the_images_resource_group_first(world: World) -> None:
-    """The same name in the image's resource group and elsewhere: the image's group wins, without listing the
-    subscription."""
+    """The same name in the image's resource group and elsewhere: the image's group wins, from the one listing of
+    the subscription."""
     # deployed with the gallery role on the images' resource group, where this gallery is
     world.stack.arm.set_role(
         deployed_rbac(deployment={**DEPLOYMENT, "galleryResourceGroupId": gallery_in(RG)["id"].split("/providers/")[0]})
@@ -147,7 +147,7 @@ def test_a_gallery_name_is_looked_up_in_the_images_resource_group_first(world: W
     out = world.finish(world.tag_for_migration(image_id("local-1"), **{"migrate-delete-source": "never"}))["output"]
     assert out["outcome"] == "succeeded", out
     assert out["versionId"].startswith(gallery_in(RG)["id"] + "/images/"), out["versionId"]
-    assert lookups(world) == ["Galleries_ListByResourceGroup"]
+    assert lookups(world) == ["Galleries_List"]
 
 
 def test_an_ambiguous_gallery_name_is_refused_on_the_image(world: World) -> None:

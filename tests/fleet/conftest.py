@@ -4,8 +4,6 @@
 it on (``fleet.stack.subscribe()``): every status tag a migration writes comes back as an event the trigger
 reads and ignores, which doubles the wall time of a 50-image batch and tests nothing the e2e suite does not.
 
-``tight``: a schedule that polls every 10 s and a budget of 12 polls a minute, so a batch's budget floor binds.
-
 ``rounds``: ``BATCH_ROUND_TASKS`` at its minimum, so a batch continues as new every few migrations.
 """
 
@@ -18,14 +16,6 @@ import pytest
 from localrun.stack import LocalStack
 from tests.e2e.conftest import E2E_SETTINGS
 from tests.fleet.fleet_world import FleetWorld
-
-TIGHT_SETTINGS = {
-    **E2E_SETTINGS,
-    "REPLICATION_POLL_FIRST_SECONDS": "10",
-    "REPLICATION_POLL_MIN_SECONDS": "10",
-    "ARM_READ_BUDGET_PER_MINUTE": "12",
-}
-
 
 ROUND_SETTINGS = {**E2E_SETTINGS, "BATCH_ROUND_TASKS": "20"}
 
@@ -52,16 +42,6 @@ def fleet_stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def fleet(fleet_stack: LocalStack) -> FleetWorld:
     return _world(fleet_stack)
-
-
-@pytest.fixture(scope="session")
-def tight_stack() -> Iterator[LocalStack]:
-    yield from _stack(TIGHT_SETTINGS)
-
-
-@pytest.fixture
-def tight(tight_stack: LocalStack) -> FleetWorld:
-    return _world(tight_stack)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bench.batch import peak_running
@@ -103,38 +102,6 @@ def mixed_fleet(count: int = 50) -> MixedFleet:
     ]
     fleet.left_out = [image_id("tools-01", group=GROUP_A), image_id("app-keep", group=GROUP_B), image_id("app-outside")]
     return fleet
-
-
-def replication_polls(entries: list[dict[str, Any]]) -> list[tuple[datetime, str]]:
-    """(virtual time, version path) of each replication poll in the emulator's request log.
-
-    A poll is a version read with ``$expand=ReplicationStatus``; validation reads the version the same way at
-    the very instant of the last poll, so a second read of one version at the same virtual time is not a poll.
-    """
-    seen: set[tuple[str, str]] = set()
-    polls = []
-    for entry in entries:
-        if entry.get("operationId") != "GalleryImageVersions_Get":
-            continue
-        if (entry.get("query") or {}).get("$expand") != "ReplicationStatus":
-            continue
-        key = (entry["virtualTime"], entry["path"].lower())
-        if key in seen:
-            continue
-        seen.add(key)
-        polls.append((datetime.fromisoformat(entry["virtualTime"].replace("Z", "+00:00")), entry["path"].lower()))
-    return sorted(polls)
-
-
-def peak_per_minute(moments: list[datetime]) -> int:
-    """The most events in any half-open 60-second window [t, t + 60 s)."""
-    ordered = sorted(moments)
-    peak, first = 0, 0
-    for last, moment in enumerate(ordered):
-        while (moment - ordered[first]).total_seconds() >= 60:
-            first += 1
-        peak = max(peak, last - first + 1)
-    return peak
 
 
 @dataclass

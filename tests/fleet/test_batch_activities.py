@@ -47,7 +47,6 @@ def test_starting_items_twice_starts_each_once(fleet: FleetWorld) -> None:
         "classifiedAt": "2026-12-07T09:30:00+00:00",
         "settings": Settings.from_env({}).model_dump(mode="json"),
         "options": {"galleryId": GALLERY, "targetRegions": [{"name": "nowhere"}]},
-        "pollFloorSeconds": 0.1,
         "items": [{"entry": _entry(q), "runId": f"r{q}"} for q in (0, 1)],
     }
     first = _run(fleet, start_batch_items, payload)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from migration.batch import (
     report_csv,
     report_rows,
 )
-from migration.budget import child_settings, first_poll_stagger, poll_floor_seconds
 from migration.errors import InvalidRequest
 from migration.fleet import (
     Candidate,
@@ -37,8 +35,6 @@ from migration.fleet import (
 from migration.forecast import forecast_image
 from migration.inventory import build_inventory, inventory_instance_id, left_out, queued_entries
 from migration.plan import MigrationPlan, build_plan
-from migration.replication import Observation, next_poll_delay
-from migration.settings import Settings
 from migration.status import ErrorInfo
 from tests.migration.factories import GALLERY_ID, IMAGE_ID, NOW, SUB, request, settings, source
 
@@ -317,17 +313,17 @@ def test_report_rows_show_each_image_as_it_stands() -> None:
     assert (gone[3]["outcome"], gone[3]["error"]["code"]) == ("failed", "OrchestrationTerminated")
 
 
-def test_an_item_input_carries_the_request_and_the_budget_floor() -> None:
+def test_an_item_input_carries_the_request_and_the_batch_settings() -> None:
     entry = _entries(range(3, 4))[0]
     base = settings(REPLICATION_POLL_FIRST_SECONDS=10, REPLICATION_POLL_MIN_SECONDS=10)
-    data = item_input("batch-x", entry, run_id="r1", options={"galleryId": GALLERY_ID}, settings=base, floor=30,
+    data = item_input("batch-x", entry, run_id="r1", options={"galleryId": GALLERY_ID}, settings=base,
                       classified_at=NOW)  # fmt: skip
     assert (data["q"], data["entry"]["instanceId"], data["child"]["runId"]) == (3, "mig-i3", "r1")
     assert data["child"]["request"]["source_image_id"] == entry["id"]
-    assert data["child"]["settings"]["poll_min_seconds"] == 30
-    assert data["settings"]["poll_min_seconds"] == 10  # the item's own retries use the batch's settings
+    # No per-batch poll floor: the migration asks the app-wide ARM budget (entities/arm_budget.py) itself.
+    assert data["child"]["settings"] == data["settings"] == base.model_dump(mode="json")
     refused = item_input("batch-x", entry, run_id="r1", options={"galleryId": GALLERY_ID, "targetRegions": [
-        {"name": "nowhere"}]}, settings=base, floor=30, classified_at=NOW)  # fmt: skip
+        {"name": "nowhere"}]}, settings=base, classified_at=NOW)  # fmt: skip
     assert refused["error"]["code"] == "InvalidRequest"
     assert "child" not in refused
 
@@ -377,60 +373,3 @@ def test_no_csv_cell_can_start_a_formula(text: str) -> None:
     if cell == text:
         assert text[:1] not in ("\t", "\r", "\n")
         assert text.lstrip()[:1] not in "=+-@\uff1d\uff0b\uff0d\uff20" or not text.lstrip()
-
-
-# --- ARM budget -----------------------------------------------------------------------------------------------
-def test_floor_is_a_whole_share_of_the_budget_per_slot() -> None:
-    assert poll_floor_seconds(budget_per_minute=600, concurrency=10) == 1.0
-    assert poll_floor_seconds(budget_per_minute=12, concurrency=6) == 30.0
-    assert poll_floor_seconds(budget_per_minute=20, concurrency=7) == 30.0  # 20 // 7 = 2 polls a minute each
-    with pytest.raises(InvalidRequest, match="a concurrency of 13 needs an ARM read budget of at least 13"):
-        poll_floor_seconds(budget_per_minute=12, concurrency=13)
-
-
-def test_child_settings_change_nothing_when_the_floor_does_not_bind() -> None:
-    base = Settings()
-    assert child_settings(base, floor=6.0, instance_id="mig-a") is base
-
-
-@given(
-    budget=st.integers(min_value=1, max_value=600),
-    concurrency=st.integers(min_value=1, max_value=100),
-    instance=st.text(min_size=1, max_size=20),
-    elapsed=st.floats(min_value=0, max_value=80000),
-    progress=st.lists(st.integers(min_value=0, max_value=100), min_size=0, max_size=3),
-)
-def test_a_child_never_polls_faster_than_the_floor(
-    budget: int, concurrency: int, instance: str, elapsed: float, progress: list[int]
-) -> None:
-    if concurrency > budget:
-        return
-    floor = poll_floor_seconds(budget_per_minute=budget, concurrency=concurrency)
-    fast = Settings.model_validate({"REPLICATION_POLL_FIRST_SECONDS": 1, "REPLICATION_POLL_MIN_SECONDS": 1})
-    tuned = child_settings(fast, floor=floor, instance_id=instance)
-    observations = [Observation(elapsed=elapsed * i / 3, progress=p) for i, p in enumerate(progress)]
-    delay = next_poll_delay(observations, elapsed=elapsed, settings=tuned)
-    deadline_left = tuned.replication_deadline_seconds - elapsed
-    assert delay >= floor or delay == pytest.approx(max(1.0, deadline_left)) or delay == 0.0
-    assert 0 <= first_poll_stagger(instance, floor) < max(1, floor)
-
-
-@given(
-    budget=st.integers(min_value=1, max_value=300),
-    concurrency=st.integers(min_value=1, max_value=60),
-    offsets=st.lists(st.integers(min_value=0, max_value=120), min_size=1, max_size=60),
-)
-def test_slots_polling_at_the_floor_fit_any_minute(budget: int, concurrency: int, offsets: list[int]) -> None:
-    """Each slot polls at least the (whole-second) floor apart, from any start: then no window [t, t + 60 s)
-    holds more than the budget."""
-    if concurrency > budget:
-        return
-    floor = math.ceil(poll_floor_seconds(budget_per_minute=budget, concurrency=concurrency))
-    moments = sorted(
-        offsets[slot % len(offsets)] + k * floor for slot in range(concurrency) for k in range(300 // floor + 1)
-    )
-    first = 0
-    for last, moment in enumerate(moments):
-        while moment - moments[first] >= 60:
-            first += 1
-        assert last - first + 1 <= budget

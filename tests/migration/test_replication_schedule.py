@@ -59,13 +59,19 @@ def test_curves_the_schedule_does_not_assume_cost_no_more_reads(duration: int, c
     assert 0 <= latency <= duration + 150.2, latency
 
 
-# (curve, copy seconds) whose detection latency misses the goal, as bench/README.md's curve table says
+# (curve, copy seconds) whose detection latency misses the goal. With the first look at 180 s (issue 16: Azure
+# queues a region about 150 s, so an earlier look sees nothing) the geometric back-off's steps fall elsewhere: the
+# 10-minute slow start is now met, the 6-hour slow start, stall-burst and jump and the 1-hour jump are missed (the
+# curve table in bench/README.md was measured before this change).
 MISSES = {
-    ("slow-start", 600),
     ("slow-start", 3600),
+    ("slow-start", 21600),
     ("stall-burst", 600),
     ("stall-burst", 3600),
+    ("stall-burst", 21600),
     ("jump", 600),
+    ("jump", 3600),
+    ("jump", 21600),
 }
 
 
@@ -87,7 +93,7 @@ def test_deadline_is_never_overslept() -> None:
 
 def test_without_progress_the_wait_doubles_up_to_the_cap() -> None:
     cfg = settings(REPLICATION_POLL_MAX_SECONDS="600")
-    assert next_poll_delay([], elapsed=0, settings=cfg) == 60
+    assert next_poll_delay([], elapsed=0, settings=cfg) == 180  # Azure keeps every region queued about 150 s
     assert next_poll_delay([Observation(elapsed=60, progress=0)], elapsed=60, settings=cfg) == 60
     assert next_poll_delay([Observation(elapsed=240, progress=3)], elapsed=240, settings=cfg) == 240
     assert next_poll_delay([Observation(elapsed=5000, progress=0)], elapsed=5000, settings=cfg) == 600
@@ -177,7 +183,7 @@ DELAYS = [
     (
         [o(100, 10), o(101.5, 30)],
         101.5,
-        {"REPLICATION_POLL_MIN_SECONDS": "1", "REPLICATION_POLL_LATENCY_FRACTION": "0"},
+        {"REPLICATION_POLL_MIN_SECONDS": "1", "REPLICATION_POLL_LATENCY_FRACTION": "0", "ARM_BUDGET_POLL_LEASES": "1"},
         69 / 14,
     ),
     # never past the deadline, never less than a second before it, nothing at it

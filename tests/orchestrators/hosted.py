@@ -14,7 +14,11 @@ Durable extension's ``OutOfProcOrchestrationShim`` and ``TaskActivityShim``; DTF
 - an activity's exception arrives as ``TaskFailed`` with ``Reason`` "Activity function 'X' failed:  <Type>:
   <message>" (two blanks) and the JSON of a .NET ``System.Exception`` wrapping the worker's ``RpcException`` as
   ``Details``;
-- a cancelled timer still fires (the SDK ignores it).
+- a cancelled timer still fires (the SDK ignores it);
+- an entity call or signal is an ``EventSent`` named ``op`` carrying the extension's ``RequestMessage`` (the input
+  serialized once more), the entity runs it as a batch of one through its real handle (the out-of-process batch
+  shape of ``EntityTriggerAttributeBindingProvider`` / ``TaskEntityShim.OutOfProcResult``), and a call's answer is
+  an ``EventRaised`` named with the request ID whose input is ``{"result": ...}`` (``exceptionType`` on failure).
 
 Every step's reply is kept; :func:`check_replay` then asserts that each reply's actions are a prefix of the next
 (replaying a longer history reproduces every earlier action) and that replaying the whole final history gives
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,8 +43,10 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$")
 
 ORCHESTRATOR_STARTED, EXECUTION_STARTED, ORCHESTRATOR_COMPLETED = 12, 0, 13
 TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 4, 5, 6
-TIMER_CREATED, TIMER_FIRED, EVENT_RAISED, EXECUTION_COMPLETED = 10, 11, 15, 1
+TIMER_CREATED, TIMER_FIRED, EVENT_SENT, EVENT_RAISED, EXECUTION_COMPLETED = 10, 11, 14, 15, 1
 CALL_ACTIVITY, CREATE_TIMER, WAIT_FOR_EVENT, WHEN_ANY, WHEN_ALL = 0, 5, 6, 11, 12
+CALL_ENTITY, SIGNAL_ENTITY = 7, 9
+EXECUTION_ID = "4f2c9d6e0b7a4d1f"
 
 Handle = Callable[[str], str]
 
@@ -148,9 +155,12 @@ class HostedOrchestration:
         deliver_before: dict[str, list[dict[str, Any]]] | None = None,
         raise_at_start: list[dict[str, Any]] | None = None,
         max_episodes: int = 400,
+        entities: dict[str, Handle] | None = None,
     ) -> None:
         self.handle = handle
         self.activities = activities
+        self.entities = entities or {}
+        self.entity_states: dict[str, tuple[bool, str | None]] = {}
         self.instance_id = instance_id
         self.deliver_with = {k: list(v) for k, v in (deliver_with or {}).items()}
         self.deliver_before = {k: list(v) for k, v in (deliver_before or {}).items()}
@@ -168,7 +178,7 @@ class HostedOrchestration:
             Name="orchestrator",
             Version="",
             Input=input_text,
-            OrchestrationInstance={"InstanceId": self.instance_id, "ExecutionId": "4f2c9d6e0b7a4d1f"},
+            OrchestrationInstance={"InstanceId": self.instance_id, "ExecutionId": EXECUTION_ID},
             ParentInstance=None,
             Tags=None,
         )
@@ -209,6 +219,16 @@ class HostedOrchestration:
                     history.append(event(TASK_SCHEDULED, now, event_id=task_id, Name=name, Version="", Input=wrapped))
                     if not reply.get("isDone"):
                         results += self._activity(task_id, name, leaf["input"], now)
+                elif kind in (CALL_ENTITY, SIGNAL_ENTITY):
+                    request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.instance_id}/{task_id}"))
+                    message = {"op": leaf["operation"], **({"signal": True} if kind == SIGNAL_ENTITY else {})}
+                    message |= {"input": json.dumps(leaf["input"]), "id": request_id, "parent": self.instance_id}
+                    message |= {"parentExecution": EXECUTION_ID}
+                    sent = event(EVENT_SENT, now, event_id=task_id, InstanceId=leaf["instanceId"], Name="op")
+                    history.append({**sent, "Input": json.dumps(message)})
+                    answer = self._entity(leaf["instanceId"], message)
+                    if kind == CALL_ENTITY and not reply.get("isDone"):
+                        results.append((now + STEP, 0, event(EVENT_RAISED, now + STEP, Name=request_id, Input=answer)))
                 elif kind == CREATE_TIMER:
                     fire_at = datetime.fromisoformat(leaf["fireAt"].replace("Z", "+00:00"))
                     history.append(event(TIMER_CREATED, now, event_id=task_id, FireAt=stamp(fire_at)))
@@ -244,6 +264,17 @@ class HostedOrchestration:
             result = task_failed(task_id, name, exc, at)
         after = [(at, 0, raised_event) for raised_event in self._take(self.deliver_with, key, at)]
         return [*before, (at, 0, result), *after]
+
+    def _entity(self, target: str, message: dict[str, Any]) -> str:
+        """Run one operation as a batch of one through the entity's handle; the answer a call gets."""
+        name, _, key = target[1:].partition("@")
+        exists, state = self.entity_states.get(target, (False, None))
+        item = {"name": message["op"], "input": message["input"], "isSignal": bool(message.get("signal"))}
+        body = {"self": {"name": name, "key": key}, "exists": exists, "state": state, "batch": [item]}
+        reply = json.loads(self.entities[name](json.dumps(body)))
+        self.entity_states[target] = (bool(reply["entityExists"]), reply["entityState"])
+        outcome = reply["results"][0]
+        return json.dumps({"result": outcome["result"], **({"exceptionType": "Error"} if outcome["isError"] else {})})
 
     @staticmethod
     def _take(table: dict[str, list[dict[str, Any]]], name: str, at: datetime) -> list[dict[str, Any]]:
@@ -302,6 +333,18 @@ def check_replay(handle: Handle, run: Run) -> None:
     assert replayed == recorded, "the full replay asks for other activities than the history records"
 
 
+def entity_handles(functions: list[Any]) -> dict[str, Handle]:
+    """Entity handles by lower-case entity name, called as the worker calls them (``func.EntityContext``)."""
+    out: dict[str, Handle] = {}
+    for fn in functions:
+        trigger = fn.get_trigger()
+        if trigger.type == "entityTrigger":
+            user = fn.get_user_function()
+            name = (getattr(trigger, "entity_name", None) or fn.get_function_name()).lower()
+            out[name] = _entity_caller(user)
+    return out
+
+
 def handle_of(functions: list[Any], name: str) -> Handle:
     """The orchestrator's handle as the Python worker calls it (``func.OrchestrationContext`` around the JSON)."""
     for fn in functions:
@@ -309,3 +352,10 @@ def handle_of(functions: list[Any], name: str) -> Handle:
             user = fn.get_user_function()
             return lambda body: str(user(context=func.OrchestrationContext(body)))
     raise KeyError(name)
+
+
+def _entity_caller(user: Any) -> Callable[[str], str]:
+    def call(body: str) -> str:
+        return str(user(context=func.EntityContext(body)))
+
+    return call

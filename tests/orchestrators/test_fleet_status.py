@@ -14,7 +14,7 @@ from migration.plan import build_plan
 from migration.request import MigrationRequest
 from migration.status import CUSTOM_STATUS_LIMIT_BYTES, utf16_size
 from tests.app_functions import functions
-from tests.devhost.minihost import MiniHost, handles_of
+from tests.devhost.minihost import MiniHost, entity_handles_of, handles_of
 from tests.migration.factories import GALLERY_ID, SUB, settings, source
 
 GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-images"
@@ -45,7 +45,6 @@ def test_a_batch_of_the_largest_size_keeps_its_custom_status_under_the_limit() -
         created_at="2026-12-07T09:30:00Z",
         images=MAX_FLEET_IMAGES,
         queued=MAX_FLEET_IMAGES,
-        poll_floor_seconds=6.0,
     )
     entries = [
         {"id": item["id"], "name": item["name"], "q": q, "instanceId": f"mig-{item['name'][:40]}-{q:016x}"}
@@ -112,7 +111,8 @@ def _plan(count: int, plan_migration: Any) -> tuple[Any, list[Any]]:
         "fleet": {"scope": {"resourceGroups": [GROUP]}},
         "options": {"galleryId": GALLERY_ID},
     }
-    return MiniHost(handles, activities).run("plan_migrations", data, instance_id="plan-1"), statuses
+    host = MiniHost(handles, activities, entities=entity_handles_of(_App))
+    return host.run("plan_migrations", data, instance_id="plan-1"), statuses
 
 
 def test_a_plans_custom_status_is_a_few_counters_whatever_the_scope() -> None:

@@ -26,6 +26,7 @@ from tests.orchestrators.hosted import (
     HostedOrchestration,
     Run,
     check_replay,
+    entity_handles,
     handle_of,
     raised,
 )
@@ -40,7 +41,7 @@ def migrate(arm: ScriptedArm, *, check: bool = True, **host: Any) -> Run:
     handle = handle_of(functions(), "migrate_image")
     migration = request(**body).model_copy(update={"origin": origin})
     data = {"request": migration.model_dump(mode="json"), "settings": APP_SETTINGS.model_dump(mode="json")}
-    run = HostedOrchestration(handle, arm.activities(), **host).run(data)
+    run = HostedOrchestration(handle, arm.activities(), entities=entity_handles(functions()), **host).run(data)
     if check:
         check_replay(handle, run)
     return run
@@ -59,12 +60,12 @@ def test_the_happy_path_with_a_promotion_that_stays_updating() -> None:
     assert run.output["sourceDeleted"] is True
     promote = arm.calls.index("promote_image_version")
     assert arm.calls[promote + 1 :] == ["get_replication_status"] * 4 + ["delete_source_image", "record_status"]
-    # the promotion is awaited on durable timers: a minute, then every 30 s
+    # the promotion is awaited on durable timers: first when Azure's update usually ends (151 s), then backing off
     timers = [e for e in run.history if e["EventType"] == TIMER_CREATED]
     scheduled = [e for e in run.history if e["EventType"] == TASK_SCHEDULED]
     promoted_at = next(e["Timestamp"] for e in scheduled if e["Name"] == "promote_image_version")
     waits = [_seconds(t["FireAt"]) - _seconds(t["Timestamp"]) for t in timers if t["Timestamp"] > promoted_at]
-    assert [round(w) for w in waits] == [60, 30, 30, 30]
+    assert [round(w) for w in waits] == [151, 15, 30, 60]
 
 
 def _seconds(stamp: str) -> float:
@@ -215,7 +216,7 @@ def test_an_exception_in_any_phase_fails_the_migration_cleanly(phase: str, monke
 
     monkeypatch.setattr(orchestrator.MigrationRun, "enter", entering)
     if phase == "preflight":  # the first phase is not entered: break the first thing it does
-        monkeypatch.setattr(orchestrator, "start_delay", _raise_injected)
+        monkeypatch.setattr(orchestrator.MigrationRun, "acquire", _raise_injected)
     arm = ScriptedArm()
     run = migrate(
         arm,
@@ -225,7 +226,7 @@ def test_an_exception_in_any_phase_fails_the_migration_cleanly(phase: str, monke
     _assert_failed_cleanly(run, arm, phase, f"RuntimeError: injected in {phase}")
 
 
-def _raise_injected(*_: Any) -> int:
+def _raise_injected(*_: Any, **__: Any) -> int:
     raise RuntimeError("injected in preflight")
 
 

@@ -7,17 +7,19 @@ own history must give the same actions; its history must stay small.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from devhost import engine
 from devhost.engine import Outcome
+from migration.budget import BudgetSpec, BudgetState, Level, step_needs
 from migration.errors import ArmRequestFailed, TransientArmError
 from migration.settings import Settings
+from orchestrators.migrate_image import FIRST_BURST
 from tests.app_functions import functions
-from tests.devhost.minihost import MiniHost, handles_of
+from tests.devhost.minihost import START, MiniHost, entity_handles_of, handles_of
 from tests.migration.factories import request, settings
 from tests.orchestrators.scripted_arm import APP_SETTINGS, ScriptedArm
 
@@ -31,7 +33,7 @@ class _App:
 
 
 def migrate(arm: ScriptedArm, *, raise_events: Any = (), app_settings: Settings = APP_SETTINGS, **body: Any) -> Any:
-    host = MiniHost(handles_of(_App), arm.activities())
+    host = MiniHost(handles_of(_App), arm.activities(), entities=entity_handles_of(_App))
     data = {"request": request(**body).model_dump(mode="json"), "settings": app_settings.model_dump(mode="json")}
     return host.run("migrate_image", data, instance_id="mig-test-0000000000000000", raise_events=raise_events)
 
@@ -115,20 +117,33 @@ def test_replaying_the_history_gives_the_same_actions() -> None:
     assert state["output"]["outcome"] == "succeeded"
 
 
-def first_work(run: Any) -> int:
-    """The EventType of the first scheduled item: a timer (10) or an activity (4)."""
-    return next(e["EventType"] for e in run.history if e["EventType"] in (4, 10))
+def scheduled(run: Any) -> list[int]:
+    """EventTypes of the scheduling events, in order: entity messages (14), timers (10), activities (4)."""
+    return [e["EventType"] for e in run.history if e["EventType"] in (4, 10, 14)]
 
 
-def test_starts_are_spread_by_a_stable_delay_before_any_arm_call() -> None:
-    from migration.pacing import start_delay
+def test_the_first_burst_waits_for_its_arm_grant_on_a_durable_timer() -> None:
+    """The first thing a migration does is ask the ARM budget for its first burst of requests; with room it goes
+    straight to preflight, with the budget booked ahead it waits on a durable timer until its grant is due."""
+    immediate = migrate(ScriptedArm())
+    assert scheduled(immediate)[:2] == [14, 4]  # the grant, then preflight
 
-    assert start_delay("mig-test-0000000000000000", 120) > 0
-    spread = migrate(ScriptedArm(), app_settings=settings(START_SPREAD_SECONDS="120"))
-    assert first_work(spread) == 10  # a durable timer first
-    immediate = migrate(ScriptedArm(), app_settings=settings(START_SPREAD_SECONDS="0"))
-    assert first_work(immediate) == 4  # straight to preflight
-    assert spread.output["outcome"] == immediate.output["outcome"] == "succeeded"
+    host = MiniHost(handles_of(_App), ScriptedArm().activities(), entities=entity_handles_of(_App))
+    gallery = request().gallery.subscription_id.lower()
+    booked = BudgetState(granted={"reads": Level(tokens=-960.0, at=START)})
+    host.entity_states[f"@arm_budget@{gallery}"] = (True, json.dumps(booked.model_dump(mode="json")))
+    data = {"request": request().model_dump(mode="json"), "settings": APP_SETTINGS.model_dump(mode="json")}
+    waited = host.run("migrate_image", data, instance_id="mig-test-0000000000000000")
+    assert scheduled(waited)[:3] == [14, 10, 4]  # the grant, a durable timer, then preflight
+    timer = next(e for e in waited.history if e["EventType"] == 10)
+    lane = BudgetSpec().granted_lane("reads")
+    asked = request()
+    needs = step_needs(list(FIRST_BURST), image_subscription=asked.image.subscription_id, gallery_subscription=gallery)
+    due = START + timedelta(seconds=(960 + needs[gallery].reads) / lane.per_second)  # the debt, then its own reads
+    assert abs((datetime.fromisoformat(timer["FireAt"][:26] + "+00:00") - due).total_seconds()) < 0.01
+    messages = [status.get("message") for status in waited.custom_statuses]
+    assert f"waiting for ARM budget until {timer['FireAt'][:19]}Z" in messages
+    assert waited.output["outcome"] == immediate.output["outcome"] == "succeeded"
 
 
 def failed_region(arm: ScriptedArm, region: str = "eastus") -> dict[str, Any]:
@@ -152,7 +167,8 @@ def test_a_region_that_failed_is_retried_after_a_backoff_and_the_migration_goes_
 
 def test_a_stalled_region_is_retried_and_without_retries_the_failure_is_immediate() -> None:
     arm = ScriptedArm()
-    stuck = [arm.snapshot("v", "Creating", "Replicating", 40)] * 8  # reads at 60, 120, 240 ... 3840 s
+    # six reads until one sees no progress for REGION_STALL_SECONDS, one after the retry, then completed
+    stuck = [arm.snapshot("v", "Creating", "Replicating", 40)] * 7
     arm.answers = {"get_replication_status": list(stuck)}
     run = migrate(arm, app_settings=settings(REGION_STALL_SECONDS="3600"))
     assert run.output["outcome"] == "succeeded", run.output
@@ -179,3 +195,20 @@ def test_replaying_a_repaired_migration_gives_the_same_actions() -> None:
     body = engine.context_json(execution, [], last)
     assert handle(body) == handle(body)
     assert json.loads(handle(body))["output"]["repairs"] == {"eastus": 1}
+
+
+def test_what_the_trigger_read_serves_preflight_whatever_the_trigger_s_clock() -> None:
+    """The trigger's ``readAt`` comes from another clock (wall time under the devhost's virtual clock, another machine
+    in Azure): the read's age is measured from the migration's first episode, so a read the trigger made right before
+    starting it serves preflight even when the two clocks disagree by years."""
+    source = {"id": "img", "name": "web-01"}
+    arm = ScriptedArm()
+    host = MiniHost(handles_of(_App), arm.activities(), entities=entity_handles_of(_App))
+    data = {
+        "request": request().model_dump(mode="json"),
+        "settings": APP_SETTINGS.model_dump(mode="json"),
+        "known": {"source": source, "galleryLocation": "westus2", "readAt": "2001-01-01T00:00:00+00:00"},
+    }
+    host.run("migrate_image", data, instance_id="mig-test-0000000000000000")
+    preflight = next(payload for name, payload in arm.payloads if name == "run_preflight")
+    assert preflight["known"] == {"source": source, "galleryLocation": "westus2"}

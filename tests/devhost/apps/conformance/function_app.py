@@ -280,3 +280,62 @@ def record(spec: dict) -> str:
     time.sleep(spec["seconds"])
     marker.write_text("done")
     return f"{spec['name']} done"
+
+
+# -- durable entities (out-of-process protocol) ---------------------------------------------------------------
+@app.entity_trigger(context_name="context", entity_name="tally")
+def tally(context: df.DurableEntityContext) -> None:
+    """A counter: ``add`` (returns the new total), ``get``, ``fail`` (raises; the state keeps its value), ``reset``."""
+    total = context.get_state(lambda: 0)
+    operation = context.operation_name
+    if operation == "add":
+        total += int(context.get_input())
+        context.set_state(total)
+        context.set_result(total)
+    elif operation == "get":
+        context.set_result(total)
+    elif operation == "fail":
+        raise ValueError(f"refused at {total}")
+    elif operation == "reset":
+        context.destruct_on_exit()
+
+
+@app.orchestration_trigger(context_name="context")
+def use_tally(context: df.DurableOrchestrationContext):
+    """Signal (fire and forget), call, and catch a failed operation; the key is the input."""
+    entity = df.EntityId("tally", context.get_input())
+    context.signal_entity(entity, "add", 5)
+    total = yield context.call_entity(entity, "add", 10)
+    try:
+        yield context.call_entity(entity, "fail")
+        failure = None
+    except Exception as exc:
+        failure = str(exc)
+    after = yield context.call_entity(entity, "get")
+    return {"total": total, "failure": failure, "after": after}
+
+
+@app.orchestration_trigger(context_name="context")
+def signal_and_finish(context: df.DurableOrchestrationContext):
+    """A signal sent in the episode that completes the execution is delivered all the same (DTFx sends it)."""
+    context.signal_entity(df.EntityId("tally", context.get_input()), "add", 1)
+    return "done"
+    yield  # a generator: the SDK drives it
+
+
+@app.orchestration_trigger(context_name="context")
+def call_unknown_entity(context: df.DurableOrchestrationContext):
+    return (yield context.call_entity(df.EntityId("nobody", "k"), "get"))
+
+
+@app.route(route="tally/{key}", methods=["POST", "GET"])
+@app.durable_client_input(client_name="client")
+async def tally_client(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The SDK client's entity API: POST ``?add=N`` signals, GET reads the state."""
+    entity = df.EntityId("tally", req.route_params["key"])
+    if req.method == "POST":
+        await client.signal_entity(entity, "add", int(req.params["add"]))
+        return func.HttpResponse(status_code=202)
+    state = await client.read_entity_state(entity)
+    body = {"exists": state.entity_exists, "state": state.entity_state}
+    return func.HttpResponse(json.dumps(body), mimetype="application/json")
