@@ -100,6 +100,7 @@ class Host:
             breakpoints=self.dispatcher.breakpoints,
             reset_hooks=tuple(load_hook(spec) for spec in config.reset_hooks),
             crash_at=self.dispatcher.crash_at_continue,
+            idle=lambda: self.dispatcher.idle,
         )
 
     def build_app(self) -> web.Application:

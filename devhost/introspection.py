@@ -2,7 +2,7 @@
 ``--control-endpoints``, and then to callers with the master key).
 
 - ``GET /_devhost/stats[?instanceIdPrefix=]``: counters (see :mod:`devhost.stats`).
-- ``GET /_devhost/clock``: ``{"mode", "now", "autoAdvance"}``.
+- ``GET /_devhost/clock``: ``{"mode", "now", "autoAdvance", "idle"}`` (idle: no episode or activity running or ready).
 - ``POST /_devhost/clock``: ``{"advanceTo": iso}`` or ``{"advanceBy": seconds}`` (virtual clock only, also
   advances the clock-sync URLs), ``{"autoAdvance": false}`` to hold the virtual clock (a test that must act
   while an orchestration waits on a timer), ``true`` to release it.
@@ -52,9 +52,11 @@ class Introspection:
         crash_at: dict[str, str],
         breakpoints: Breakpoints,
         reset_hooks: tuple[Callable[[], object], ...] = (),
+        idle: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store, self.clock, self.stats, self.notify, self.held = store, clock, stats, notify, held
         self.crash_at, self.breakpoints, self.reset_hooks = crash_at, breakpoints, reset_hooks
+        self.idle = idle
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -187,7 +189,12 @@ class Introspection:
         return web.json_response({"deleted": True})
 
     def _clock_json(self) -> dict[str, Any]:
-        return {"mode": self.clock.mode, "now": iso_z(self.clock.now()), "autoAdvance": self.clock.auto_advance}
+        return {
+            "mode": self.clock.mode,
+            "now": iso_z(self.clock.now()),
+            "autoAdvance": self.clock.auto_advance,
+            "idle": self.idle(),  # nothing running and nothing ready: a held clock can be stepped without a race
+        }
 
 
 def _error(status: int, message: str) -> web.Response:

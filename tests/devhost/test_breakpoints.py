@@ -49,9 +49,11 @@ def test_a_breakpoint_holds_one_run_until_released(dh: DevhostClient) -> None:
     hit = dh.wait_for_breakpoint(point["id"])
     assert (hit["taskId"], hit["attempt"]) == (0, 1)
     assert dh.stats()["runningActivities"] == 1
+    assert dh.clock()["idle"] is False  # an activity held at a breakpoint is still running
     assert completed_tasks(dh, instance_id) == []
     dh.release_breakpoint(point["id"])
     assert dh.wait(instance_id)["output"] == ["Hello x", "Hello y"]  # one stop only: the second run passed
+    assert dh.clock()["idle"] is True
     assert [r["attempts"] for r in dh.activity_runs(instance_id)] == [1, 1]
 
 

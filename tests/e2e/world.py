@@ -228,11 +228,23 @@ class World:
         host.clock(auto_advance=False)
         self.wait_for_instance(instance_id)
         for _ in range(60):
+            self.wait_until_host_idle()  # a step taken while an activity still runs would skip past its result
             status = host.status(instance_id) or {}
             if (status.get("customStatus") or {}).get("phase") == phase:
                 return
             host.clock(advance_by=600)
         raise AssertionError(f"{instance_id} never reached {phase}: {host.status(instance_id)}")
+
+    def wait_until_host_idle(self, timeout: float = 60.0) -> None:
+        """Until the devhost has nothing running or ready, seen twice in a row (work moves between its queues)."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            seen = seen + 1 if self.stack.host.clock().get("idle") else 0
+            if seen == 2:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the devhost stayed busy for {timeout:.0f} s")
 
     def hold_in_replication(self, instance_id: str) -> None:
         """Stop virtual time while the migration sleeps between replication polls."""
