@@ -26,6 +26,12 @@ class App {
     this.notice = h("p", { id: "notice", role: "status", class: "notice", hidden: true });
     this.refresher = new Refresher(() => (this.view ? this.view.refresh() : Promise.resolve(false)), (s) => this.report(s));
     window.addEventListener("hashchange", () => this.route());
+    // The skip link moves the focus only: following its "#main" would change the route (the hash is the route)
+    // and re-mount the view, losing its sorting, filters and focus.
+    document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+      event.preventDefault();
+      this.main.focus();
+    });
     byId("refresh-now").addEventListener("click", () => this.refresher.now());
     byId("forget-key").addEventListener("click", () => {
       forgetKey();
