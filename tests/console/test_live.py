@@ -32,6 +32,7 @@ def test_a_tagged_image_appears_and_its_region_bars_reach_100(console: ConsolePa
 
     row = page.locator(f'#migration-rows tr[data-id="{instance}"]')
     expect(row).to_be_visible(timeout=20_000)  # no reload: the live refresh brought it
+    world.step_to_phase(instance, "replicating")  # past a wait for ARM budget, if the shared budget asks for one
     row.get_by_role("link", name="web-01").click()
     expect(page.locator("#migration-title")).to_have_text("web-01")
     expect(page.locator('#timeline li[data-phase="replicating"]')).to_have_attribute("data-state", "current")

@@ -248,8 +248,7 @@ class World:
 
     def hold_in_replication(self, instance_id: str) -> None:
         """Stop virtual time while the migration sleeps between replication polls."""
-        self.stack.host.clock(auto_advance=False)
-        self.wait_for_instance(instance_id)
+        self.step_to_phase(instance_id, "replicating")  # holds the clock; steps it past a wait for ARM budget
         self.stack.host.wait_until(
             instance_id,
             lambda s: (
