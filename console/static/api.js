@@ -97,6 +97,18 @@ export function problemView(problem) {
   );
 }
 
+/** A live view's answer: its problem shown (null returned) or hidden; else whether the body changed since last time. */
+export function settleAnswer(view, answer) {
+  view.problem.hidden = answer.ok;
+  if (!answer.ok) {
+    fill(view.problem, problemView(answer.problem));
+    return null;
+  }
+  const changed = answer.text !== view.lastText;
+  view.lastText = answer.text;
+  return changed;
+}
+
 /** Call the API. A missing or refused key asks for one and retries; other refusals come back as answers. */
 export async function call(method, path, body = undefined) {
   for (let attempt = 0; attempt < 5; attempt += 1) {

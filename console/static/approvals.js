@@ -1,7 +1,7 @@
 // Approvals waiting: every running migration in the awaiting-approval phase, with approve and cancel.
 
 import { approve, cancel } from "./actions.js";
-import { callList, problemView } from "./api.js";
+import { callList, settleAnswer } from "./api.js";
 import { ageSeconds, fill, h, seconds } from "./dom.js";
 import { clockNow, migrationRow } from "./model.js";
 
@@ -22,14 +22,8 @@ export class ApprovalsView {
 
   async refresh() {
     const answer = await callList("/migrations?status=Running,Pending");
-    if (!answer.ok) {
-      this.problem.hidden = false;
-      fill(this.problem, problemView(answer.problem));
-      return false;
-    }
-    this.problem.hidden = true;
-    const changed = answer.text !== this.lastText;
-    this.lastText = answer.text;
+    const changed = settleAnswer(this, answer);
+    if (changed === null) return false;
     const summaries = answer.items;
     const waiting = summaries.map((s) => ({ row: migrationRow(s), summary: s })).filter((x) => x.row.awaitingApproval);
     this.app.setApprovals(waiting.length);

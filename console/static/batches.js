@@ -1,7 +1,7 @@
 // Batches: counts per state and outcome, progress, running migrations and their phases, report download.
 
 import { cancelBatch } from "./actions.js";
-import { call, callList, problemView } from "./api.js";
+import { call, callList, problemView, settleAnswer } from "./api.js";
 import { fill, h, time } from "./dom.js";
 import { ACTIVE, BATCH_STATES, batchProgress } from "./model.js";
 
@@ -33,14 +33,8 @@ export class BatchesView {
 
   async refresh() {
     const answer = await callList("/batches");
-    if (!answer.ok) {
-      this.problem.hidden = false;
-      fill(this.problem, problemView(answer.problem));
-      return false;
-    }
-    this.problem.hidden = true;
-    const changed = answer.text !== this.lastText;
-    this.lastText = answer.text;
+    const changed = settleAnswer(this, answer);
+    if (changed === null) return false;
     if (changed) this.render(answer.items);
     return changed;
   }
@@ -88,14 +82,8 @@ export class BatchView {
 
   async refresh() {
     const answer = await call("GET", `/batches/${encodeURIComponent(this.id)}`);
-    if (!answer.ok) {
-      this.problem.hidden = false;
-      fill(this.problem, problemView(answer.problem));
-      return false;
-    }
-    this.problem.hidden = true;
-    const changed = answer.text !== this.lastText;
-    this.lastText = answer.text;
+    const changed = settleAnswer(this, answer);
+    if (changed === null) return false;
     if (changed) this.render((this.summary = answer.body || {}));
     return changed;
   }

@@ -2,7 +2,7 @@
 // fate and why, the Durable status endpoints (without their key), approve and cancel.
 
 import { approve, cancel } from "./actions.js";
-import { call, problemView } from "./api.js";
+import { call, settleAnswer } from "./api.js";
 import { ageSeconds, fill, h, seconds, time, withoutKey } from "./dom.js";
 import { PHASES, clockNow, migrationRow } from "./model.js";
 
@@ -51,14 +51,8 @@ export class MigrationView {
 
   async refresh() {
     const answer = await call("GET", `/migrations/${encodeURIComponent(this.id)}`);
-    if (!answer.ok) {
-      this.problem.hidden = false;
-      fill(this.problem, problemView(answer.problem));
-      return false;
-    }
-    this.problem.hidden = true;
-    const changed = answer.text !== this.lastText;
-    this.lastText = answer.text;
+    const changed = settleAnswer(this, answer);
+    if (changed === null) return false;
     this.render(answer.body || {});
     return changed;
   }

@@ -1,6 +1,6 @@
 // Migrations: a filterable, sortable list (image, gallery, phase, outcome, age, reason), live.
 
-import { callList, problemView } from "./api.js";
+import { callList, settleAnswer } from "./api.js";
 import { ageSeconds, fill, h, seconds } from "./dom.js";
 import { OUTCOMES, PHASES, clockNow, migrationRow } from "./model.js";
 
@@ -75,14 +75,8 @@ export class MigrationsView {
 
   async refresh() {
     const answer = await callList("/migrations");
-    if (!answer.ok) {
-      this.problem.hidden = false;
-      fill(this.problem, problemView(answer.problem));
-      return false;
-    }
-    this.problem.hidden = true;
-    const changed = answer.text !== this.lastText;
-    this.lastText = answer.text;
+    const changed = settleAnswer(this, answer);
+    if (changed === null) return false;
     if (changed) this.rows = answer.items.map(migrationRow);
     this.app.setApprovals(this.rows.filter((row) => row.awaitingApproval).length);
     this.render(); // ages move on even when nothing else changed
