@@ -19,7 +19,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from localrun.stack import LocalStack
 from tests.e2e.conftest import E2E_SETTINGS
-from tests.e2e.world import World, deployed_rbac
+from tests.e2e.world import World
 from tests.infra.template import event_subscription_filter
 
 CHROMIUM = os.environ.get("CONSOLE_CHROMIUM", "/usr/bin/chromium")
@@ -83,15 +83,7 @@ def console_stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def world(console_stack: LocalStack) -> World:
-    stack = console_stack
-    stack.arm.reset(reseed=False)
-    stack.host.reset()
-    stack.host.clock(auto_advance=True)
-    stack.subscribe()
-    stack.arm.set_role(deployed_rbac())  # as deployed: the template's roles, enforced by the emulator
-    w = World(stack)
-    w.replication_takes(3600)
-    return w
+    return World.fresh(console_stack)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from localrun.stack import LocalStack
-from tests.e2e.world import World, deployed_rbac
+from tests.e2e.world import World
 from tests.infra.template import event_subscription_filter
 
 # Fast, but the same code paths: SDK retries back off briefly, durable waits cost nothing on the virtual clock.
@@ -40,11 +40,4 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def world(stack: LocalStack) -> World:
-    stack.arm.reset(reseed=False)
-    stack.host.reset()
-    stack.host.clock(auto_advance=True)
-    stack.subscribe()
-    stack.arm.set_role(deployed_rbac())
-    w = World(stack)
-    w.replication_takes(3600)
-    return w
+    return World.fresh(stack)

@@ -16,7 +16,6 @@ from tests.e2e.world import (
     LOCATION,
     SUB,
     World,
-    deployed_rbac,
     eventually,
     gallery,
     image,
@@ -41,14 +40,7 @@ def settings_stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def world(settings_stack: LocalStack) -> World:
-    settings_stack.arm.reset(reseed=False)
-    settings_stack.host.reset()
-    settings_stack.host.clock(auto_advance=True)
-    settings_stack.subscribe()
-    settings_stack.arm.set_role(deployed_rbac())
-    w = World(settings_stack)
-    w.replication_takes(600)
-    return w
+    return World.fresh(settings_stack, replication_seconds=600)
 
 
 def seed_with_other_group(world: World, *resources: dict[str, Any]) -> None:

@@ -165,6 +165,19 @@ def eventually(check: Any, timeout: float = 10.0) -> Any:
 class World:
     stack: LocalStack
 
+    @classmethod
+    def fresh(cls, stack: LocalStack, *, replication_seconds: float = 3600) -> World:
+        """A shared stack made new for one test: empty ARM and host, time running, Event Grid subscribed, the
+        template's roles enforced."""
+        stack.arm.reset(reseed=False)
+        stack.host.reset()
+        stack.host.clock(auto_advance=True)
+        stack.subscribe()
+        stack.arm.set_role(deployed_rbac())  # as deployed: the template's roles, enforced by the emulator
+        world = cls(stack)
+        world.replication_takes(replication_seconds)
+        return world
+
     # --- arranging ------------------------------------------------------------------------------------------
     def seed(self, *resources: dict[str, Any]) -> None:
         self.stack.arm.seed(seed_document(*resources))
