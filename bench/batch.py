@@ -164,9 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for table in tables:
         console.print(table.rich())
     if not args.no_save:
-        command = "python -m bench.batch " + " ".join(sys.argv[1:] if argv is None else argv)
-        section = results.section(command.strip(), tables, result.to_json(), seconds=time.perf_counter() - started)
-        results.write(args.output, {"batch": section})
+        seconds = time.perf_counter() - started
+        results.save("batch", "bench.batch", argv, tables, result.to_json(), seconds=seconds, path=args.output)
         console.print(f"saved batch to {args.output}")
     return 0
 

@@ -281,10 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for table in found:
         console.print(table.rich())
     if not args.no_save:
-        command = "python -m bench.batch_engine " + " ".join(sys.argv[1:] if argv is None else argv)
         data = [r.to_json() for r in runs]
-        section = results.section(command.strip(), found, data, seconds=time.perf_counter() - started)
-        results.write(args.output, {"batch-engine": section})
+        seconds = time.perf_counter() - started
+        results.save("batch-engine", "bench.batch_engine", argv, found, data, seconds=seconds, path=args.output)
         console.print(f"saved batch-engine to {args.output}")
     return 0
 

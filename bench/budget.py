@@ -321,9 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in result.failed:
         console.print(f"[red]{line}[/red]")
     if not args.no_save:
-        command = "python -m bench.budget " + " ".join(sys.argv[1:] if argv is None else argv)
-        section = results.section(command.strip(), made, result.to_json(), seconds=time.perf_counter() - started)
-        results.write(args.output, {"budget": section})
+        seconds = time.perf_counter() - started
+        results.save("budget", "bench.budget", argv, made, result.to_json(), seconds=seconds, path=args.output)
         console.print(f"saved budget to {args.output}")
     return 0
 

@@ -207,9 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for table in made:
         console.print(table.rich())
     if not args.no_save:
-        command = "python -m bench.console " + " ".join(sys.argv[1:] if argv is None else argv)
-        section = results.section(command.strip(), made, figures, seconds=time.monotonic() - started)
-        results.write(OUTPUT, {"console": section})
+        results.save("console", "bench.console", argv, made, figures, seconds=time.monotonic() - started, path=OUTPUT)
         console.print(f"saved {OUTPUT}")
     return 0
 

@@ -10,6 +10,8 @@ import json
 import os
 import platform
 import subprocess
+import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -76,6 +78,14 @@ def section(command: str, tables: list[Table], data: Any, *, seconds: float) -> 
         "tables": [t.to_json() for t in tables],
         "data": data,
     }
+
+
+def save(
+    name: str, module: str, argv: Sequence[str] | None, tables: list[Table], data: Any, *, seconds: float, path: Path
+) -> None:
+    """Write one benchmark's section at ``path``, with the command line that produced it."""
+    command = f"python -m {module} " + " ".join(sys.argv[1:] if argv is None else argv)
+    write(path, {name: section(command.strip(), tables, data, seconds=seconds)})
 
 
 def write(path: Path, sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
