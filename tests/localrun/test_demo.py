@@ -46,8 +46,10 @@ def test_on_a_terminal_it_is_a_table() -> None:
 
 @pytest.mark.e2e
 def test_demo_json_for_scripts_and_plain_lines_in_a_pipe() -> None:
+    # the real clock, as `make demo` runs it: the demo's own settings must fit its time limit (the promotion's
+    # first look at Azure's 151 s once held it past 180 s)
     done = subprocess.run(
-        [sys.executable, "-m", "localrun", "demo", "--clock", "virtual", "--json"],
+        [sys.executable, "-m", "localrun", "demo", "--json"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
