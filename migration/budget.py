@@ -156,7 +156,10 @@ class BudgetState(BaseModel):
     stats: BudgetStats = Field(default_factory=BudgetStats)
 
     def now(self, given: datetime) -> datetime:
-        """The budget's now: never before the latest time it has seen (callers' clocks differ a little)."""
+        """The orchestrations' now: never before the latest time an orchestration gave (their episodes' clocks
+        differ a little). Client functions' times never move it: they come from another clock (other machines in
+        Azure; wall time under the devhost's virtual clock), and a client clock running ahead would otherwise make
+        every migration wait out the skew on a durable timer. The clients' lane keeps its own time in its levels."""
         return max(given, self.clock) if self.clock else given
 
     def busy_until(self) -> datetime | None:
@@ -234,8 +237,8 @@ def release_lease(state: BudgetState, *, holder: str) -> BudgetState:
 
 
 def account(state: BudgetState, spec: BudgetSpec, *, now: datetime, used: Counts) -> BudgetState:
-    """What a client function spent (it could not ask first): taken from the clients' lane, into debt if need be."""
-    now = state.now(now)
+    """What a client function spent (it could not ask first): taken from the clients' lane, into debt if need be.
+    ``now`` is the client's clock, which only the clients' lane sees (see :meth:`BudgetState.now`)."""
     clients = dict(state.clients)
     for kind in KINDS:
         count = used.of(kind)
@@ -245,12 +248,11 @@ def account(state: BudgetState, spec: BudgetSpec, *, now: datetime, used: Counts
         level = _start(lane, clients.get(kind), now).advanced(lane, now)
         clients[kind] = Level(tokens=level.tokens - count, at=level.at)
     stats = state.stats.model_copy(update={"accounted": state.stats.accounted + used})
-    return state.model_copy(update={"clients": clients, "clock": now, "stats": stats})
+    return state.model_copy(update={"clients": clients, "stats": stats})
 
 
 def client_room(state: BudgetState, spec: BudgetSpec, *, now: datetime, kind: str) -> float:
-    """Tokens in the clients' lane now (what a client function may spend without asking)."""
-    now = state.now(now)
+    """Tokens in the clients' lane at the client's ``now`` (what a client function may spend without asking)."""
     lane = spec.client_lane(kind)
     return _start(lane, state.clients.get(kind), now).advanced(lane, now).tokens
 

@@ -133,6 +133,18 @@ def test_the_clients_lane_is_spent_afterwards_and_refills() -> None:
     assert state.stats.accounted == Counts(reads=60)
 
 
+def test_a_client_clock_ahead_of_the_orchestrations_never_makes_a_migration_wait() -> None:
+    """The Event Grid trigger's clock is another machine's (wall time under the devhost's virtual clock): its
+    accounts six minutes ahead once made every later grant wait out those six minutes on a durable timer."""
+    state = account(BudgetState(), SPEC, now=at(360), used=Counts(reads=3))
+    state, grant = acquire(state, SPEC, now=T0, need=Counts(reads=5, writes=2))
+    assert grant.at == T0
+    # and the clients' lane keeps its own time: a client clock going back neither refills nor empties it
+    assert client_room(state, SPEC, now=at(360), kind="reads") == pytest.approx(SPEC.client_lane("reads").size - 3)
+    behind = account(state, SPEC, now=T0, used=Counts(reads=2))
+    assert client_room(behind, SPEC, now=at(360), kind="reads") == pytest.approx(SPEC.client_lane("reads").size - 5)
+
+
 def test_step_needs_add_up_per_subscription() -> None:
     same = step_needs(["run_preflight", "ensure_image_definition"], image_subscription="s", gallery_subscription="s")
     assert same == {"s": Counts(reads=5, writes=2)}
