@@ -4,12 +4,14 @@ The wait is the one place where the app spends ARM requests and Durable history 
 schedule predicts completion from the progress Azure reports instead of polling at a fixed interval:
 
 1. look soon after submission (fast failures surface quickly), then double the wait while no progress shows;
-2. once two reads show progress, estimate the slowest region's completion from the rate between them and
-   sleep until then, never shorter than ``poll_min_seconds`` and never longer than ``poll_max_seconds``;
+2. once two reads show progress, bound the slowest region's completion from the rates they allow (Azure's whole
+   percents) and sleep until it is surely done, or until the accepted detection delay (``poll_latency_fraction``
+   of the time waited, at least ``poll_min_seconds``) after its earliest possible end, whichever comes first;
+   never shorter than ``poll_min_seconds`` and never longer than ``poll_max_seconds``;
 3. never sleep past the deadline, so the deadline check happens on time.
 
-Detection latency is then bounded by the prediction error (about one progress percent of the replication
-time) or ``poll_min_seconds``, whichever is larger. Everything here is pure: the orchestrator owns the clock.
+A copy whose progress grows linearly is then noticed within the accepted delay, usually by the read after the
+one that gave its rate. Everything here is pure: the orchestrator owns the clock.
 """
 
 from __future__ import annotations
@@ -101,13 +103,19 @@ def _predicted_delay(observations: list[Observation], *, elapsed: float, setting
     if anchor is None or last.progress <= anchor.progress:
         # Nothing measurable yet (queued, or below one percent so far): back off geometrically.
         return doubling
-    # Azure reports whole percents (truncated), so the fastest rate consistent with two reads is
-    # (delta + 1) / dt; predicting with it errs towards looking early rather than late. The anchor is the
-    # first read that showed progress, so queued time before replication started does not skew the rate.
-    rate = (last.progress + 1 - anchor.progress) / max(1.0, last.elapsed - anchor.elapsed)
-    remaining = (99 - last.progress) / rate - (elapsed - last.elapsed)
-    delay = max(floor, remaining)
-    if last.progress - anchor.progress < 10:
+    # Azure reports whole percents (truncated), so two reads bound the rate to ((gained - 1) / dt, (gained + 1) / dt)
+    # and the completion (100 %) to [earliest, latest] from the last read. The anchor is the first read that showed
+    # progress, so queued time before replication started does not skew the rate.
+    dt = max(1.0, last.elapsed - anchor.elapsed)
+    gained = last.progress - anchor.progress
+    earliest = (99 - last.progress) / ((gained + 1) / dt)
+    latest = (100 - last.progress) / ((gained - 1) / dt) if gained > 1 else float("inf")
+    # Look once the replication is surely done, or as late as the accepted detection delay allows after its
+    # earliest possible end, whichever comes first: a linear copy is then noticed in one read within the goal
+    # (looking at the earliest end, as this did before issue 16, cost a second read nearly every time).
+    allowance = max(float(settings.poll_min_seconds), settings.poll_latency_fraction * (last.elapsed + earliest))
+    delay = max(floor, min(latest, earliest + allowance) - (elapsed - last.elapsed))
+    if gained < 10:
         return min(delay, doubling)  # too little progress between the reads to trust the rate yet
     return delay
 

@@ -47,6 +47,15 @@ def test_few_reads_and_bounded_latency(duration: int, queued: float) -> None:
     assert reads <= 13, reads
 
 
+@pytest.mark.parametrize("queued", [0, 30, 150.2])
+def test_a_ten_minute_copy_takes_three_reads(queued: float) -> None:
+    """Issue 16's 10-minute migration: a first look, a second that gives the rate, a third once it is done (looking
+    at the earliest possible end instead, as before, took a fourth nearly every time)."""
+    reads, latency = simulate(600, queued)
+    assert reads == 3
+    assert latency <= latency_goal(600 + queued)
+
+
 @pytest.mark.parametrize("curve", CURVES)
 @pytest.mark.parametrize("duration", [600, 3600, 6 * 3600])
 def test_curves_the_schedule_does_not_assume_cost_no_more_reads(duration: int, curve: str) -> None:
@@ -165,26 +174,29 @@ def o(elapsed: float, progress: int) -> Observation:
 
 
 # (observations, elapsed, settings overrides, expected delay): worked out by hand from the rules in the module's
-# docstring with the defaults (first 60 s, min 60 s, 5 % of elapsed, max 3,600 s, deadline 86,400 s).
+# docstring with the defaults (first 180 s, min 60 s, 5 % of elapsed, max 3,600 s, deadline 86,400 s).
 DELAYS = [
-    # rate from the first read that showed progress: (30 + 1 - 10) / 300 s; 69 points left
-    ([o(300, 10), o(600, 30)], 600, {}, 69 / (21 / 300)),
+    # rate from the first read that showed progress: at most (30 + 1 - 10) / 300 s, so 69 points take at least
+    # 985.7 s (done at 1,585.7 s at the earliest); look 5 % of that later, before the latest end (70 / (19 / 300))
+    ([o(300, 10), o(600, 30)], 600, {}, 69 / (21 / 300) + 0.05 * (600 + 69 / (21 / 300))),
     # the same, asked 100 s after the last read: that much less to wait
-    ([o(300, 10), o(600, 30)], 700, {}, 69 / (21 / 300) - 100),
+    ([o(300, 10), o(600, 30)], 700, {}, 69 / (21 / 300) + 0.05 * (600 + 69 / (21 / 300)) - 100),
     # a read at 0 % is no anchor: nothing measurable yet, so the wait doubles (to the time waited so far)
     ([o(60, 0), o(300, 20)], 300, {}, 300),
     # no progress since the anchor, even at 99 %: back off rather than trust a rate of zero
     ([o(300, 99), o(600, 99)], 600, {}, 600),
     # less than 10 points between the reads: the prediction (about 2,500 s) is capped by the doubling
     ([o(300, 5), o(600, 12)], 600, {}, 600),
-    # only the reads before the latest can anchor: the first read here showed nothing
-    ([o(100, 0), o(200, 5), o(300, 20)], 300, {}, 79 / (16 / 100)),
-    # reads 1.5 s apart with a 1 s floor: the rate uses their real distance
+    # only the reads before the latest can anchor: the first read here showed nothing; the accepted delay after
+    # the earliest end is the one-minute minimum (5 % of 793.75 s is less)
+    ([o(100, 0), o(200, 5), o(300, 20)], 300, {}, 79 / (16 / 100) + 60),
+    # reads 1.5 s apart with a 1 s floor: the rate uses their real distance; the latest end (70 points at the
+    # slowest rate, 19 / 1.5 s) comes before the earliest (69 / 14) plus the 1 s allowance
     (
         [o(100, 10), o(101.5, 30)],
         101.5,
         {"REPLICATION_POLL_MIN_SECONDS": "1", "REPLICATION_POLL_LATENCY_FRACTION": "0", "ARM_BUDGET_POLL_LEASES": "1"},
-        69 / 14,
+        70 / (19 / 1.5),
     ),
     # never past the deadline, never less than a second before it, nothing at it
     ([], 998.5, {"REPLICATION_DEADLINE_SECONDS": "1000"}, 1.5),
