@@ -181,11 +181,21 @@ def watch_regions(
     return out
 
 
-def stalled_regions(watched: Mapping[str, RegionWatch], *, elapsed: float, stall_seconds: int) -> list[str]:
-    """Regions whose progress has not moved for ``stall_seconds`` (0: never call a region stalled)."""
+def stalled_regions(
+    watched: Mapping[str, RegionWatch], snapshot: ReplicationSnapshot, *, elapsed: float, stall_seconds: int
+) -> list[str]:
+    """Regions whose progress has not moved for ``stall_seconds`` (0: never call a region stalled). A region still
+    at 0 % is stalled only while another region of ``snapshot`` has started or finished: a version whose regions all
+    wait at 0 % is slow as a whole (Azure queues regions before copying them), which re-sending its regions cannot
+    change; the replication deadline covers it (issue 15: a region that stalls "while others progress")."""
     if stall_seconds <= 0:
         return []
-    return sorted(region for region, w in watched.items() if elapsed - w.since >= stall_seconds)
+    started = {r.region for r in snapshot.regions if r.state.lower() == TERMINAL_OK or r.progress > 0}
+    return sorted(
+        region
+        for region, w in watched.items()
+        if elapsed - w.since >= stall_seconds and (w.progress > 0 or started - {region})
+    )
 
 
 class RepairDecision(BaseModel):

@@ -239,7 +239,9 @@ class MigrationRun:
             if snapshot.completed:
                 return snapshot
             watched = watch_regions(watched, snapshot, elapsed)
-            stalled = stalled_regions(watched, elapsed=elapsed, stall_seconds=self.settings.region_stall_seconds)
+            stalled = stalled_regions(
+                watched, snapshot, elapsed=elapsed, stall_seconds=self.settings.region_stall_seconds
+            )
             if stalled:
                 cause = "replication stalled in " + "; ".join(
                     f"{region}: no progress from {watched[region].progress} % for "

@@ -39,3 +39,14 @@ def test_the_wait_on_each_curve(world: World, curve: str) -> None:
     # The goal is met or missed exactly where the simulation (and bench/README.md's table) says.
     missed = waiting.latency_seconds > latency_goal(total)
     assert missed is ((curve, COPY_SECONDS) in MISSES), waiting
+
+
+def test_regions_that_all_wait_at_zero_for_hours_are_not_repaired(world: World) -> None:
+    """Six hours at 0 % in both regions, then done (the "jump" curve): a version slow as a whole, not a regional
+    stall. Calling it stalled re-sent its regions twice and failed a replication that would have completed."""
+    world.seed(gallery(), image("curve-late"))
+    world.replication_takes(6 * 3600, queuedSeconds=QUEUED_SECONDS, curve="jump")
+    regions = [{"name": "westus2"}, {"name": "eastus"}]
+    output = world.finish(start_http(world, image_id("curve-late"), targetRegions=regions))["output"]
+    assert (output["outcome"], output["repairs"]) == ("succeeded", {}), output
+    assert len(world.stack.arm.requests(operation_id="GalleryImageVersions_Update")) == 1  # the promotion only

@@ -140,15 +140,37 @@ def snapshot(**regions: tuple[str, int]) -> ReplicationSnapshot:
 
 
 def test_a_region_is_stalled_once_its_progress_has_not_moved_for_the_stall_time() -> None:
-    watched = watch_regions({}, snapshot(eastus=("Replicating", 40), westus2=("Replicating", 10)), 100)
-    watched = watch_regions(watched, snapshot(eastus=("Replicating", 40), westus2=("Completed", 100)), 3000)
+    first = snapshot(eastus=("Replicating", 40), westus2=("Replicating", 10))
+    watched = watch_regions({}, first, 100)
+    later = snapshot(eastus=("Replicating", 40), westus2=("Completed", 100))
+    watched = watch_regions(watched, later, 3000)
     assert list(watched) == ["eastus"]  # finished regions are no longer watched
-    assert stalled_regions(watched, elapsed=3000, stall_seconds=3600) == []
-    assert stalled_regions(watched, elapsed=3700, stall_seconds=3600) == ["eastus"]
-    assert stalled_regions(watched, elapsed=3700, stall_seconds=0) == []  # 0 turns stall detection off
+    assert stalled_regions(watched, later, elapsed=3000, stall_seconds=3600) == []
+    assert stalled_regions(watched, later, elapsed=3700, stall_seconds=3600) == ["eastus"]
+    assert stalled_regions(watched, later, elapsed=3700, stall_seconds=0) == []  # 0 turns stall detection off
     moved = watch_regions(watched, snapshot(eastus=("Replicating", 41)), 3700)
-    assert stalled_regions(moved, elapsed=7000, stall_seconds=3600) == []
-    assert stalled_regions(moved, elapsed=7300, stall_seconds=3600) == ["eastus"]
+    assert stalled_regions(moved, later, elapsed=7000, stall_seconds=3600) == []
+    assert stalled_regions(moved, later, elapsed=7300, stall_seconds=3600) == ["eastus"]
+    alone = snapshot(eastus=("Replicating", 40))
+    assert stalled_regions(watch_regions({}, alone, 100), alone, elapsed=3700, stall_seconds=3600) == ["eastus"]
+
+
+def test_a_region_still_at_zero_is_stalled_only_while_another_has_started() -> None:
+    """Every region at 0 % for hours is a version slow to start (the 6-hour "jump" curve), not a regional stall:
+    re-sending the regions cannot help, and two such retries failed a replication that would have completed."""
+    waiting = snapshot(eastus=("Replicating", 0), westus2=("Replicating", 0))
+    watched = watch_regions({}, waiting, 180)
+    assert stalled_regions(watched, waiting, elapsed=7200, stall_seconds=3600) == []
+    one_moved = snapshot(eastus=("Replicating", 0), westus2=("Replicating", 1))
+    assert stalled_regions(watch_regions(watched, one_moved, 7200), one_moved, elapsed=7200, stall_seconds=3600) == [
+        "eastus"
+    ]
+    one_done = snapshot(eastus=("Replicating", 0), westus2=("Completed", 100))
+    assert stalled_regions(watch_regions(watched, one_done, 7200), one_done, elapsed=7200, stall_seconds=3600) == [
+        "eastus"
+    ]
+    alone = snapshot(eastus=("Replicating", 0))
+    assert stalled_regions(watch_regions({}, alone, 180), alone, elapsed=7200, stall_seconds=3600) == []
 
 
 def test_each_retry_of_a_region_waits_twice_as_long_until_the_attempts_are_used_up() -> None:
