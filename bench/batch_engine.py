@@ -40,7 +40,7 @@ from bench.tables import Table
 from bench.world import gallery, image, image_id, wait_until
 from devhost.client import TERMINAL
 from localrun.processes import REPO_ROOT
-from localrun.stack import LocalStack
+from localrun.stack import RESET_HOOK, LocalStack
 from migration.batch import ITEM_PREFIX, batch_key
 from migration.inventory import inventory_instance_id
 from migration.resource_ids import ImageId
@@ -129,6 +129,7 @@ def _stack(before: Path | None, settings: dict[str, str]) -> LocalStack:
         subscribe_events=False,
         settings={"PYTHON_SCRIPT_FILE_NAME": script, **settings},
         devhost_args=["--app", str(before), "--silent"] if before else ["--silent"],
+        reset_hooks=() if before else (RESET_HOOK,),  # the replaced design predates the gallery-name cache
     )
 
 

@@ -85,6 +85,7 @@ class LocalStack:
         persist_emulator: bool = True,
         emulator_port: int = 0,
         devhost_port: int = 0,
+        reset_hooks: tuple[str, ...] = (RESET_HOOK,),
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -97,6 +98,8 @@ class LocalStack:
         self.dir = state_dir or Path(tempfile.mkdtemp(prefix="localstack-"))
         self.emulator_args = list(emulator_args or [])
         self.devhost_args = list(devhost_args or [])
+        # () for an app that has none (a benchmark running an older commit of the app)
+        self.reset_hooks = reset_hooks
         self.subscribe_events = subscribe_events
         # In memory, the emulator does not write its state file (benchmarks; restarts then lose ARM state).
         self.persist_emulator = persist_emulator
@@ -160,7 +163,7 @@ class LocalStack:
             "--clock",
             self.clock,
             "--control-endpoints",  # the stack's users (demo, tests, benchmarks) read stats and move the clock
-            *("--reset-hook", RESET_HOOK),  # a reset also empties the app's process-wide caches
+            *(arg for hook in self.reset_hooks for arg in ("--reset-hook", hook)),  # a reset also empties caches
             *(["--clock-sync", str(self.arm.info["controlUrl"])] if self.clock == "virtual" else []),
             *(["--hold-clock"] if hold_clock else []),
             *self.devhost_args,
