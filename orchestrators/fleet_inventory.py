@@ -33,10 +33,20 @@ def fleet_inventory(context: df.DurableOrchestrationContext) -> Steps:
     body = FleetBody.model_validate(data["fleet"])
     options: dict[str, Any] = data["options"]
     context.set_custom_status({"state": "listing"})
+
+    def waiting(message: str) -> None:  # a wait for ARM budget (or a retry) shows in the plan's or batch's summary
+        context.set_custom_status({"state": "listing", **({"message": message} if message else {})})
+
     try:
-        items = yield from list_images(context, body, settings)
+        items = yield from list_images(context, body, settings, on_wait=waiting)
         candidates = yield from survey(
-            context, items, options, settings, origin=data["origin"], skip_migrated=bool(data["skipMigrated"])
+            context,
+            items,
+            options,
+            settings,
+            origin=data["origin"],
+            skip_migrated=bool(data["skipMigrated"]),
+            on_wait=waiting,
         )
     except MigrationError as exc:  # the scope could not be listed: nothing will be started or planned
         error = ErrorInfo(code=exc.code, message=exc.message)

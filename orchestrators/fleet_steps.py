@@ -5,6 +5,7 @@ Generators to ``yield from`` inside an orchestrator: deterministic, time only fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import azure.durable_functions as df
@@ -30,8 +31,15 @@ def failure_info(exc: BaseException) -> ErrorInfo:
     return ErrorInfo(code=failure.code, message=failure.message)
 
 
-def list_images(context: df.DurableOrchestrationContext, body: FleetBody, settings: Settings) -> Steps:
-    """The images of the scope (filters applied), or the one named image, as :class:`ImageItem` s."""
+def list_images(
+    context: df.DurableOrchestrationContext,
+    body: FleetBody,
+    settings: Settings,
+    *,
+    on_wait: Callable[[str], None] | None = None,
+) -> Steps:
+    """The images of the scope (filters applied), or the one named image, as :class:`ImageItem` s (``on_wait``: what
+    the listing waits for, ``waiting for ARM budget until ...`` or a retry; an empty message when it goes on)."""
     payload: dict[str, Any] = {"filters": body.filters.model_dump(mode="json", by_alias=True)}
     if body.source_image_id:
         payload["imageIds"] = [body.source_image_id]
@@ -40,7 +48,7 @@ def list_images(context: df.DurableOrchestrationContext, body: FleetBody, settin
         assert body.scope is not None
         payload["scope"] = body.scope.model_dump(mode="json", by_alias=True)
         need = listing_need([sub for sub, _ in body.scope.listings()], reads_each=LISTING_READS)
-    listed = yield from call(context, "list_scope_images", payload, settings, need=need)
+    listed = yield from call(context, "list_scope_images", payload, settings, need=need, on_retry=on_wait)
     return [ImageItem.model_validate(i) for i in listed["images"]]
 
 
@@ -52,6 +60,7 @@ def survey(
     *,
     origin: str,
     skip_migrated: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Steps:
     """Classify the images: skip those already migrated (versions in the gallery, status tag) or being migrated
     (active per-image instance), refuse invalid requests, migrate the rest."""
@@ -62,9 +71,12 @@ def survey(
         gallery = gallery_for(options, settings)
         need = listing_need([gallery.subscription_id], reads_each=LISTING_READS)
         payload = {"galleryId": str(gallery)}
-        sources = (yield from call(context, "list_gallery_sources", payload, settings, need=need))["sources"]
+        listed = yield from call(context, "list_gallery_sources", payload, settings, need=need, on_retry=on_wait)
+        sources = listed["sources"]
     ids = [i for i in (instance_id_of(item) for item in items) if i]
-    active = (yield from call(context, "get_active_migrations", {"instanceIds": ids}, settings))["active"]
+    active = (yield from call(context, "get_active_migrations", {"instanceIds": ids}, settings, on_retry=on_wait))[
+        "active"
+    ]
     candidates: list[Candidate] = classify(
         items,
         options,

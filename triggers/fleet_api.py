@@ -21,8 +21,10 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from migration.batch import report_csv
+from migration.budget import WAITING
 from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
+from migration.inventory import inventory_instance_id
 from migration.settings import Settings
 from orchestrators.migrate_image import CANCEL_EVENT
 from triggers.fleet_pages import ReportNotReady, plan_page, report_page
@@ -202,9 +204,15 @@ async def _summary(
     }
     if runtime in ACTIVE and live:
         running = [str(i) for i in view.get("running") or []]
-        phases = await asyncio.gather(*(_phase_of(client, i) for i in running))
-        summary["running"] = [{"id": i, "phase": p} for i, p in zip(running, phases, strict=True)]
+        summary["running"] = list(await asyncio.gather(*(_running_view(client, i) for i in running)))
+        phases = [str(r["phase"]) for r in summary["running"]]
         summary["runningByPhase"] = {p: phases.count(p) for p in sorted(set(phases))}
+        # ARM's budget is shared by every migration: when it is short, say how many of the batch's wait for it
+        summary["waitingForArmBudget"] = sum(1 for r in summary["running"] if "waiting" in r)
+        if summary["status"] == "listing":
+            message = await _listing_message(client, status.instance_id)
+            if message:
+                summary["message"] = message
         if view.get("runningOmitted"):  # the custom status lists the first 20 (the host's 16 KB limit)
             summary["runningOmitted"] = view["runningOmitted"]
     if isinstance(output, dict) and output.get("error"):
@@ -214,10 +222,24 @@ async def _summary(
     return summary
 
 
-async def _phase_of(client: df.DurableOrchestrationClient, instance_id: str) -> str:
+async def _running_view(client: df.DurableOrchestrationClient, instance_id: str) -> dict[str, Any]:
+    """A running migration's phase, and its wait for ARM budget if it waits for one (``waiting``: the message)."""
     status = await client.get_status(instance_id)
     custom = decoded(status.custom_status) if status else None
-    return str(custom.get("phase") or "starting") if isinstance(custom, dict) else "starting"
+    if not isinstance(custom, dict):
+        return {"id": instance_id, "phase": "starting"}
+    view: dict[str, Any] = {"id": instance_id, "phase": str(custom.get("phase") or "starting")}
+    message = str(custom.get("message") or "")
+    if message.startswith(WAITING):
+        view["waiting"] = message
+    return view
+
+
+async def _listing_message(client: df.DurableOrchestrationClient, fleet_id: str) -> str:
+    """What the listing of a plan or batch waits for, if anything (its inventory's status message)."""
+    status = await client.get_status(inventory_instance_id(fleet_id))
+    custom = decoded(status.custom_status) if status else None
+    return str(custom.get("message") or "") if isinstance(custom, dict) else ""
 
 
 @bp.route(route="batches", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

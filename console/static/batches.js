@@ -99,6 +99,9 @@ export class BatchView {
         h("dt", {}, "At most at once"), h("dd", {}, String(b.maxConcurrency ?? "–")),
         h("dt", {}, "Progress"), h("dd", {}, progressBar("batch-progress", b.counts, "Batch progress")),
         h("dt", {}, "Running by phase"), h("dd", { id: "running-by-phase" }, phases(b.runningByPhase)),
+        b.waitingForArmBudget ? [h("dt", {}, "Waiting for ARM budget"),
+          h("dd", { id: "waiting-for-budget" }, `${b.waitingForArmBudget} of the running`)] : null,
+        b.message ? [h("dt", {}, "Listing"), h("dd", { id: "batch-message" }, String(b.message))] : null,
         h("dt", {}, "Finished by phase"), h("dd", { id: "finished-by-phase" }, phases(b.finishedByPhase)),
         b.error ? [h("dt", {}, "Error"), h("dd", {}, `${b.error.code}: ${b.error.message}`)] : null),
       h("h3", {}, "Images per state"), countsList(b.counts, "batch-counts"));
@@ -107,7 +110,8 @@ export class BatchView {
     fill(this.running, running.length
       ? [h("ul", { class: "running" }, running.map((r) => h("li", {},
           h("a", { href: `#/migrations/${encodeURIComponent(String(r.id))}` }, String(r.id)), " · ",
-          h("span", { class: `phase phase-${r.phase}` }, String(r.phase))))),
+          h("span", { class: `phase phase-${r.phase}` }, String(r.phase)),
+          r.waiting ? [" · ", h("span", { class: "waiting" }, String(r.waiting))] : null))),
         omitted ? h("p", { class: "note", id: "running-omitted" }, `and ${omitted} more running`) : null]
       : h("p", { class: "note" }, active ? "None at the moment." : "The batch has ended."));
   }

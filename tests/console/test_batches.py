@@ -95,3 +95,27 @@ def test_html_in_a_tag_value_and_in_problem_details_renders_as_text(console: Con
     assert page.evaluate("window.__pwned") is None
     assert page.locator("main img").count() == 0  # the markup stayed text
     assert world.exists(image_id("web-01"))
+
+
+def test_a_batch_shows_what_waits_for_arm_budget(console: ConsolePage, world: World) -> None:
+    """The shared ARM budget short: the batch's page says its listing waits, then how many of its migrations do."""
+    world.seed(gallery(), image("web-01"), image("web-02"), image("web-03"))
+    host = world.stack.host
+    host.clock(auto_advance=False)
+    world.book_the_budget(SUB)
+    started = world.api(
+        "POST", "batches", json={"scope": {"resourceGroups": [SCOPE]}, "galleryId": GALLERY, "maxConcurrency": 2}
+    )
+    assert started.status_code == 202, started.text
+    batch_id = started.json()["id"]
+    page = console.open(f"#/batches/{batch_id}")
+    expect(page.locator("#batch-message")).to_contain_text("waiting for ARM budget until", timeout=20_000)
+
+    point = host.break_at("get_active_migrations", at="start")
+    host.clock(advance_by=3 * 86400)
+    host.wait_for_breakpoint(point["id"])
+    world.book_the_budget(SUB)
+    host.release_breakpoint(point["id"])
+    expect(page.locator("#waiting-for-budget")).to_have_text("2 of the running", timeout=20_000)
+    expect(page.locator("#batch-message")).to_have_count(0)
+    expect(page.locator("ul.running .waiting")).to_have_count(2)

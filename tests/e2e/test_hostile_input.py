@@ -680,13 +680,6 @@ def waiting_migration_input(name: str) -> dict[str, Any]:
     return {"request": request.model_dump(mode="json"), "settings": settings.model_dump(mode="json"), "runId": "r"}
 
 
-def book_the_budget(world: World, subscription: str) -> None:
-    """Take a day's worth of reads from a subscription's ARM budget (an ``acquire`` sent as a signal)."""
-    now = world.stack.host.clock()["now"]
-    world.stack.host.signal_entity("arm_budget", subscription, "acquire", {"at": now, "need": {"reads": 2_000_000}})
-    assert eventually(lambda: world.stack.host.entity_state("arm_budget", subscription))
-
-
 def world_settings() -> dict[str, str]:
     return {"DEFAULT_GALLERY_ID": GALLERY}
 
@@ -698,7 +691,7 @@ def test_plans_and_batches_see_an_active_migration_beyond_the_first_page(world: 
     host = world.stack.host
     world.seed(gallery(), image("zz-busy"))
     host.clock(auto_advance=False)
-    book_the_budget(world, OTHER_SUB)
+    world.book_the_budget(OTHER_SUB)
     fillers = [f"mig-aaa-{i:016x}" for i in range(1_050)]
     data = waiting_migration_input("aaa")
     start_many(world, len(fillers), name="migrate_image", id_of=fillers.__getitem__, data=data)

@@ -270,6 +270,13 @@ class World:
             ),
         )
 
+    def book_the_budget(self, subscription: str) -> None:
+        """Take a day's worth of reads from a subscription's ARM budget (an ``acquire`` sent as a signal): whatever
+        asks it next waits on a durable timer, with ``waiting for ARM budget until ...`` in its status."""
+        now = self.stack.host.clock()["now"]
+        self.stack.host.signal_entity("arm_budget", subscription, "acquire", {"at": now, "need": {"reads": 2_000_000}})
+        assert eventually(lambda: self.stack.host.entity_state("arm_budget", subscription))
+
     def summary(self, instance_id: str) -> dict[str, Any]:
         response = self.api("GET", f"migrations/{instance_id}")
         assert response.status_code == 200, response.text

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from migration.instance_ids import migration_instance_id
 from migration.resource_ids import ImageId
-from tests.e2e.world import GALLERY, gallery, image, image_id
+from tests.e2e.world import GALLERY, SUB, eventually, gallery, image, image_id
 from tests.fleet.fleet_world import FILTERS, GROUP_A, SCOPE, FleetWorld, mixed_fleet
 
 pytestmark = pytest.mark.e2e
@@ -103,6 +105,40 @@ def test_cancel_stops_new_starts_and_cancels_the_running(fleet: FleetWorld) -> N
     again = fleet.api("POST", f"batches/{batch_id}/cancel")
     assert again.status_code == 409
     assert again.json()["title"] == "Batch Not Running"
+
+
+def test_a_batch_says_when_its_listing_and_its_migrations_wait_for_arm_budget(fleet: FleetWorld) -> None:
+    """The ARM budget is shared by all of the app's work (issue 16): when it is short, a batch's summary says so,
+    for its listing (the message) and for its running migrations (how many wait, and each one's wait)."""
+    names = [f"app-{n:03d}" for n in range(1, 4)]
+    fleet.seed_fleet(gallery(), *(image(n, group=GROUP_A) for n in names))
+    host = fleet.stack.host
+    host.clock(auto_advance=False)
+    fleet.book_the_budget(SUB)
+    batch_id = fleet.start_batch({"scope": SCOPE, "filters": FILTERS, "galleryId": GALLERY, "maxConcurrency": 2})
+
+    def summary_where(check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        found = eventually(lambda: (lambda s: s if check(s) else None)(fleet.api("GET", f"batches/{batch_id}").json()))
+        assert found, fleet.api("GET", f"batches/{batch_id}").json()
+        return dict(found)
+
+    listing = summary_where(lambda s: bool(s.get("message")))
+    assert listing["status"] == "listing"
+    assert listing["message"].startswith("waiting for ARM budget until ")
+    assert listing["waitingForArmBudget"] == 0
+
+    # Past the listing's wait (its last step, which asks the budget for nothing, held), then short of budget again.
+    point = host.break_at("get_active_migrations", at="start")
+    host.clock(advance_by=3 * 86400)
+    host.wait_for_breakpoint(point["id"])
+    fleet.book_the_budget(SUB)
+    host.release_breakpoint(point["id"])
+    running = summary_where(lambda s: s.get("waitingForArmBudget") == 2)
+    assert running["status"] == "running"
+    assert "message" not in running
+    assert [r["waiting"][: len("waiting for ARM budget until ")] for r in running["running"]] == [
+        "waiting for ARM budget until "
+    ] * 2
 
 
 def test_a_batch_skips_an_image_a_tag_trigger_is_migrating(fleet: FleetWorld) -> None:
