@@ -148,7 +148,11 @@ class Settings(BaseModel):
         300, "REGION_REPAIR_DELAY_SECONDS", "Wait before the first retry of a region (doubles each time)."
     )
     region_stall_seconds: int = _setting(
-        3600, "REGION_STALL_SECONDS", "A region whose progress has not moved for this long counts as stalled."
+        3600,
+        "REGION_STALL_SECONDS",
+        "A region whose progress has not moved for this long counts as stalled (one still at 0 % only while another"
+        " region has started or finished: a version whose regions all wait is slow as a whole, and the deadline"
+        " covers it).",
     )
     transient_retry_attempts: int = _setting(
         4, "TRANSIENT_RETRY_ATTEMPTS", "Durable retries of a step after the SDK's own retries gave up."

@@ -27,6 +27,7 @@ def test_batches_and_tag_triggered_migrations_share_one_budget_without_a_429() -
     budget = result.budget
     assert budget["waits"] > 0  # the budget was short: work waited for it on durable timers ...
     assert result.saw_waiting  # ... and said so in its status
-    assert budget["leases_granted"] == round(50 * LOAD.scale)  # as many poll leases as there are ...
-    assert budget["leases_refused"] > 0  # ... and the others asked for each replication read
+    # Every poll lease was used, and handed on when given back (how often depends on timing) ...
+    assert round(50 * LOAD.scale) <= budget["leases_granted"] < LOAD.migrations
+    assert budget["leases_refused"] > 0  # ... and the migrations that found none asked for each replication read
     assert budget["accounted"]["reads"] >= LOAD.tagged  # the trigger told the budget what it read
