@@ -20,6 +20,7 @@ inventory and the chunks' outputs. Custom status is a few counters; any unexpect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -119,6 +120,10 @@ def plan_round(context: df.DurableOrchestrationContext, data: dict[str, Any]) ->
                 "classifiedAt": ledger.classified_at,
             }
             child = chunk_instance_id(context.instance_id, ledger.next_chunk)
+            planned = ledger.images - ledger.queued + min(ledger.queued, ledger.next_chunk * PLAN_CHUNK)
+            context.set_custom_status(
+                {"state": "planning", "images": ledger.images, "planned": planned, "chunk": ledger.next_chunk}
+            )
             chunk = yield context.call_sub_orchestrator(CHUNK, payload, child)
             ledger.add(chunk["counts"])
             ledger.next_chunk += 1
@@ -150,10 +155,15 @@ def _plan_need(request_json: dict[str, Any]) -> dict[str, Any]:
     return step_needs(["plan_migration"], **subscriptions, gallery_subscription=request.gallery.subscription_id)
 
 
-def _plan_group(context: df.DurableOrchestrationContext, requests: list[dict[str, Any]], settings: Settings) -> Steps:
+def _plan_group(
+    context: df.DurableOrchestrationContext,
+    requests: list[dict[str, Any]],
+    settings: Settings,
+    on_wait: Callable[[str], None],
+) -> Steps:
     """Plans for a group of images at once (one grant of the ARM budget for them all); if one fails, the group is
     redone one by one with retries (each asking the budget again)."""
-    yield from acquire(context, merge(*(_plan_need(r) for r in requests)))
+    yield from acquire(context, merge(*(_plan_need(r) for r in requests)), on_wait=on_wait)
     try:
         results = yield context.task_all(
             [context.call_activity("plan_migration", {"request": request}) for request in requests]
@@ -163,7 +173,10 @@ def _plan_group(context: df.DurableOrchestrationContext, requests: list[dict[str
         redone = []
         for request in requests:
             payload = {"request": request}
-            redone.append((yield from call(context, "plan_migration", payload, settings, need=_plan_need(request))))
+            planned = yield from call(
+                context, "plan_migration", payload, settings, need=_plan_need(request), on_retry=on_wait
+            )
+            redone.append(planned)
         return redone
 
 
@@ -173,6 +186,10 @@ def plan_chunk(context: df.DurableOrchestrationContext) -> Steps:
     data = context.get_input()
     settings = Settings.model_validate(data["settings"])
     slice_ = {key: data[key] for key in ("inventoryId", "start", "count")}
+
+    def waiting(message: str) -> None:  # a wait for ARM budget (or a retry) shows in the plan's progress
+        context.set_custom_status({"message": message} if message else {})
+
     entries = (yield from call(context, "read_inventory", slice_, settings))["entries"]
     classified_at = datetime.fromisoformat(data["classifiedAt"])
     requests = []
@@ -188,13 +205,13 @@ def plan_chunk(context: df.DurableOrchestrationContext) -> Steps:
         payload = {"imageIds": [entry["id"] for entry in entries]}
         subscriptions = sorted({ImageId.parse(entry["id"]).subscription_id for entry in entries})
         need = listing_need(subscriptions, reads_each=LISTING_READS)
-        listing = yield from call(context, "list_scale_set_references", payload, settings, need=need)
+        listing = yield from call(context, "list_scale_set_references", payload, settings, need=need, on_retry=waiting)
         references = listing["references"]
         facts = {key: ScaleSetFacts.model_validate(f) for key, f in (listing.get("scaleSets") or {}).items()}
     rows = []
     for start in range(0, len(requests), PLAN_FANOUT):
         group = requests[start : start + PLAN_FANOUT]
-        for result in (yield from _plan_group(context, group, settings)):
+        for result in (yield from _plan_group(context, group, settings, waiting)):
             plan = MigrationPlan.model_validate(result)
             scale_sets = references.get(id_key(plan.request.source_image_id), [])
             rows.append(forecast_image(plan, scale_sets=scale_sets, scale_set_facts=facts))

@@ -24,6 +24,7 @@ from migration.batch import report_csv
 from migration.budget import WAITING
 from migration.errors import InvalidRequest
 from migration.fleet import BATCH_PREFIX, PLAN_PREFIX, check_options, is_fleet_id, new_fleet_id, parse_fleet_body
+from migration.forecast import chunk_instance_id
 from migration.inventory import inventory_instance_id
 from migration.settings import Settings
 from orchestrators.migrate_image import CANCEL_EVENT
@@ -87,8 +88,21 @@ async def _plan_document(
     """The plan with one page of rows (``?top=``, ``?continuationToken=``), 202 with progress while it is made."""
     runtime = _runtime(status)
     if runtime in ACTIVE:
-        progress = decoded(status.custom_status)
-        return {"id": instance_id, "status": "running", "progress": progress if isinstance(progress, dict) else {}}, 202
+        custom = decoded(status.custom_status)
+        progress = dict(custom) if isinstance(custom, dict) else {}
+        # what the listing or the running chunk waits for (ARM budget, a retry), if anything
+        waiting_in = (
+            inventory_instance_id(instance_id)
+            if progress.get("state") == "listing"
+            else chunk_instance_id(instance_id, int(progress["chunk"]))
+            if isinstance(progress.get("chunk"), int)
+            else None
+        )
+        message = await _status_message(client, waiting_in) if waiting_in else ""
+        progress.pop("chunk", None)
+        if message:
+            progress["message"] = message
+        return {"id": instance_id, "status": "running", "progress": progress}, 202
     output = decoded(status.output)
     if runtime not in _FINISHED_WITH_OUTPUT or not isinstance(output, dict):
         error = {"code": f"Orchestration{runtime}", "message": str(output or runtime)[:2000]}
@@ -210,7 +224,7 @@ async def _summary(
         # ARM's budget is shared by every migration: when it is short, say how many of the batch's wait for it
         summary["waitingForArmBudget"] = sum(1 for r in summary["running"] if "waiting" in r)
         if summary["status"] == "listing":
-            message = await _listing_message(client, status.instance_id)
+            message = await _status_message(client, inventory_instance_id(status.instance_id))
             if message:
                 summary["message"] = message
         if view.get("runningOmitted"):  # the custom status lists the first 20 (the host's 16 KB limit)
@@ -235,9 +249,9 @@ async def _running_view(client: df.DurableOrchestrationClient, instance_id: str)
     return view
 
 
-async def _listing_message(client: df.DurableOrchestrationClient, fleet_id: str) -> str:
-    """What the listing of a plan or batch waits for, if anything (its inventory's status message)."""
-    status = await client.get_status(inventory_instance_id(fleet_id))
+async def _status_message(client: df.DurableOrchestrationClient, instance_id: str) -> str:
+    """What a sub-orchestration of a plan or batch (its inventory, a plan's chunk) waits for, if anything."""
+    status = await client.get_status(instance_id)
     custom = decoded(status.custom_status) if status else None
     return str(custom.get("message") or "") if isinstance(custom, dict) else ""
 

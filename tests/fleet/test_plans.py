@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,38 @@ def test_a_plan_of_several_chunks_pages_its_rows_in_image_order(fleet: FleetWorl
         response = fleet.api("GET", f"plans/{plan['id']}", params={"continuationToken": token})
         assert response.status_code == 400, token
         assert response.json()["title"] == "Invalid Continuation Token"
+
+
+def test_a_plan_says_when_its_listing_and_its_chunks_wait_for_arm_budget(fleet: FleetWorld) -> None:
+    """The ARM budget is shared by all of the app's work (issue 16): a plan's progress says when it waits for it."""
+    fleet.seed_fleet(gallery(), image("app-001", group=GROUP_A), image("app-002", group=GROUP_A))
+    host = fleet.stack.host
+    host.clock(auto_advance=False)
+    fleet.book_the_budget(SUB)
+    started = fleet.api("POST", "plans", json={"scope": SCOPE, "filters": FILTERS, "galleryId": GALLERY})
+    assert started.status_code == 202, started.text
+    plan_id = started.json()["id"]
+
+    def waiting_progress(state: str) -> dict[str, Any] | None:
+        response = fleet.api("GET", f"plans/{plan_id}")
+        progress = response.json().get("progress") or {}
+        return (
+            progress
+            if response.status_code == 202 and progress.get("state") == state and "message" in progress
+            else None
+        )
+
+    listing = eventually(lambda: waiting_progress("listing"))
+    assert listing, fleet.api("GET", f"plans/{plan_id}").json()
+    assert listing["message"].startswith("waiting for ARM budget until ")
+
+    # Past the listing's wait (its last step, which asks the budget for nothing, held), then short of budget again.
+    point = host.break_at("get_active_migrations", at="start")
+    host.clock(advance_by=3 * 86400)
+    host.wait_for_breakpoint(point["id"])
+    fleet.book_the_budget(SUB)
+    host.release_breakpoint(point["id"])
+    planning = eventually(lambda: waiting_progress("planning"))
+    assert planning, fleet.api("GET", f"plans/{plan_id}").json()
+    assert planning["message"].startswith("waiting for ARM budget until ")
+    assert set(planning) == {"state", "images", "planned", "message"}
