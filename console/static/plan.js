@@ -24,6 +24,15 @@ const FATE = {
   "": "each source image follows the app's default deletion mode (DEFAULT_DELETION_MODE)",
 };
 
+
+/** "Planning… 40 of 130 images planned · waiting for ARM budget until …" from a running plan's progress. */
+function planning(progress) {
+  const p = progress || {};
+  const counted = p.images ? ` ${Number(p.planned || 0)} of ${Number(p.images)} images planned`
+    : p.state ? ` (${String(p.state)})` : "";
+  return `Planning…${counted}${p.message ? ` · ${String(p.message)}` : ""}`;
+}
+
 export class PlanView {
   constructor(app) {
     this.app = app;
@@ -104,7 +113,7 @@ export class PlanView {
     fill(this.result, h("p", { role: "status" }, "Planning…"));
     let answer = await call("POST", "/plans", this.body);
     while (answer.status === 202 && answer.body?.id) {
-      fill(this.result, h("p", { role: "status" }, `Planning… ${JSON.stringify(answer.body.progress || {})}`));
+      fill(this.result, h("p", { role: "status", id: "plan-progress" }, planning(answer.body.progress)));
       await new Promise((resolve) => setTimeout(resolve, 1000));
       answer = await call("GET", `/plans/${encodeURIComponent(answer.body.id)}`);
     }

@@ -119,3 +119,15 @@ def test_a_batch_shows_what_waits_for_arm_budget(console: ConsolePage, world: Wo
     expect(page.locator("#waiting-for-budget")).to_have_text("2 of the running", timeout=20_000)
     expect(page.locator("#batch-message")).to_have_count(0)
     expect(page.locator("ul.running .waiting")).to_have_count(2)
+
+
+def test_a_plan_preview_says_it_waits_for_arm_budget(console: ConsolePage, world: World) -> None:
+    world.seed(gallery(), image("web-01"))
+    world.stack.host.clock(auto_advance=False)
+    world.book_the_budget(SUB)
+    page = console.open("#/plan")
+    page.get_by_label("Resource group IDs (one per line)").fill(SCOPE)
+    page.get_by_label("Gallery resource ID").fill(GALLERY)
+    page.get_by_role("button", name="Preview the plan").click()
+    progress = page.locator("#plan-progress")
+    expect(progress).to_contain_text("Planning… (listing) · waiting for ARM budget until ", timeout=20_000)
