@@ -90,16 +90,14 @@ async def _plan_document(
     if runtime in ACTIVE:
         custom = decoded(status.custom_status)
         progress = dict(custom) if isinstance(custom, dict) else {}
-        # what the listing or the running chunk waits for (ARM budget, a retry), if anything
-        waiting_in = (
-            inventory_instance_id(instance_id)
-            if progress.get("state") == "listing"
-            else chunk_instance_id(instance_id, int(progress["chunk"]))
-            if isinstance(progress.get("chunk"), int)
-            else None
-        )
+        # what the listing or the chunk being planned waits for (ARM budget, a retry), if anything
+        chunk = progress.pop("chunk", None)
+        waiting_in = None
+        if progress.get("state") == "listing":
+            waiting_in = inventory_instance_id(instance_id)
+        elif isinstance(chunk, int):
+            waiting_in = chunk_instance_id(instance_id, chunk)
         message = await _status_message(client, waiting_in) if waiting_in else ""
-        progress.pop("chunk", None)
         if message:
             progress["message"] = message
         return {"id": instance_id, "status": "running", "progress": progress}, 202
@@ -250,8 +248,13 @@ async def _running_view(client: df.DurableOrchestrationClient, instance_id: str)
 
 
 async def _status_message(client: df.DurableOrchestrationClient, instance_id: str) -> str:
-    """What a sub-orchestration of a plan or batch (its inventory, a plan's chunk) waits for, if anything."""
-    status = await client.get_status(instance_id)
+    """What a sub-orchestration of a plan or batch (its inventory, a plan's chunk) waits for, if anything; nothing
+    when it cannot be read (a chunk whose start is still queued): the message is a courtesy, never a failure."""
+    try:
+        status = await client.get_status(instance_id)
+    except Exception:
+        logger.debug("no status for %s yet", instance_id, exc_info=True)
+        return ""
     custom = decoded(status.custom_status) if status else None
     return str(custom.get("message") or "") if isinstance(custom, dict) else ""
 

@@ -120,7 +120,7 @@ def test_a_plans_custom_status_is_a_few_counters_whatever_the_scope() -> None:
     assert run.outcome is Outcome.COMPLETED, run.output
     assert (run.output["status"], run.output["chunks"], run.output["counts"]["succeeded"]) == ("completed", 3, 250)
     assert run.output["images"] == []  # the rows are in the chunks' outputs, paged by the API
-    assert {key for status in statuses for key in status} <= {"state", "images", "planned"}
+    assert {key for status in statuses for key in status} <= {"state", "images", "planned", "chunk"}
 
 
 def test_a_plan_that_meets_something_unexpected_ends_failed_with_the_reason() -> None:
