@@ -118,7 +118,11 @@ def test_a_batch_says_when_its_listing_and_its_migrations_wait_for_arm_budget(fl
     batch_id = fleet.start_batch({"scope": SCOPE, "filters": FILTERS, "galleryId": GALLERY, "maxConcurrency": 2})
 
     def summary_where(check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        found = eventually(lambda: (lambda s: s if check(s) else None)(fleet.api("GET", f"batches/{batch_id}").json()))
+        def answer() -> dict[str, Any] | None:
+            summary = fleet.api("GET", f"batches/{batch_id}").json()
+            return summary if check(summary) else None
+
+        found = eventually(answer, timeout=30)
         assert found, fleet.api("GET", f"batches/{batch_id}").json()
         return dict(found)
 

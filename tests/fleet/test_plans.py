@@ -205,7 +205,7 @@ def test_a_plan_says_when_its_listing_and_its_chunks_wait_for_arm_budget(fleet: 
             else None
         )
 
-    listing = eventually(lambda: waiting_progress("listing"))
+    listing = eventually(lambda: waiting_progress("listing"), timeout=30)
     assert listing, fleet.api("GET", f"plans/{plan_id}").json()
     assert listing["message"].startswith("waiting for ARM budget until ")
 
@@ -215,7 +215,7 @@ def test_a_plan_says_when_its_listing_and_its_chunks_wait_for_arm_budget(fleet: 
     host.wait_for_breakpoint(point["id"])
     fleet.book_the_budget(SUB)
     host.release_breakpoint(point["id"])
-    planning = eventually(lambda: waiting_progress("planning"))
+    planning = eventually(lambda: waiting_progress("planning"), timeout=30)
     assert planning, fleet.api("GET", f"plans/{plan_id}").json()
     assert planning["message"].startswith("waiting for ARM budget until ")
     assert set(planning) == {"state", "images", "planned", "message"}
