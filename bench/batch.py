@@ -161,12 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     result = scale.run_scenario(scenario(args.cap), args.migrations)
     tables = [*report.scale_tables([result]), concurrency_table(args.cap), time_table(result)]
-    for table in tables:
-        console.print(table.rich())
-    if not args.no_save:
-        seconds = time.perf_counter() - started
-        results.save("batch", "bench.batch", argv, tables, result.to_json(), seconds=seconds, path=args.output)
-        console.print(f"saved batch to {args.output}")
+    seconds = time.perf_counter() - started
+    path = None if args.no_save else args.output
+    results.publish(console, "batch", "bench.batch", argv, tables, result.to_json(), seconds=seconds, path=path)
     return 0
 
 

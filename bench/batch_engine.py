@@ -279,13 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = dict(item.split("=", 1) for item in args.setting)
     runs, before_missing = run(args.sizes, args.before_sizes, cap=args.cap, settings=settings)
     found = tables(runs, before_missing=before_missing)
-    for table in found:
-        console.print(table.rich())
-    if not args.no_save:
-        data = [r.to_json() for r in runs]
-        seconds = time.perf_counter() - started
-        results.save("batch-engine", "bench.batch_engine", argv, found, data, seconds=seconds, path=args.output)
-        console.print(f"saved batch-engine to {args.output}")
+    data = [r.to_json() for r in runs]
+    seconds = time.perf_counter() - started
+    path = None if args.no_save else args.output
+    results.publish(console, "batch-engine", "bench.batch_engine", argv, found, data, seconds=seconds, path=path)
     return 0
 
 

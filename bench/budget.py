@@ -316,14 +316,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     result = run(load)
     made = tables(result)
-    for table in made:
-        console.print(table.rich())
+    seconds = time.perf_counter() - started
+    path = None if args.no_save else args.output
+    results.publish(console, "budget", "bench.budget", argv, made, result.to_json(), seconds=seconds, path=path)
     for line in result.failed:
         console.print(f"[red]{line}[/red]")
-    if not args.no_save:
-        seconds = time.perf_counter() - started
-        results.save("budget", "bench.budget", argv, made, result.to_json(), seconds=seconds, path=args.output)
-        console.print(f"saved budget to {args.output}")
     return 0
 
 

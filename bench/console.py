@@ -204,11 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with console.status("measuring the console…"):
             figures = measure(stack, args.migrations, args.window)
     made = tables(figures)
-    for table in made:
-        console.print(table.rich())
-    if not args.no_save:
-        results.save("console", "bench.console", argv, made, figures, seconds=time.monotonic() - started, path=OUTPUT)
-        console.print(f"saved {OUTPUT}")
+    seconds = time.monotonic() - started
+    path = None if args.no_save else OUTPUT
+    results.publish(console, "console", "bench.console", argv, made, figures, seconds=seconds, path=path)
     return 0
 
 

@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from bench.tables import Table
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -86,6 +88,25 @@ def save(
     """Write one benchmark's section at ``path``, with the command line that produced it."""
     command = f"python -m {module} " + " ".join(sys.argv[1:] if argv is None else argv)
     write(path, {name: section(command.strip(), tables, data, seconds=seconds)})
+
+
+def publish(
+    console: Console,
+    name: str,
+    module: str,
+    argv: Sequence[str] | None,
+    tables: list[Table],
+    data: Any,
+    *,
+    seconds: float,
+    path: Path | None,
+) -> None:
+    """Print a benchmark's tables, then save its section at ``path`` (``None``: print only, as ``--no-save`` asks)."""
+    for table in tables:
+        console.print(table.rich())
+    if path is not None:
+        save(name, module, argv, tables, data, seconds=seconds, path=path)
+        console.print(f"saved {name} to {path}")
 
 
 def write(path: Path, sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
