@@ -60,8 +60,13 @@ def handles_of(app: Any) -> dict[str, engine.Handle]:
 
 def entity_handles_of(app: Any) -> dict[str, engine.Handle]:
     """Entity handles of a DFApp, keyed by lower-case entity name: batch context JSON in, batch result JSON out."""
+    return entity_handles(app.get_functions())
+
+
+def entity_handles(functions: list[Any]) -> dict[str, engine.Handle]:
+    """Entity handles by lower-case entity name, called as the worker calls them (``func.EntityContext``)."""
     out: dict[str, engine.Handle] = {}
-    for fn in app.get_functions():
+    for fn in functions:
         trigger = fn.get_trigger()
         if trigger.type == "entityTrigger":
             user = fn.get_user_function()

@@ -333,18 +333,6 @@ def check_replay(handle: Handle, run: Run) -> None:
     assert replayed == recorded, "the full replay asks for other activities than the history records"
 
 
-def entity_handles(functions: list[Any]) -> dict[str, Handle]:
-    """Entity handles by lower-case entity name, called as the worker calls them (``func.EntityContext``)."""
-    out: dict[str, Handle] = {}
-    for fn in functions:
-        trigger = fn.get_trigger()
-        if trigger.type == "entityTrigger":
-            user = fn.get_user_function()
-            name = (getattr(trigger, "entity_name", None) or fn.get_function_name()).lower()
-            out[name] = _entity_caller(user)
-    return out
-
-
 def handle_of(functions: list[Any], name: str) -> Handle:
     """The orchestrator's handle as the Python worker calls it (``func.OrchestrationContext`` around the JSON)."""
     for fn in functions:
@@ -352,10 +340,3 @@ def handle_of(functions: list[Any], name: str) -> Handle:
             user = fn.get_user_function()
             return lambda body: str(user(context=func.OrchestrationContext(body)))
     raise KeyError(name)
-
-
-def _entity_caller(user: Any) -> Callable[[str], str]:
-    def call(body: str) -> str:
-        return str(user(context=func.EntityContext(body)))
-
-    return call

@@ -18,6 +18,7 @@ from migration.replication import ReplicationSnapshot
 from migration.status import CUSTOM_STATUS_LIMIT_BYTES, TRUNCATED, Phase, utf16_size
 from orchestrators import migrate_image as orchestrator
 from tests.app_functions import functions
+from tests.devhost.minihost import entity_handles
 from tests.migration.factories import request
 from tests.orchestrators.hosted import (
     START,
@@ -26,7 +27,6 @@ from tests.orchestrators.hosted import (
     HostedOrchestration,
     Run,
     check_replay,
-    entity_handles,
     handle_of,
     raised,
 )
