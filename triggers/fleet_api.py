@@ -234,12 +234,16 @@ async def _summary(
     return summary
 
 
-async def _running_view(client: df.DurableOrchestrationClient, instance_id: str) -> dict[str, Any]:
-    """A running migration's phase, and its wait for ARM budget if it waits for one (``waiting``: the message)."""
+async def _custom_status(client: df.DurableOrchestrationClient, instance_id: str) -> dict[str, Any]:
+    """An instance's custom status as a dict (empty when it has none, or none that is an object)."""
     status = await client.get_status(instance_id)
     custom = decoded(status.custom_status) if status else None
-    if not isinstance(custom, dict):
-        return {"id": instance_id, "phase": "starting"}
+    return custom if isinstance(custom, dict) else {}
+
+
+async def _running_view(client: df.DurableOrchestrationClient, instance_id: str) -> dict[str, Any]:
+    """A running migration's phase, and its wait for ARM budget if it waits for one (``waiting``: the message)."""
+    custom = await _custom_status(client, instance_id)
     view: dict[str, Any] = {"id": instance_id, "phase": str(custom.get("phase") or "starting")}
     message = str(custom.get("message") or "")
     if message.startswith(WAITING):
@@ -251,12 +255,10 @@ async def _status_message(client: df.DurableOrchestrationClient, instance_id: st
     """What a sub-orchestration of a plan or batch (its inventory, a plan's chunk) waits for, if anything; nothing
     when it cannot be read (a chunk whose start is still queued): the message is a courtesy, never a failure."""
     try:
-        status = await client.get_status(instance_id)
+        return str((await _custom_status(client, instance_id)).get("message") or "")
     except Exception:
         logger.debug("no status for %s yet", instance_id, exc_info=True)
         return ""
-    custom = decoded(status.custom_status) if status else None
-    return str(custom.get("message") or "") if isinstance(custom, dict) else ""
 
 
 @bp.route(route="batches", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
