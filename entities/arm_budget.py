@@ -22,7 +22,17 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from migration.budget import BUDGET_ENTITY, BudgetSpec, BudgetState, Counts, account, acquire, release_lease
+from migration.budget import (
+    BUDGET_ENTITY,
+    BudgetSpec,
+    BudgetState,
+    Counts,
+    account,
+    acquire,
+    instant,
+    parse_instant,
+    release_lease,
+)
 from migration.settings import Settings
 
 bp = df.Blueprint()
@@ -34,13 +44,7 @@ def spec() -> BudgetSpec:
 
 
 def moment(value: Any) -> datetime:
-    text = str(value or "")
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else datetime.now(UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return parse_instant(str(value)) if value else datetime.now(UTC)
 
 
 @bp.entity_trigger(context_name="context", entity_name=BUDGET_ENTITY)
@@ -59,7 +63,7 @@ def arm_budget(context: df.DurableEntityContext) -> None:
             lease=bool(data.get("lease")),
             release=bool(data.get("release")),
         )
-        context.set_result({"at": iso(grant.at), "lease": grant.lease})
+        context.set_result({"at": instant(grant.at), "lease": grant.lease})
     elif operation == "account":
         state = account(state, spec(), now=moment(data.get("at")), used=Counts.model_validate(data.get("used") or {}))
     elif operation == "release":

@@ -24,7 +24,7 @@ Everything here is pure (time is given); the entity persists :class:`BudgetState
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,17 @@ KINDS = ("reads", "writes", "deletes")
 GRANT_TOLERANCE = timedelta(seconds=1)
 BUDGET_ENTITY = "arm_budget"
 WAITING = "waiting for ARM budget"
+
+
+def instant(moment: datetime) -> str:
+    """A moment as the budget's operations carry it: UTC, microseconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """The moment an operation carries (``Z`` or an offset; no zone: UTC)."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class Counts(BaseModel):
@@ -161,11 +172,6 @@ class BudgetState(BaseModel):
         Azure; wall time under the devhost's virtual clock), and a client clock running ahead would otherwise make
         every migration wait out the skew on a durable timer. The clients' lane keeps its own time in its levels."""
         return max(given, self.clock) if self.clock else given
-
-    def busy_until(self) -> datetime | None:
-        """When the last grant handed out so far may start (later than now while work waits for budget)."""
-        moments = [level.at for level in self.granted.values()]
-        return max(moments) if moments else None
 
 
 class Grant(BaseModel):

@@ -167,14 +167,14 @@ class MigrationRun:
             gallery_subscription=self.request.gallery.subscription_id,
         )
 
-    def acquire(self, *activities: str, lease: bool = False, cancellable: bool = True) -> Steps:
+    def acquire(self, *activities: str, lease: bool = False) -> Steps:
         """One grant for several steps' requests (and a poll lease, or giving back the one held); the wait for it,
         if any, is in the status (``waiting for ARM budget until ...``)."""
         holds = self.leased
         leased = yield from steps.acquire(
             self.ctx,
             self.needs(*activities),
-            cancel=self.cancel if cancellable else None,
+            cancel=self.cancel,
             on_wait=lambda message: self.publish(message=message),
             lease_on=self.request.gallery.subscription_id if lease else None,
             release_on=self.request.gallery.subscription_id if holds and not lease else None,

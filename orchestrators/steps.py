@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Generator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
-from migration.budget import BUDGET_ENTITY, GRANT_TOLERANCE, WAITING, Counts
+from migration.budget import BUDGET_ENTITY, GRANT_TOLERANCE, WAITING, Counts, instant, parse_instant
 from migration.errors import Canceled, error_from_failure
 from migration.settings import Settings
 from orchestrators.episodes import completion_index, raised_by_episode_end, raised_in_first_episode
@@ -24,10 +24,6 @@ CANCEL_EVENT = "cancel"
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_precise(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def budget_entity(subscription: str) -> df.EntityId:
@@ -102,7 +98,7 @@ def acquire(
     subscriptions = sorted({*needs, *(s for s in (lease_on, release_on) if s)})
     for subscription in subscriptions:
         ask = {
-            "at": iso_precise(now),
+            "at": instant(now),
             "need": needs.get(subscription, Counts()).model_dump(),
             "holder": context.instance_id,
             "lease": subscription == lease_on,
@@ -111,7 +107,7 @@ def acquire(
         task = context.call_entity(budget_entity(subscription), "acquire", ask)
         try:
             answer = (yield from cancel.wait(task)) if cancel is not None else (yield task)
-            due = max(due, datetime.fromisoformat(str(answer["at"]).replace("Z", "+00:00")))
+            due = max(due, parse_instant(str(answer["at"])))
             leased = leased or (subscription == lease_on and bool(answer.get("lease")))
         except Exception:  # noqa: S112 - the budget is a courtesy to ARM, never a reason to fail a migration
             continue

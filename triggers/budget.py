@@ -9,33 +9,23 @@ budget that cannot be read never stops a client function.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from datetime import UTC, datetime
 
 import azure.durable_functions as df
 
-from migration.budget import BUDGET_ENTITY, KINDS, WAITING, BudgetSpec, BudgetState, Counts, client_room
+from entities.arm_budget import spec
+from migration.budget import KINDS, WAITING, BudgetState, Counts, client_room
 from migration.errors import TransientArmError
-from migration.settings import Settings
+from orchestrators.steps import budget_entity
 
 logger = logging.getLogger(__name__)
-
-
-@functools.cache
-def spec() -> BudgetSpec:
-    return BudgetSpec.from_settings(Settings.from_env(os.environ))
-
-
-def entity(subscription: str) -> df.EntityId:
-    return df.EntityId(BUDGET_ENTITY, subscription.lower())
 
 
 async def admit(client: df.DurableOrchestrationClient, subscription: str, need: Counts) -> None:
     """:class:`TransientArmError` (``waiting for ARM budget``) when the clients' lane cannot take ``need`` now."""
     try:
-        found = await client.read_entity_state(entity(subscription))
+        found = await client.read_entity_state(budget_entity(subscription))
         if not found.entity_exists or not isinstance(found.entity_state, dict):
             return
         state = BudgetState.model_validate(found.entity_state)
@@ -55,6 +45,6 @@ async def spent(client: df.DurableOrchestrationClient, subscription: str, used: 
         return
     payload = {"at": datetime.now(UTC).isoformat(), "used": used.model_dump()}
     try:
-        await client.signal_entity(entity(subscription), "account", payload)
+        await client.signal_entity(budget_entity(subscription), "account", payload)
     except Exception:
         logger.warning("could not account %s to the ARM budget of %s", used, subscription, exc_info=True)
