@@ -111,11 +111,7 @@ def test_a_batch_shows_what_waits_for_arm_budget(console: ConsolePage, world: Wo
     page = console.open(f"#/batches/{batch_id}")
     expect(page.locator("#batch-message")).to_contain_text("waiting for ARM budget until", timeout=20_000)
 
-    point = host.break_at("get_active_migrations", at="start")
-    host.clock(advance_by=3 * 86400)
-    host.wait_for_breakpoint(point["id"])
-    world.book_the_budget(SUB)
-    host.release_breakpoint(point["id"])
+    world.book_again_after_listing(SUB)
     expect(page.locator("#waiting-for-budget")).to_have_text("2 of the running", timeout=20_000)
     expect(page.locator("#batch-message")).to_have_count(0)
     expect(page.locator("ul.running .waiting")).to_have_count(2)

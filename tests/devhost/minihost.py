@@ -101,7 +101,6 @@ class MiniHost:
     now: datetime = START
     entities: dict[str, engine.Handle] = field(default_factory=dict)
     entity_states: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
-    entity_operations: list[tuple[str, str, Any]] = field(default_factory=list)  # (entity, operation, input)
 
     def catalog(self) -> DictCatalog:
         return DictCatalog(list(self.activities), list(self.handles), tuple(self.entities))
@@ -183,8 +182,6 @@ class MiniHost:
         body = entities.batch_context(name, key, exists=exists, state=state, requests=[request])
         result = entities.parse_batch_result(self.entities[name](body), 1)
         self.entity_states[message.target] = (result.exists, result.state if result.exists else None)
-        value = None if request.input is None else json.loads(json.loads(request.input))
-        self.entity_operations.append((message.target, request.operation, value))
         if request.signal:
             return None
         outcome = result.results[0]

@@ -277,6 +277,17 @@ class World:
         self.stack.host.signal_entity("arm_budget", subscription, "acquire", {"at": now, "need": {"reads": 2_000_000}})
         assert eventually(lambda: self.stack.host.entity_state("arm_budget", subscription))
 
+    def book_again_after_listing(self, subscription: str) -> None:
+        """With time held while a plan's or batch's listing waits for the booked budget: move time past that wait,
+        hold the listing's last step (it asks the budget for nothing) and book the budget again, so what comes
+        after the listing waits too."""
+        host = self.stack.host
+        point = host.break_at("get_active_migrations", at="start")
+        host.clock(advance_by=3 * 86400)
+        host.wait_for_breakpoint(point["id"])
+        self.book_the_budget(subscription)
+        host.release_breakpoint(point["id"])
+
     def summary(self, instance_id: str) -> dict[str, Any]:
         response = self.api("GET", f"migrations/{instance_id}")
         assert response.status_code == 200, response.text

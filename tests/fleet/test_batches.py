@@ -131,12 +131,7 @@ def test_a_batch_says_when_its_listing_and_its_migrations_wait_for_arm_budget(fl
     assert listing["message"].startswith("waiting for ARM budget until ")
     assert listing["waitingForArmBudget"] == 0
 
-    # Past the listing's wait (its last step, which asks the budget for nothing, held), then short of budget again.
-    point = host.break_at("get_active_migrations", at="start")
-    host.clock(advance_by=3 * 86400)
-    host.wait_for_breakpoint(point["id"])
-    fleet.book_the_budget(SUB)
-    host.release_breakpoint(point["id"])
+    fleet.book_again_after_listing(SUB)
     running = summary_where(lambda s: s.get("waitingForArmBudget") == 2)
     assert running["status"] == "running"
     assert "message" not in running

@@ -209,12 +209,7 @@ def test_a_plan_says_when_its_listing_and_its_chunks_wait_for_arm_budget(fleet: 
     assert listing, fleet.api("GET", f"plans/{plan_id}").json()
     assert listing["message"].startswith("waiting for ARM budget until ")
 
-    # Past the listing's wait (its last step, which asks the budget for nothing, held), then short of budget again.
-    point = host.break_at("get_active_migrations", at="start")
-    host.clock(advance_by=3 * 86400)
-    host.wait_for_breakpoint(point["id"])
-    fleet.book_the_budget(SUB)
-    host.release_breakpoint(point["id"])
+    fleet.book_again_after_listing(SUB)
     planning = eventually(lambda: waiting_progress("planning"), timeout=30)
     assert planning, fleet.api("GET", f"plans/{plan_id}").json()
     assert planning["message"].startswith("waiting for ARM budget until ")
